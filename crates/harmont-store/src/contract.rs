@@ -1,0 +1,1 @@
+//! Placeholder; the contract suite lands with the backends.

@@ -1,0 +1,181 @@
+//! Storage for harmont-auth: one trait, [`Store`], implemented by
+//! `harmont-store-sqlite` and `harmont-store-postgres`. The server is written
+//! against the trait only.
+//!
+//! Rules every backend keeps:
+//! - Secrets never reach storage: sessions are keyed by the SHA-256 of their
+//!   token, grants by the SHA-256 of a nonce or the HMAC of a paste code.
+//! - Time is passed in (`now`, Unix milliseconds), never read inside, so the
+//!   windows can be tested exactly.
+//! - Single use is one atomic statement: [`Store::consume_grant`] deletes the
+//!   grant and inserts the session it pays for in one transaction, and of N
+//!   concurrent calls exactly one gets `Some`.
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+use async_trait::async_trait;
+use harmont_wire::token::TokenHash;
+use uuid::Uuid;
+
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write (for example a duplicate email).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed; the message is for the log, never for a client.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub personal_org_slug: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub personal_org_slug: Option<String>,
+    pub created_at: Millis,
+}
+
+/// A session about to be created; the user comes from the caller or, in
+/// [`Store::consume_grant`], from the consumed grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDraft {
+    pub id: Uuid,
+    pub token_hash: TokenHash,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// A live session (never revoked or expired ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// What a bearer token resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub session: Session,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantKind {
+    /// Parked by `transfer` under a nonce's SHA-256.
+    Transfer,
+    /// Parked by `code` under a paste code's HMAC.
+    Paste,
+}
+
+impl GrantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Transfer => "transfer",
+            GrantKind::Paste => "paste",
+        }
+    }
+}
+
+/// A promise of a session for `user_id`, waiting to be claimed or redeemed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGrant {
+    pub kind: GrantKind,
+    pub key_hash: [u8; 32],
+    pub user_id: Uuid,
+    /// S256 PKCE challenge, if the grant is bound to a verifier.
+    pub code_challenge: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// How many rows a sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub grants: u64,
+    pub sessions: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Applies this backend's migrations. Idempotent.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Answers while the store answers (for `/healthz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// Fails with [`StoreError::Conflict`] when the email is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+
+    /// Emails compare exactly as given; the server lower-cases them first.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+
+    async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session>;
+
+    /// The live session for this token hash with its user: `None` when
+    /// unknown, revoked, or expired at `now`.
+    async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>>;
+
+    /// Sets `last_used_at = now` unless it was set less than a minute before
+    /// `now`, so a busy token costs at most one write a minute.
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<()>;
+
+    /// The user's live sessions, newest first.
+    async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>>;
+
+    /// Revokes one of the user's live sessions. `false` when the user has no
+    /// live session with that id (someone else's looks the same as none).
+    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool>;
+
+    /// Revokes all the user's live sessions but `keep`; returns how many.
+    async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64>;
+
+    /// Parks a grant. `false`, leaving the parked grant untouched, when a
+    /// grant of the same kind and key is still live at `grant.created_at`; an
+    /// expired one is replaced.
+    async fn park_grant(&self, grant: NewGrant) -> Result<bool>;
+
+    /// Whether a live grant waits under this key (a cheap read for long polls
+    /// to decide whether [`Store::consume_grant`] is worth trying).
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool>;
+
+    /// In one transaction: deletes the live grant of this kind and key whose
+    /// challenge is absent or equals `code_challenge`, and creates the session
+    /// `draft` for the grant's user. `None`, with nothing changed, when there is
+    /// no such grant (unknown, expired, consumed, or the challenge does not
+    /// match). Of concurrent calls for one grant exactly one gets `Some`.
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
+
+    /// Deletes grants expired at `now`, and sessions that expired or were
+    /// revoked before `now - keep_ended`.
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept>;
+}

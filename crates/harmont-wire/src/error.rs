@@ -1,0 +1,156 @@
+//! The error envelope and the catalogue of its stable codes. Every failure the
+//! server returns is one of these; clients match on `code`.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// `{"error": {...}}`, the Harmont error envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = Error))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// The broad class of the error.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Stable code from the catalogue; documented at `doc_url`.
+    pub code: String,
+    /// Short, human-readable.
+    pub message: String,
+    /// A page that explains this code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+    /// Equals the `x-request-id` response header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+macro_rules! catalogue {
+    ($($variant:ident = $code:literal, $status:literal, $kind:literal, $message:literal, $explain:literal;)*) => {
+        /// Every code the server can answer with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),* }
+            }
+
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status),* }
+            }
+
+            /// The envelope's `type`.
+            pub fn kind(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $kind),* }
+            }
+
+            /// The default client message.
+            pub fn message(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $message),* }
+            }
+
+            /// A paragraph for the code's documentation page.
+            pub fn explanation(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $explain),* }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+catalogue! {
+    InvalidRequest = "invalid_request", 400, "invalid_request",
+        "The request body is not valid.",
+        "The body could not be read as the JSON object this endpoint takes: it is malformed, a required field is missing, or a field has the wrong type. The message names the problem.";
+    NonceInvalid = "nonce_invalid", 400, "invalid_request",
+        "The nonce must be 22 to 256 URL-safe characters.",
+        "A nonce is the secret a CLI polls with. It must be 22 to 256 characters of base64url (A-Z, a-z, 0-9, - and _), so that it carries at least 128 bits and cannot be guessed.";
+    CodeChallengeInvalid = "code_challenge_invalid", 400, "invalid_request",
+        "The code_challenge must be an S256 challenge of 43 base64url characters.",
+        "A PKCE code_challenge is the base64url SHA-256 of the CLI's verifier (RFC 7636, S256): exactly 43 characters of A-Z, a-z, 0-9, - and _.";
+    CliCodeInvalid = "cli_code_invalid", 400, "invalid_request",
+        "No token is available for this nonce or code.",
+        "Nothing is waiting under this nonce or paste code: the browser has not approved the login yet, the window has passed (60 seconds for a transfer, 5 minutes for a paste code), it was already used, it never existed, or the PKCE verifier does not match. A CLI polling claim treats this as 'not yet'.";
+    Unauthorized = "unauthorized", 401, "authentication",
+        "A valid bearer token is required.",
+        "The request needs `Authorization: Bearer <token>` with a live Harmont session token. The token was missing, malformed, unknown, expired or revoked. Log in again to get a new one.";
+    NotFound = "not_found", 404, "not_found",
+        "There is nothing at this path.",
+        "No endpoint or resource exists at this path. Check the URL against the API reference.";
+    SessionNotFound = "session_not_found", 404, "not_found",
+        "No such session.",
+        "You have no live session with this id. It may have expired or already been revoked.";
+    MethodNotAllowed = "method_not_allowed", 405, "invalid_request",
+        "This method is not allowed here.",
+        "The path exists but does not take this HTTP method. The Auth endpoints take POST.";
+    NonceInUse = "nonce_in_use", 409, "conflict",
+        "A login is already waiting under this nonce.",
+        "A transfer was already parked under this nonce and has not been claimed or expired. The first one stays as it was; start a new login to get a new nonce.";
+    PayloadTooLarge = "payload_too_large", 413, "invalid_request",
+        "The request body is too large.",
+        "The Auth endpoints take small JSON bodies; this one exceeded the server's limit.";
+    UnsupportedMediaType = "unsupported_media_type", 415, "invalid_request",
+        "The request body must be application/json.",
+        "Send the body as JSON with `Content-Type: application/json`.";
+    RateLimited = "rate_limited", 429, "rate_limit",
+        "Too many failed attempts. Retry later.",
+        "Too many failed claim or redeem attempts came from your address. Wait for the number of seconds in the Retry-After header. A CLI polling at its normal pace never reaches this limit.";
+    Internal = "internal_error", 500, "internal",
+        "Internal error.",
+        "Something went wrong on the server. Nothing about it is shown here; quote the request_id when you report it.";
+    Unavailable = "service_unavailable", 503, "internal",
+        "The service is unavailable.",
+        "The server cannot reach its store right now. Retry shortly.";
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorDetail {
+                kind: code.kind().to_owned(),
+                code: code.as_str().to_owned(),
+                message: message.into(),
+                doc_url: None,
+                request_id: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_serializes_as_published() {
+        let mut body = ErrorBody::new(ErrorCode::CliCodeInvalid, "nope");
+        body.error.request_id = Some("r1".into());
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"error": {"type": "invalid_request", "code": "cli_code_invalid", "message": "nope", "request_id": "r1"}})
+        );
+    }
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        for &code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(code.as_str()), Some(code));
+        }
+        let mut names: Vec<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+    }
+}

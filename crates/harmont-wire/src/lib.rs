@@ -1,0 +1,17 @@
+//! The Harmont Auth API as both ends see it: request and response bodies, the
+//! error envelope and its codes, and the formats of the secrets that cross the
+//! wire (session tokens, nonces, paste codes, PKCE verifiers).
+//!
+//! Nothing here touches a database or an HTTP framework, so the CLI depends on
+//! it without pulling in the server.
+
+pub mod api;
+pub mod error;
+pub mod nonce;
+pub mod paste_code;
+pub mod pkce;
+mod random;
+pub mod token;
+pub mod verification;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -1,0 +1,139 @@
+//! Session tokens: `hms_` + 43 base62 characters (256 bits from the OS CSPRNG)
+//! + a 6-character base62 CRC32 of everything before it.
+//!
+//! The prefix makes a leaked token recognisable to secret scanners; the
+//! checksum lets the server refuse a mistyped or made-up token before any
+//! database call. Only the SHA-256 of a token is ever stored.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+use crate::random;
+
+const PREFIX: &str = "hms_";
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const SECRET_LEN: usize = 43; // 43 * log2(62) = 256.03 bits
+const CHECKSUM_LEN: usize = 6; // 62^6 > 2^32
+/// Length of every well-formed token.
+pub const TOKEN_LEN: usize = PREFIX.len() + SECRET_LEN + CHECKSUM_LEN;
+
+/// A plaintext session token. Its `Debug` never shows the value; use
+/// [`SessionToken::expose`] where the raw value must leave (a response body,
+/// the CLI's credential file).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+/// The SHA-256 of a session token: what storage keeps and looks up by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+/// Why a string is not a session token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenFormatError {
+    #[error("the token does not have the Harmont session token format")]
+    Malformed,
+    #[error("the token's checksum does not match")]
+    Checksum,
+}
+
+impl SessionToken {
+    /// Mints a fresh token from the OS CSPRNG.
+    pub fn generate() -> Self {
+        let body = format!("{PREFIX}{}", random::string_from(BASE62, SECRET_LEN));
+        let checksum = checksum(&body);
+        Self(body + &checksum)
+    }
+
+    /// Checks prefix, length, alphabet and checksum. No I/O.
+    pub fn parse(raw: &str) -> Result<Self, TokenFormatError> {
+        let well_formed = raw.len() == TOKEN_LEN
+            && raw.starts_with(PREFIX)
+            && raw[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric());
+        if !well_formed {
+            return Err(TokenFormatError::Malformed);
+        }
+        let (body, sum) = raw.split_at(TOKEN_LEN - CHECKSUM_LEN);
+        if checksum(body) != sum {
+            return Err(TokenFormatError::Checksum);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The raw token, for the one place it is meant to go.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(hms_…redacted)")
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix of the hash is enough to correlate, and reveals nothing.
+        write!(f, "TokenHash({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+    }
+}
+
+fn checksum(body: &str) -> String {
+    let mut n = u64::from(crc32fast::hash(body.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out.iter().map(|&b| b as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_parse_and_differ() {
+        let a = SessionToken::generate();
+        let b = SessionToken::generate();
+        assert_ne!(a, b);
+        assert_eq!(a.expose().len(), TOKEN_LEN);
+        assert!(a.expose().starts_with("hms_"));
+        assert_eq!(SessionToken::parse(a.expose()), Ok(a));
+    }
+
+    #[test]
+    fn a_changed_character_fails_the_checksum() {
+        let token = SessionToken::generate();
+        let mut raw = token.expose().to_owned().into_bytes();
+        raw[10] = if raw[10] == b'a' { b'b' } else { b'a' };
+        let raw = String::from_utf8(raw).unwrap();
+        assert_eq!(SessionToken::parse(&raw), Err(TokenFormatError::Checksum));
+    }
+
+    #[test]
+    fn wrong_prefix_length_or_alphabet_is_malformed() {
+        let token = SessionToken::generate();
+        let raw = token.expose();
+        for bad in [
+            format!("hmx_{}", &raw[4..]),
+            raw[..raw.len() - 1].to_owned(),
+            format!("{raw}0"),
+            format!("{}-{}", &raw[..20], &raw[21..]),
+            String::new(),
+        ] {
+            assert_eq!(SessionToken::parse(&bad), Err(TokenFormatError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let token = SessionToken::generate();
+        let shown = format!("{token:?} {:?}", token.hash());
+        assert!(!shown.contains(&token.expose()[4..12]));
+    }
+}
