@@ -105,3 +105,10 @@ pub struct SessionList {
     /// Newest first.
     pub sessions: Vec<SessionInfo>,
 }
+
+/// How many sessions a bulk revoke ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RevokedSessions {
+    pub revoked: u64,
+}
