@@ -1,0 +1,136 @@
+//! What can go wrong talking to the API: the server said no (an error
+//! envelope), the server could not be reached, or it answered something this
+//! client does not understand.
+
+use std::fmt;
+use std::time::Duration;
+
+use harmont_wire::{ErrorBody, ErrorCode};
+
+/// The error of every [`Client`](crate::Client) call.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with the documented error envelope.
+    #[error("{}", ApiMessage(.body))]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The parsed envelope; match on `body.error.code`.
+        body: ErrorBody,
+        /// `Retry-After` in seconds, when the server sent one (with `429`).
+        retry_after: Option<Duration>,
+    },
+    /// No HTTP answer at all: refused, unresolvable, timed out, TLS failure.
+    #[error("could not reach the server at {url} ({})", root_cause(.source))]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An answer that is neither the expected body nor the error envelope.
+    #[error("unexpected response from {url} (HTTP {status}): {detail}")]
+    Unexpected {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+impl ApiError {
+    /// The envelope's stable `code`, for API errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Api { body, .. } => Some(&body.error.code),
+            _ => None,
+        }
+    }
+
+    /// Whether this is an API error with the given catalogue code.
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code() == Some(code.as_str())
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Api { status, .. } | ApiError::Unexpected { status, .. } => Some(*status),
+            ApiError::Transport { .. } => None,
+        }
+    }
+
+    /// `401`: the token is missing, malformed, unknown, expired or revoked.
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// The server could not be reached at all.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ApiError::Transport { .. })
+    }
+
+    /// How long the server asked us to wait (with `429 rate_limited`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The `request_id` of the envelope, to quote in a bug report.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Api { body, .. } => body.error.request_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `message (code); see doc_url`.
+struct ApiMessage<'a>(&'a ErrorBody);
+
+impl fmt::Display for ApiMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0.error;
+        write!(f, "{} ({})", e.message.trim_end_matches('.'), e.code)?;
+        if let Some(url) = &e.doc_url {
+            write!(f, "; see {url}")?;
+        }
+        Ok(())
+    }
+}
+
+/// reqwest's own message is "error sending request for url (...)"; the useful
+/// part ("Connection refused") is at the bottom of the source chain.
+fn root_cause(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_show_message_code_and_doc_url() {
+        let mut body = ErrorBody::new(ErrorCode::Unauthorized, "A valid bearer token is required.");
+        body.error.doc_url = Some("http://x/docs/errors/unauthorized".into());
+        let err = ApiError::Api {
+            status: 401,
+            body,
+            retry_after: None,
+        };
+        assert_eq!(
+            err.to_string(),
+            "A valid bearer token is required (unauthorized); see http://x/docs/errors/unauthorized"
+        );
+        assert!(err.is_unauthorized());
+        assert!(err.is(ErrorCode::Unauthorized));
+        assert!(!err.is_transport());
+    }
+}
