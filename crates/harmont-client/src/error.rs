@@ -29,11 +29,7 @@ pub enum ApiError {
     },
     /// An answer that is neither the expected body nor the error envelope.
     #[error("unexpected response from {url} (HTTP {status}): {detail}")]
-    Unexpected {
-        url: String,
-        status: u16,
-        detail: String,
-    },
+    Unexpected { url: String, status: u16, detail: String },
 }
 
 impl ApiError {
@@ -120,11 +116,7 @@ mod tests {
     fn api_errors_show_message_code_and_doc_url() {
         let mut body = ErrorBody::new(ErrorCode::Unauthorized, "A valid bearer token is required.");
         body.error.doc_url = Some("http://x/docs/errors/unauthorized".into());
-        let err = ApiError::Api {
-            status: 401,
-            body,
-            retry_after: None,
-        };
+        let err = ApiError::Api { status: 401, body, retry_after: None };
         assert_eq!(
             err.to_string(),
             "A valid bearer token is required (unauthorized); see http://x/docs/errors/unauthorized"

@@ -18,8 +18,8 @@ use std::fmt;
 use std::time::Duration;
 
 use harmont_wire::api::{
-    CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest, CliTokenResponse,
-    CliTransferRequest, RevokedSessions, SessionList,
+    CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest, CliTokenResponse, CliTransferRequest,
+    RevokedSessions, SessionList,
 };
 use harmont_wire::{ErrorBody, ErrorCode};
 use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
@@ -70,12 +70,7 @@ impl Client {
             .build()
             .expect("a reqwest client with rustls and no custom TLS settings always builds");
         let base = base_url.into().trim_end_matches('/').to_owned();
-        Self {
-            http,
-            base,
-            token: None,
-            user_agent: None,
-        }
+        Self { http, base, token: None, user_agent: None }
     }
 
     /// Sends `Authorization: Bearer <token>` on every call.
@@ -97,29 +92,15 @@ impl Client {
 
     /// `GET /api/v0/ping`: whether the server answers.
     pub async fn ping(&self) -> Result<(), ApiError> {
-        self.send(self.request(Method::GET, "/api/v0/ping"))
-            .await
-            .map(drop)
+        self.send(self.request(Method::GET, "/api/v0/ping")).await.map(drop)
     }
 
     /// `POST /api/v0/auth/cli/transfer` (Bearer): parks a fresh session token
     /// for the signed-in user under a CLI's nonce. This is the web page's half
     /// of the loopback login.
-    pub async fn transfer(
-        &self,
-        nonce: &str,
-        code_challenge: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let body = CliTransferRequest {
-            nonce: nonce.to_owned(),
-            code_challenge: code_challenge.map(str::to_owned),
-        };
-        self.send(
-            self.request(Method::POST, "/api/v0/auth/cli/transfer")
-                .json(&body),
-        )
-        .await
-        .map(drop)
+    pub async fn transfer(&self, nonce: &str, code_challenge: Option<&str>) -> Result<(), ApiError> {
+        let body = CliTransferRequest { nonce: nonce.to_owned(), code_challenge: code_challenge.map(str::to_owned) };
+        self.send(self.request(Method::POST, "/api/v0/auth/cli/transfer").json(&body)).await.map(drop)
     }
 
     /// `POST /api/v0/auth/cli/claim`: collects the token parked under `nonce`.
@@ -133,24 +114,15 @@ impl Client {
         code_verifier: Option<&str>,
         wait: Option<Duration>,
     ) -> Result<Claim, ApiError> {
-        let body = CliClaimRequest {
-            nonce: nonce.to_owned(),
-            code_verifier: code_verifier.map(str::to_owned),
-        };
-        let mut request = self
-            .request(Method::POST, "/api/v0/auth/cli/claim")
-            .json(&body);
+        let body = CliClaimRequest { nonce: nonce.to_owned(), code_verifier: code_verifier.map(str::to_owned) };
+        let mut request = self.request(Method::POST, "/api/v0/auth/cli/claim").json(&body);
         if let Some(wait) = wait {
             let wait = wait.min(MAX_WAIT);
-            request = request
-                .header("Prefer", format!("wait={}", wait.as_secs()))
-                .timeout(REQUEST_TIMEOUT + wait);
+            request = request.header("Prefer", format!("wait={}", wait.as_secs())).timeout(REQUEST_TIMEOUT + wait);
         }
         let response = self.dispatch(request).await?;
         if response.status().is_success() {
-            return Ok(Claim::Token(
-                self.json::<CliTokenResponse>(response).await?.token,
-            ));
+            return Ok(Claim::Token(self.json::<CliTokenResponse>(response).await?.token));
         }
         let long_polled = preference_applied_wait(response.headers());
         match self.error(response).await {
@@ -164,38 +136,22 @@ impl Client {
     pub async fn code(&self, code_challenge: Option<&str>) -> Result<String, ApiError> {
         let mut request = self.request(Method::POST, "/api/v0/auth/cli/code");
         if let Some(challenge) = code_challenge {
-            request = request.json(&CliCodeRequest {
-                code_challenge: Some(challenge.to_owned()),
-            });
+            request = request.json(&CliCodeRequest { code_challenge: Some(challenge.to_owned()) });
         }
         let response = self.send(request).await?;
         Ok(self.json::<CliCodeResponse>(response).await?.code)
     }
 
     /// `POST /api/v0/auth/cli/redeem`: trades a paste code for a session token.
-    pub async fn redeem(
-        &self,
-        code: &str,
-        code_verifier: Option<&str>,
-    ) -> Result<String, ApiError> {
-        let body = CliRedeemRequest {
-            code: code.to_owned(),
-            code_verifier: code_verifier.map(str::to_owned),
-        };
-        let response = self
-            .send(
-                self.request(Method::POST, "/api/v0/auth/cli/redeem")
-                    .json(&body),
-            )
-            .await?;
+    pub async fn redeem(&self, code: &str, code_verifier: Option<&str>) -> Result<String, ApiError> {
+        let body = CliRedeemRequest { code: code.to_owned(), code_verifier: code_verifier.map(str::to_owned) };
+        let response = self.send(self.request(Method::POST, "/api/v0/auth/cli/redeem").json(&body)).await?;
         Ok(self.json::<CliTokenResponse>(response).await?.token)
     }
 
     /// `POST /api/v0/auth/logout` (Bearer): revokes the token on the server.
     pub async fn logout(&self) -> Result<(), ApiError> {
-        self.send(self.request(Method::POST, "/api/v0/auth/logout"))
-            .await
-            .map(drop)
+        self.send(self.request(Method::POST, "/api/v0/auth/logout")).await.map(drop)
     }
 
     /// `GET /api/v0/user` (Bearer): who the token belongs to.
@@ -207,9 +163,7 @@ impl Client {
     /// `GET /api/v0/auth/sessions` (Bearer): the caller's live sessions,
     /// newest first.
     pub async fn sessions(&self) -> Result<Vec<SessionInfo>, ApiError> {
-        let response = self
-            .send(self.request(Method::GET, "/api/v0/auth/sessions"))
-            .await?;
+        let response = self.send(self.request(Method::GET, "/api/v0/auth/sessions")).await?;
         Ok(self.json::<SessionList>(response).await?.sessions)
     }
 
@@ -217,17 +171,13 @@ impl Client {
     /// sessions. Someone else's answers `404 session_not_found`.
     pub async fn revoke_session(&self, id: Uuid) -> Result<(), ApiError> {
         let path = format!("/api/v0/auth/sessions/{id}");
-        self.send(self.request(Method::DELETE, &path))
-            .await
-            .map(drop)
+        self.send(self.request(Method::DELETE, &path)).await.map(drop)
     }
 
     /// `POST /api/v0/auth/sessions/revoke-others` (Bearer): ends every session
     /// of the caller but the current one; returns how many ended.
     pub async fn revoke_other_sessions(&self) -> Result<u64, ApiError> {
-        let response = self
-            .send(self.request(Method::POST, "/api/v0/auth/sessions/revoke-others"))
-            .await?;
+        let response = self.send(self.request(Method::POST, "/api/v0/auth/sessions/revoke-others")).await?;
         Ok(self.json::<RevokedSessions>(response).await?.revoked)
     }
 
@@ -236,10 +186,7 @@ impl Client {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let mut request = self
-            .http
-            .request(method, self.url(path))
-            .timeout(REQUEST_TIMEOUT);
+        let mut request = self.http.request(method, self.url(path)).timeout(REQUEST_TIMEOUT);
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -260,10 +207,7 @@ impl Client {
     }
 
     async fn dispatch(&self, request: RequestBuilder) -> Result<Response, ApiError> {
-        request
-            .send()
-            .await
-            .map_err(|source| self.transport(source))
+        request.send().await.map_err(|source| self.transport(source))
     }
 
     /// Reads a non-2xx answer: the envelope if it is one.
@@ -276,26 +220,15 @@ impl Client {
             Err(source) => return self.transport(source),
         };
         match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => ApiError::Api {
-                status,
-                body,
-                retry_after,
-            },
-            Err(_) => ApiError::Unexpected {
-                url,
-                status,
-                detail: snippet(&text),
-            },
+            Ok(body) => ApiError::Api { status, body, retry_after },
+            Err(_) => ApiError::Unexpected { url, status, detail: snippet(&text) },
         }
     }
 
     async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T, ApiError> {
         let status = response.status().as_u16();
         let url = response.url().to_string();
-        let text = response
-            .text()
-            .await
-            .map_err(|source| self.transport(source))?;
+        let text = response.text().await.map_err(|source| self.transport(source))?;
         serde_json::from_str(&text).map_err(|err| ApiError::Unexpected {
             url,
             status,
@@ -304,10 +237,7 @@ impl Client {
     }
 
     fn transport(&self, source: reqwest::Error) -> ApiError {
-        ApiError::Transport {
-            url: self.base.clone(),
-            source,
-        }
+        ApiError::Transport { url: self.base.clone(), source }
     }
 }
 
@@ -325,10 +255,7 @@ impl fmt::Debug for Claim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Claim::Token(_) => f.write_str("Token(redacted)"),
-            Claim::NotYet { long_polled } => f
-                .debug_struct("NotYet")
-                .field("long_polled", long_polled)
-                .finish(),
+            Claim::NotYet { long_polled } => f.debug_struct("NotYet").field("long_polled", long_polled).finish(),
         }
     }
 }
@@ -371,10 +298,7 @@ mod tests {
     fn preference_applied_is_recognised() {
         let mut headers = HeaderMap::new();
         assert!(!preference_applied_wait(&headers));
-        headers.insert(
-            "preference-applied",
-            HeaderValue::from_static("respond-async, wait=25"),
-        );
+        headers.insert("preference-applied", HeaderValue::from_static("respond-async, wait=25"));
         assert!(preference_applied_wait(&headers));
     }
 
@@ -383,10 +307,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        headers.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(retry_after(&headers), None);
     }
 

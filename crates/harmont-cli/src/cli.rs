@@ -1,0 +1,119 @@
+//! The command line: subcommands, flags and the environment they fall back on.
+
+use clap::{Args, Parser, Subcommand};
+use harmont_client::Uuid;
+
+use crate::error::EXIT_CODES_HELP;
+
+const AFTER_HELP: &str = "\
+Environment:
+  HARMONT_API_URL    the API base (after --api-url; then api_url in config.toml; default http://127.0.0.1:8080)
+  HARMONT_APP_URL    the web app base where logins are approved (default: the API base)
+  HARMONT_API_TOKEN  a session token to use instead of the stored credential; login and logout then refuse
+  BROWSER            the command that opens the approval page (as with other tools: `cmd %s`, `a:b` for fallbacks)
+  XDG_CONFIG_HOME    config.toml and credentials.toml live in $XDG_CONFIG_HOME/harmont (default ~/.config/harmont)
+
+With --json, stdout carries exactly one JSON document: the result, or {\"error\": {...}} on failure.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harmont",
+    version,
+    about = "Log in to Harmont from the command line, and manage your sessions.",
+    after_help = format!("{AFTER_HELP}\n\n{EXIT_CODES_HELP}"),
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The Harmont API base URL
+    #[arg(long, global = true, env = "HARMONT_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The web app base URL, where the browser approves a login [default: the API base]
+    #[arg(long, global = true, env = "HARMONT_APP_URL", value_name = "URL")]
+    pub app_url: Option<String>,
+
+    /// Print one JSON document on stdout instead of text, for scripts
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in: approve in the browser, or paste a code from it
+    Login(LoginArgs),
+    /// Revoke the session on the server and forget it here
+    Logout,
+    /// Show who the stored credential belongs to
+    Whoami,
+    /// Show the server, the account, where the credential is stored, and whether it still works
+    Status,
+    /// Print the session token, for scripts
+    Token,
+    /// List your sessions, or revoke them
+    Sessions(SessionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Log in with a code shown in the browser instead of the loopback handoff
+    /// (read from one line of stdin when stdin is not a terminal)
+    #[arg(long)]
+    pub paste: bool,
+
+    /// Do not try to open a browser; only print the URL
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    #[command(subcommand)]
+    pub action: Option<SessionsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsAction {
+    /// List your live sessions, newest first (the default)
+    List,
+    /// End a session by its ID, or every session but this one
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The session ID, as `harmont sessions` shows it
+    #[arg(required_unless_present = "all_others", conflicts_with = "all_others")]
+    pub id: Option<Uuid>,
+
+    /// Revoke every session except the one this CLI is using
+    #[arg(long)]
+    pub all_others: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn revoke_needs_exactly_one_target() {
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke"]).is_err());
+        let id = "6f1c4c1e-7d3b-4a59-9a5e-3b8f1d2c0a11";
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", id, "--all-others"]).is_err());
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", "not-a-uuid"]).is_err());
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", id]).is_ok());
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", "--all-others"]).is_ok());
+    }
+}
