@@ -1,1 +1,639 @@
-//! Placeholder; the contract suite lands with the backends.
+//! The contract every [`Store`] backend must pass: each public async fn here
+//! checks one storage behaviour through the trait alone, and
+//! [`contract_tests!`](crate::contract_tests) turns the whole list into one
+//! `#[tokio::test]` per behaviour in a backend's test suite.
+//!
+//! Each function expects a migrated store of its own (sweep counts rows), and
+//! uses random ids, emails and hashes besides. Time is passed in, so window
+//! edges are checked to the millisecond.
+
+use std::sync::Arc;
+
+use harmont_wire::token::TokenHash;
+use uuid::Uuid;
+
+use crate::{
+    Authenticated, GrantKind, Millis, NewGrant, NewUser, Session, SessionDraft, Store, StoreError, Swept, User,
+};
+
+/// Expands to one `#[tokio::test]` per contract function. `$make` is an
+/// expression evaluating to a future of a fresh, unmigrated store; it is
+/// evaluated once per test, and the store is migrated before the check runs.
+/// The calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
+/// dev-dependency.
+///
+/// ```ignore
+/// async fn fresh_store() -> SqliteStore { SqliteStore::connect(&url()).await.unwrap() }
+/// harmont_store::contract_tests!(fresh_store());
+/// ```
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@by_ref $make;
+            migrate_is_idempotent,
+            users_are_unique_by_email,
+            created_session_authenticates,
+            session_token_hashes_are_unique,
+            create_session_requires_a_known_user,
+            authenticate_refuses_unknown_token,
+            authenticate_refuses_revoked_session,
+            authenticate_refuses_session_expired_at_now,
+            touch_session_writes_at_most_once_a_minute,
+            list_sessions_shows_own_live_sessions_newest_first,
+            revoke_session_revokes_only_own_live_session,
+            revoke_other_sessions_keeps_the_given_one,
+            park_grant_refuses_a_live_duplicate,
+            park_grant_replaces_an_expired_grant,
+            grants_are_keyed_by_kind_and_hash,
+            grant_pending_sees_only_live_grants,
+            consume_grant_is_single_use,
+            consume_grant_refuses_grant_expired_at_now,
+            consume_grant_respects_kind,
+            consume_grant_checks_the_pkce_challenge,
+            consume_grant_without_challenge_accepts_any_verifier,
+            consumed_grant_session_authenticates_for_grant_user,
+            consume_grant_keeps_grant_when_session_insert_fails,
+            sweep_removes_expired_grants_and_ended_sessions,
+        );
+        $crate::contract_tests!(@shared $make;
+            consume_grant_has_exactly_one_winner,
+        );
+    };
+    (@by_ref $make:expr; $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let store = $crate::contract::prepare($make.await).await;
+            $crate::contract::$name(&*store).await;
+        }
+    )*};
+    (@shared $make:expr; $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            let store = $crate::contract::prepare($make.await).await;
+            $crate::contract::$name(store).await;
+        }
+    )*};
+}
+
+/// Migrates a fresh store and shares it, ready for a contract function.
+pub async fn prepare<S: Store>(store: S) -> Arc<dyn Store> {
+    store.migrate().await.expect("migrating a fresh store");
+    Arc::new(store)
+}
+
+/// 2026-01-01T00:00:00Z, an arbitrary "now" for the checks.
+const T0: Millis = 1_767_225_600_000;
+const SECOND: Millis = 1_000;
+const MINUTE: Millis = 60 * SECOND;
+const DAY: Millis = 24 * 60 * MINUTE;
+/// The published windows, used only to make the data look real.
+const TRANSFER_WINDOW: Millis = MINUTE;
+const SESSION_LIFETIME: Millis = 30 * DAY;
+
+fn random_bytes() -> [u8; 32] {
+    let mut out = [0; 32];
+    out[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+    out[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+    out
+}
+
+fn random_token_hash() -> TokenHash {
+    TokenHash(random_bytes())
+}
+
+async fn new_user(store: &dyn Store) -> User {
+    let id = Uuid::new_v4();
+    store
+        .create_user(NewUser {
+            id,
+            email: format!("{}@contract.example", id.simple()),
+            name: Some("Contract Tester".to_owned()),
+            personal_org_slug: Some(format!("org-{}", id.simple())),
+            created_at: T0 - DAY,
+        })
+        .await
+        .expect("creating a user")
+}
+
+fn draft_at(created_at: Millis) -> SessionDraft {
+    SessionDraft {
+        id: Uuid::new_v4(),
+        token_hash: random_token_hash(),
+        created_at,
+        expires_at: created_at + SESSION_LIFETIME,
+        user_agent: Some("harmont-cli/contract".to_owned()),
+        ip: Some("203.0.113.7".to_owned()),
+    }
+}
+
+fn draft() -> SessionDraft {
+    draft_at(T0)
+}
+
+async fn new_session(store: &dyn Store, user: &User, draft: SessionDraft) -> Session {
+    store.create_session(user.id, draft).await.expect("creating a session")
+}
+
+fn transfer_grant(user: &User, key_hash: [u8; 32], created_at: Millis) -> NewGrant {
+    NewGrant {
+        kind: GrantKind::Transfer,
+        key_hash,
+        user_id: user.id,
+        code_challenge: None,
+        created_at,
+        expires_at: created_at + TRANSFER_WINDOW,
+    }
+}
+
+async fn park(store: &dyn Store, grant: NewGrant) {
+    assert!(store.park_grant(grant).await.expect("parking a grant"), "a fresh key must park");
+}
+
+async fn consume(
+    store: &dyn Store,
+    kind: GrantKind,
+    key_hash: &[u8; 32],
+    challenge: Option<&str>,
+    now: Millis,
+) -> Option<Session> {
+    store.consume_grant(kind, key_hash, challenge, now, draft_at(now)).await.expect("consuming a grant")
+}
+
+async fn who(store: &dyn Store, token_hash: &TokenHash, now: Millis) -> Option<Authenticated> {
+    store.authenticate(token_hash, now).await.expect("authenticating")
+}
+
+async fn ids(store: &dyn Store, user: &User, now: Millis) -> Vec<Uuid> {
+    let sessions = store.list_sessions(user.id, now).await.expect("listing sessions");
+    sessions.into_iter().map(|s| s.id).collect()
+}
+
+pub async fn migrate_is_idempotent(store: &dyn Store) {
+    store.migrate().await.expect("migrating an up-to-date store");
+    store.ping().await.expect("ping after migrating");
+    new_user(store).await;
+}
+
+pub async fn users_are_unique_by_email(store: &dyn Store) {
+    let user = new_user(store).await;
+    assert_eq!(store.user_by_email(&user.email).await.unwrap(), Some(user.clone()));
+
+    let bare = NewUser {
+        id: Uuid::new_v4(),
+        email: format!("{}@contract.example", Uuid::new_v4().simple()),
+        name: None,
+        personal_org_slug: None,
+        created_at: T0,
+    };
+    let created = store.create_user(bare.clone()).await.unwrap();
+    assert_eq!(created.id, bare.id);
+    assert_eq!(store.user_by_email(&bare.email).await.unwrap(), Some(created));
+
+    let duplicate = NewUser { id: Uuid::new_v4(), email: user.email.clone(), ..bare };
+    let err = store.create_user(duplicate).await.expect_err("a taken email must be refused");
+    assert!(matches!(err, StoreError::Conflict(_)), "want Conflict, got {err:?}");
+    assert_eq!(store.user_by_email(&user.email).await.unwrap(), Some(user.clone()));
+
+    // Exact comparison: the server normalises case before it asks.
+    assert_eq!(store.user_by_email(&user.email.to_uppercase()).await.unwrap(), None);
+    assert_eq!(store.user_by_email("nobody@contract.example").await.unwrap(), None);
+}
+
+pub async fn created_session_authenticates(store: &dyn Store) {
+    let user = new_user(store).await;
+    let full = draft();
+    let session = new_session(store, &user, full.clone()).await;
+    assert_eq!(
+        session,
+        Session {
+            id: full.id,
+            user_id: user.id,
+            created_at: full.created_at,
+            expires_at: full.expires_at,
+            last_used_at: None,
+            user_agent: full.user_agent.clone(),
+            ip: full.ip.clone(),
+        }
+    );
+    assert_eq!(who(store, &full.token_hash, T0).await, Some(Authenticated { session, user: user.clone() }));
+
+    let bare = SessionDraft { user_agent: None, ip: None, ..draft() };
+    let session = new_session(store, &user, bare.clone()).await;
+    assert_eq!(session.user_agent, None);
+    assert_eq!(session.ip, None);
+    assert_eq!(who(store, &bare.token_hash, T0).await, Some(Authenticated { session, user }));
+}
+
+pub async fn session_token_hashes_are_unique(store: &dyn Store) {
+    let owner = new_user(store).await;
+    let other = new_user(store).await;
+    let first = draft();
+    new_session(store, &owner, first.clone()).await;
+
+    let clash = SessionDraft { id: Uuid::new_v4(), ..first.clone() };
+    let err = store.create_session(other.id, clash).await.expect_err("a reused hash is refused");
+    assert!(matches!(err, StoreError::Conflict(_)), "want Conflict, got {err:?}");
+    assert_eq!(who(store, &first.token_hash, T0).await.unwrap().user, owner);
+}
+
+pub async fn create_session_requires_a_known_user(store: &dyn Store) {
+    let d = draft();
+    let result = store.create_session(Uuid::new_v4(), d.clone()).await;
+    assert!(result.is_err(), "a session needs its user, got {result:?}");
+    assert_eq!(who(store, &d.token_hash, T0).await, None);
+}
+
+pub async fn authenticate_refuses_unknown_token(store: &dyn Store) {
+    let user = new_user(store).await;
+    new_session(store, &user, draft()).await;
+    assert_eq!(who(store, &random_token_hash(), T0).await, None);
+}
+
+pub async fn authenticate_refuses_revoked_session(store: &dyn Store) {
+    let user = new_user(store).await;
+    let d = draft();
+    let session = new_session(store, &user, d.clone()).await;
+    assert!(who(store, &d.token_hash, T0 + 1).await.is_some());
+
+    assert!(store.revoke_session(user.id, session.id, T0 + 2).await.unwrap());
+    assert_eq!(who(store, &d.token_hash, T0 + 3).await, None);
+}
+
+pub async fn authenticate_refuses_session_expired_at_now(store: &dyn Store) {
+    let user = new_user(store).await;
+    let d = draft();
+    new_session(store, &user, d.clone()).await;
+
+    assert!(who(store, &d.token_hash, d.expires_at - 1).await.is_some());
+    assert_eq!(who(store, &d.token_hash, d.expires_at).await, None, "expires_at == now is expired");
+    assert_eq!(who(store, &d.token_hash, d.expires_at + 1).await, None);
+}
+
+pub async fn touch_session_writes_at_most_once_a_minute(store: &dyn Store) {
+    let user = new_user(store).await;
+    let d = draft();
+    let session = new_session(store, &user, d.clone()).await;
+    let hash = &d.token_hash;
+    let last_used = move |now| async move { who(store, hash, now).await.expect("live session").session.last_used_at };
+    assert_eq!(last_used(T0).await, None);
+
+    let first = T0 + 10;
+    store.touch_session(session.id, first).await.unwrap();
+    assert_eq!(last_used(first).await, Some(first));
+
+    store.touch_session(session.id, first + MINUTE - 1).await.unwrap();
+    assert_eq!(last_used(first + MINUTE - 1).await, Some(first), "less than a minute later");
+
+    store.touch_session(session.id, first + MINUTE).await.unwrap();
+    assert_eq!(last_used(first + MINUTE).await, Some(first + MINUTE), "a minute later");
+
+    store.touch_session(Uuid::new_v4(), T0).await.expect("touching an unknown id is no error");
+}
+
+pub async fn list_sessions_shows_own_live_sessions_newest_first(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let now = T0 + DAY;
+
+    let oldest = new_session(store, &user, draft_at(T0)).await;
+    let newest = new_session(store, &user, draft_at(T0 + 2 * SECOND)).await;
+    let middle = new_session(store, &user, draft_at(T0 + SECOND)).await;
+    let revoked = new_session(store, &user, draft_at(T0 + 3 * SECOND)).await;
+    assert!(store.revoke_session(user.id, revoked.id, T0 + 4 * SECOND).await.unwrap());
+    let ends_now = SessionDraft { expires_at: now, ..draft_at(T0 + 5 * SECOND) };
+    new_session(store, &user, ends_now).await;
+    let theirs = new_session(store, &other, draft_at(T0 + 6 * SECOND)).await;
+
+    let listed = store.list_sessions(user.id, now).await.unwrap();
+    assert_eq!(listed, vec![newest, middle, oldest]);
+    assert_eq!(ids(store, &other, now).await, vec![theirs.id]);
+    assert_eq!(store.list_sessions(Uuid::new_v4(), now).await.unwrap(), vec![]);
+}
+
+pub async fn revoke_session_revokes_only_own_live_session(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let mine = draft();
+    let my_session = new_session(store, &user, mine.clone()).await;
+    let theirs = draft();
+    let their_session = new_session(store, &other, theirs.clone()).await;
+    let now = T0 + SECOND;
+
+    assert!(
+        !store.revoke_session(user.id, their_session.id, now).await.unwrap(),
+        "someone else's session looks like none"
+    );
+    assert!(who(store, &theirs.token_hash, now).await.is_some());
+    assert!(!store.revoke_session(user.id, Uuid::new_v4(), now).await.unwrap());
+
+    assert!(store.revoke_session(user.id, my_session.id, now).await.unwrap());
+    assert_eq!(who(store, &mine.token_hash, now).await, None);
+    assert!(!store.revoke_session(user.id, my_session.id, now).await.unwrap(), "already revoked");
+
+    let short = SessionDraft { expires_at: now, ..draft() };
+    let expired = new_session(store, &user, short).await;
+    assert!(!store.revoke_session(user.id, expired.id, now).await.unwrap(), "already expired");
+}
+
+pub async fn revoke_other_sessions_keeps_the_given_one(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let now = T0 + SECOND;
+    let drafts: Vec<SessionDraft> = (0..3).map(|_| draft()).collect();
+    let mut sessions = Vec::new();
+    for d in &drafts {
+        sessions.push(new_session(store, &user, d.clone()).await);
+    }
+    let expired = SessionDraft { expires_at: now, ..draft() };
+    new_session(store, &user, expired).await;
+    let theirs = draft();
+    new_session(store, &other, theirs.clone()).await;
+
+    let keep = sessions[1].id;
+    assert_eq!(store.revoke_other_sessions(user.id, keep, now).await.unwrap(), 2);
+    assert_eq!(ids(store, &user, now).await, vec![keep]);
+    assert!(who(store, &drafts[1].token_hash, now).await.is_some());
+    assert_eq!(who(store, &drafts[0].token_hash, now).await, None);
+    assert_eq!(who(store, &drafts[2].token_hash, now).await, None);
+    assert!(who(store, &theirs.token_hash, now).await.is_some(), "other users are untouched");
+
+    assert_eq!(store.revoke_other_sessions(user.id, keep, now).await.unwrap(), 0);
+}
+
+pub async fn park_grant_refuses_a_live_duplicate(store: &dyn Store) {
+    let owner = new_user(store).await;
+    let intruder = new_user(store).await;
+    let key = random_bytes();
+    let original = transfer_grant(&owner, key, T0);
+    park(store, original.clone()).await;
+
+    for created_at in [T0 + SECOND, original.expires_at - 1] {
+        let rival = NewGrant {
+            code_challenge: Some("rival-challenge".to_owned()),
+            ..transfer_grant(&intruder, key, created_at)
+        };
+        assert!(!store.park_grant(rival).await.unwrap(), "a live grant is not replaced");
+    }
+
+    // The original's window, user and (absent) challenge are intact.
+    let kind = GrantKind::Transfer;
+    assert!(store.grant_pending(kind, &key, original.expires_at - 1).await.unwrap());
+    assert!(!store.grant_pending(kind, &key, original.expires_at).await.unwrap());
+    let session = consume(store, kind, &key, None, original.expires_at - 1).await;
+    assert_eq!(session.expect("the original still consumes").user_id, owner.id);
+}
+
+pub async fn park_grant_replaces_an_expired_grant(store: &dyn Store) {
+    let first = new_user(store).await;
+    let second = new_user(store).await;
+    let key = random_bytes();
+    let old = transfer_grant(&first, key, T0);
+    park(store, old.clone()).await;
+
+    let new =
+        NewGrant { code_challenge: Some("new-challenge".to_owned()), ..transfer_grant(&second, key, old.expires_at) };
+    assert!(store.park_grant(new.clone()).await.unwrap(), "a grant expired at now is replaced");
+
+    let now = new.created_at + 1;
+    let kind = GrantKind::Transfer;
+    assert_eq!(consume(store, kind, &key, None, now).await, None, "the new challenge applies");
+    let session = consume(store, kind, &key, Some("new-challenge"), now).await;
+    assert_eq!(session.expect("the new grant consumes").user_id, second.id);
+}
+
+pub async fn grants_are_keyed_by_kind_and_hash(store: &dyn Store) {
+    let transferring = new_user(store).await;
+    let pasting = new_user(store).await;
+    let key = random_bytes();
+    park(store, transfer_grant(&transferring, key, T0)).await;
+    let paste = NewGrant { kind: GrantKind::Paste, ..transfer_grant(&pasting, key, T0) };
+    park(store, paste).await;
+
+    let now = T0 + 1;
+    assert_eq!(consume(store, GrantKind::Transfer, &random_bytes(), None, now).await, None);
+    let paste = consume(store, GrantKind::Paste, &key, None, now).await;
+    assert_eq!(paste.expect("the paste grant").user_id, pasting.id);
+    let transfer = consume(store, GrantKind::Transfer, &key, None, now).await;
+    assert_eq!(transfer.expect("the transfer grant").user_id, transferring.id);
+}
+
+pub async fn grant_pending_sees_only_live_grants(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = random_bytes();
+    let kind = GrantKind::Transfer;
+    assert!(!store.grant_pending(kind, &key, T0).await.unwrap(), "unknown");
+
+    let grant = transfer_grant(&user, key, T0);
+    park(store, grant.clone()).await;
+    assert!(store.grant_pending(kind, &key, T0).await.unwrap());
+    assert!(store.grant_pending(kind, &key, grant.expires_at - 1).await.unwrap());
+    assert!(!store.grant_pending(kind, &key, grant.expires_at).await.unwrap(), "expired at now");
+    assert!(!store.grant_pending(GrantKind::Paste, &key, T0).await.unwrap(), "other kind");
+    assert!(!store.grant_pending(kind, &random_bytes(), T0).await.unwrap(), "other key");
+
+    // Asking does not consume.
+    assert!(consume(store, kind, &key, None, T0 + 1).await.is_some());
+    assert!(!store.grant_pending(kind, &key, T0 + 2).await.unwrap(), "consumed");
+}
+
+pub async fn consume_grant_is_single_use(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = random_bytes();
+    park(store, transfer_grant(&user, key, T0)).await;
+    let kind = GrantKind::Transfer;
+
+    assert!(consume(store, kind, &key, None, T0 + 1).await.is_some());
+    let again = draft_at(T0 + 2);
+    let second = store.consume_grant(kind, &key, None, T0 + 2, again.clone()).await.unwrap();
+    assert_eq!(second, None);
+    assert_eq!(who(store, &again.token_hash, T0 + 3).await, None, "no session for the loser");
+}
+
+pub async fn consume_grant_refuses_grant_expired_at_now(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = random_bytes();
+    let grant = transfer_grant(&user, key, T0);
+    park(store, grant.clone()).await;
+    let kind = GrantKind::Transfer;
+
+    assert_eq!(consume(store, kind, &key, None, grant.expires_at).await, None);
+    assert_eq!(consume(store, kind, &key, None, grant.expires_at + 1).await, None);
+    // Refusing changed nothing: a moment earlier it still consumes.
+    assert!(consume(store, kind, &key, None, grant.expires_at - 1).await.is_some());
+}
+
+pub async fn consume_grant_respects_kind(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = random_bytes();
+    park(store, transfer_grant(&user, key, T0)).await;
+
+    assert_eq!(consume(store, GrantKind::Paste, &key, None, T0 + 1).await, None);
+    assert!(store.grant_pending(GrantKind::Transfer, &key, T0 + 1).await.unwrap());
+    assert!(consume(store, GrantKind::Transfer, &key, None, T0 + 1).await.is_some());
+}
+
+pub async fn consume_grant_checks_the_pkce_challenge(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = random_bytes();
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let bound = NewGrant { code_challenge: Some(challenge.to_owned()), ..transfer_grant(&user, key, T0) };
+    park(store, bound).await;
+    let kind = GrantKind::Transfer;
+    let now = T0 + 1;
+
+    for wrong in [None, Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cX"), Some("")] {
+        let loser = draft_at(now);
+        let refused = store.consume_grant(kind, &key, wrong, now, loser.clone()).await.unwrap();
+        assert_eq!(refused, None, "challenge {wrong:?} must not consume");
+        assert!(store.grant_pending(kind, &key, now).await.unwrap(), "refusal leaves the grant");
+        assert_eq!(who(store, &loser.token_hash, now).await, None);
+    }
+
+    let session = consume(store, kind, &key, Some(challenge), now).await;
+    assert_eq!(session.expect("the right challenge consumes").user_id, user.id);
+    assert!(!store.grant_pending(kind, &key, now).await.unwrap());
+}
+
+pub async fn consume_grant_without_challenge_accepts_any_verifier(store: &dyn Store) {
+    let user = new_user(store).await;
+    let kind = GrantKind::Transfer;
+    for challenge in [None, Some("any-challenge-at-all")] {
+        let key = random_bytes();
+        park(store, transfer_grant(&user, key, T0)).await;
+        let session = consume(store, kind, &key, challenge, T0 + 1).await;
+        assert!(session.is_some(), "an unbound grant consumes with {challenge:?}");
+    }
+}
+
+pub async fn consumed_grant_session_authenticates_for_grant_user(store: &dyn Store) {
+    let owner = new_user(store).await;
+    let bystander = new_user(store).await;
+    let key = random_bytes();
+    park(store, transfer_grant(&owner, key, T0)).await;
+
+    let now = T0 + 5 * SECOND;
+    let d = draft_at(now);
+    let session = store
+        .consume_grant(GrantKind::Transfer, &key, None, now, d.clone())
+        .await
+        .unwrap()
+        .expect("a live grant consumes");
+    let want = Session {
+        id: d.id,
+        user_id: owner.id,
+        created_at: d.created_at,
+        expires_at: d.expires_at,
+        last_used_at: None,
+        user_agent: d.user_agent.clone(),
+        ip: d.ip.clone(),
+    };
+    assert_eq!(session, want);
+    assert_eq!(who(store, &d.token_hash, now).await, Some(Authenticated { session, user: owner.clone() }));
+    assert_eq!(ids(store, &owner, now).await, vec![d.id]);
+    assert!(ids(store, &bystander, now).await.is_empty());
+}
+
+pub async fn consume_grant_keeps_grant_when_session_insert_fails(store: &dyn Store) {
+    let user = new_user(store).await;
+    let taken = draft();
+    new_session(store, &user, taken.clone()).await;
+    let key = random_bytes();
+    park(store, transfer_grant(&user, key, T0)).await;
+    let kind = GrantKind::Transfer;
+
+    let clash = SessionDraft { id: Uuid::new_v4(), ..taken };
+    let result = store.consume_grant(kind, &key, None, T0 + 1, clash).await;
+    assert!(result.is_err(), "a session that cannot be stored fails, got {result:?}");
+    assert!(store.grant_pending(kind, &key, T0 + 1).await.unwrap(), "the delete rolled back");
+    assert!(consume(store, kind, &key, None, T0 + 1).await.is_some());
+}
+
+/// Many claimers race for one grant: exactly one wins, the rest see `None`,
+/// and nobody sees an error (a busy database must wait, not fail).
+pub async fn consume_grant_has_exactly_one_winner(store: Arc<dyn Store>) {
+    const RACERS: usize = 32;
+    let user = new_user(&*store).await;
+    let key = random_bytes();
+    park(&*store, transfer_grant(&user, key, T0)).await;
+    let now = T0 + 1;
+
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..RACERS {
+        let (store, start) = (Arc::clone(&store), Arc::clone(&start));
+        racers.spawn(async move {
+            let d = draft_at(now);
+            start.wait().await;
+            let outcome = store.consume_grant(GrantKind::Transfer, &key, None, now, d.clone()).await;
+            (d, outcome)
+        });
+    }
+
+    let (mut winners, mut losers, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(joined) = racers.join_next().await {
+        match joined.expect("a racer panicked") {
+            (d, Ok(Some(session))) => winners.push((d, session)),
+            (d, Ok(None)) => losers.push(d),
+            (_, Err(e)) => errors.push(e),
+        }
+    }
+    assert!(errors.is_empty(), "contention must not surface as errors: {errors:?}");
+    assert_eq!(winners.len(), 1, "exactly one winner, got {}", winners.len());
+    assert_eq!(losers.len(), RACERS - 1);
+
+    let (winning_draft, session) = &winners[0];
+    assert_eq!(who(&*store, &winning_draft.token_hash, now).await.unwrap().session, *session);
+    for loser in &losers {
+        assert_eq!(who(&*store, &loser.token_hash, now).await, None);
+    }
+    assert_eq!(ids(&*store, &user, now).await, vec![session.id]);
+}
+
+pub async fn sweep_removes_expired_grants_and_ended_sessions(store: &dyn Store) {
+    let user = new_user(store).await;
+    let now = T0 + 40 * DAY;
+    let keep_ended = DAY;
+
+    // Grants: two expired at `now` (one exactly), one live.
+    let mut gone_grants = Vec::new();
+    for expires_at in [now - 1, now] {
+        let grant = NewGrant { expires_at, ..transfer_grant(&user, random_bytes(), expires_at - 1) };
+        park(store, grant.clone()).await;
+        gone_grants.push(grant);
+    }
+    let live_grant = transfer_grant(&user, random_bytes(), now);
+    park(store, live_grant.clone()).await;
+
+    // Sessions: ended long enough ago (by expiry or revocation) go, the rest stay.
+    let created = now - 10 * DAY;
+    let at = |expires_at| SessionDraft { expires_at, ..draft_at(created) };
+    let expired_long_ago = at(now - 2 * DAY);
+    let expired_recently = at(now - DAY / 2);
+    let revoked_long_ago = at(now + DAY);
+    let revoked_recently = at(now + DAY);
+    let live = at(now + DAY);
+    for d in [&expired_long_ago, &expired_recently, &revoked_long_ago, &revoked_recently, &live] {
+        new_session(store, &user, d.clone()).await;
+    }
+    assert!(store.revoke_session(user.id, revoked_long_ago.id, now - 2 * DAY).await.unwrap());
+    assert!(store.revoke_session(user.id, revoked_recently.id, now - SECOND).await.unwrap());
+
+    let swept = store.sweep(now, keep_ended).await.unwrap();
+    assert_eq!(swept, Swept { grants: 2, sessions: 2 });
+    assert_eq!(store.sweep(now, keep_ended).await.unwrap(), Swept::default(), "nothing left");
+
+    // A removed grant's key parks again as if new, even at a time it was live.
+    for grant in gone_grants {
+        assert!(store.park_grant(grant).await.unwrap(), "an expired grant was swept");
+    }
+    assert!(store.grant_pending(GrantKind::Transfer, &live_grant.key_hash, now).await.unwrap());
+
+    // Looking back in time tells a removed session from an expired one.
+    assert_eq!(who(store, &expired_long_ago.token_hash, created).await, None, "swept");
+    assert!(who(store, &expired_recently.token_hash, created).await.is_some(), "kept");
+    assert!(who(store, &live.token_hash, now).await.is_some());
+    // A revoked session's id and hash are free again only once it is gone.
+    store.create_session(user.id, revoked_long_ago).await.expect("its row was swept");
+    let err = store.create_session(user.id, revoked_recently).await.expect_err("its row stays");
+    assert!(matches!(err, StoreError::Conflict(_)), "want Conflict, got {err:?}");
+}
