@@ -1,0 +1,434 @@
+//! The SQLite backend of [`harmont_store::Store`]: one database file in WAL
+//! mode, written through a single connection and read through a small pool.
+//!
+//! SQLite admits one writer at a time. Funnelling this process's writes
+//! through one pooled connection makes them queue in the pool instead of
+//! spinning in SQLite's busy handler, which sleeps in steps of up to 100 ms;
+//! `busy_timeout` still covers other processes sharing the file. Readers never
+//! block the writer under WAL, so `authenticate` scales with the reader pool.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use harmont_store::{
+    Authenticated, GrantKind, Millis, NewGrant, NewUser, Result, Session, SessionDraft, Store, StoreError, Swept, User,
+};
+use harmont_wire::token::TokenHash;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, Row, SqliteExecutor};
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A minute, the resolution of `last_used_at`.
+const TOUCH_INTERVAL: Millis = 60_000;
+
+const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
+     VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/// Storage in one SQLite database (a file, or memory for tests and demos).
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    location: String,
+    /// Keeps an in-memory database alive even if the pool recycles its
+    /// connection: SQLite drops a shared-cache memory database with its last
+    /// connection.
+    _memory_anchor: Option<Mutex<SqliteConnection>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .field("readers", &self.reader.options().get_max_connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing, parent folder included) the database at
+    /// `url`: `sqlite://path/to/file.db`, `sqlite:relative.db` or
+    /// `sqlite::memory:`. Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<SqliteStore> {
+        let base = SqliteConnectOptions::from_str(url)
+            .map_err(backend)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+
+        if is_memory(url) {
+            return Self::connect_memory(base).await;
+        }
+
+        let location = base.get_filename().display().to_string();
+        if let Some(parent) = base.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Backend(format!("creating {}: {e}", parent.display())))?;
+            }
+        }
+
+        // The writer opens first and alone: switching a new file to WAL needs
+        // an exclusive lock that busy_timeout does not wait for. WAL then
+        // persists in the file, so readers need not ask for it.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(base.clone().journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal))
+            .await
+            .map_err(backend)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(reader_pool_size())
+            .connect_with(base.synchronous(SqliteSynchronous::Normal))
+            .await
+            .map_err(backend)?;
+
+        Ok(SqliteStore { writer, reader, location, _memory_anchor: None })
+    }
+
+    async fn connect_memory(base: SqliteConnectOptions) -> Result<SqliteStore> {
+        let anchor = SqliteConnection::connect_with(&base).await.map_err(backend)?;
+        // Shared-cache memory databases lock whole tables between
+        // connections, so one connection serves reads and writes alike.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(base)
+            .await
+            .map_err(backend)?;
+        Ok(SqliteStore {
+            writer: pool.clone(),
+            reader: pool,
+            location: ":memory:".to_owned(),
+            _memory_anchor: Some(Mutex::new(anchor)),
+        })
+    }
+}
+
+fn reader_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).clamp(4, 16)
+}
+
+/// sqlx gives no getter for "in memory", so read it off the URL the way
+/// sqlx parses it: a `:memory:` database or `mode=memory`.
+fn is_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database == ":memory:" || params.split('&').any(|pair| pair == "mode=memory")
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Backend(format!("stored id {text:?}: {e}")))
+}
+
+/// Reads a session from columns 0..=6: id, user_id, created_at, expires_at,
+/// last_used_at, user_agent, ip.
+fn session_from_row(row: &SqliteRow) -> Result<Session> {
+    let id: String = row.try_get(0).map_err(backend)?;
+    let user_id: String = row.try_get(1).map_err(backend)?;
+    Ok(Session {
+        id: parse_uuid(&id)?,
+        user_id: parse_uuid(&user_id)?,
+        created_at: row.try_get(2).map_err(backend)?,
+        expires_at: row.try_get(3).map_err(backend)?,
+        last_used_at: row.try_get(4).map_err(backend)?,
+        user_agent: row.try_get(5).map_err(backend)?,
+        ip: row.try_get(6).map_err(backend)?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User> {
+    let id: String = row.try_get("id").map_err(backend)?;
+    Ok(User {
+        id: parse_uuid(&id)?,
+        email: row.try_get("email").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}
+
+async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
+    sqlx::query(INSERT_SESSION)
+        .bind(draft.id.hyphenated().to_string())
+        .bind(user_id.hyphenated().to_string())
+        .bind(&draft.token_hash.0[..])
+        .bind(draft.created_at)
+        .bind(draft.expires_at)
+        .bind(draft.user_agent.as_deref())
+        .bind(draft.ip.as_deref())
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(Session {
+        id: draft.id,
+        user_id,
+        created_at: draft.created_at,
+        expires_at: draft.expires_at,
+        last_used_at: None,
+        user_agent: draft.user_agent,
+        ip: draft.ip,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(user.id.hyphenated().to_string())
+        .bind(&user.email)
+        .bind(user.name.as_deref())
+        .bind(user.personal_org_slug.as_deref())
+        .bind(user.created_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(User {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            personal_org_slug: user.personal_org_slug,
+            created_at: user.created_at,
+        })
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, email, name, personal_org_slug, created_at FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
+        insert_session(&self.writer, user_id, draft).await
+    }
+
+    async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
+                    s.user_agent, s.ip, u.email, u.name, u.personal_org_slug, \
+                    u.created_at AS user_created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+        )
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let session = session_from_row(&row)?;
+        let user = User {
+            id: session.user_id,
+            email: row.try_get("email").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+            created_at: row.try_get("user_created_at").map_err(backend)?,
+        };
+        Ok(Some(Authenticated { session, user }))
+    }
+
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_used_at = ? \
+             WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+        )
+        .bind(now)
+        .bind(session_id.hyphenated().to_string())
+        .bind(now - TOUCH_INTERVAL)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, created_at, expires_at, last_used_at, user_agent, ip \
+             FROM sessions \
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .bind(session_id.hyphenated().to_string())
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? \
+             WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .bind(user_id.hyphenated().to_string())
+        .bind(keep.hyphenated().to_string())
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
+        // The WHERE on the upsert keeps a live grant untouched; a skipped
+        // update reports zero rows.
+        let done = sqlx::query(
+            "INSERT INTO cli_grants \
+                 (kind, key_hash, user_id, code_challenge, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (kind, key_hash) DO UPDATE SET \
+                 user_id = excluded.user_id, \
+                 code_challenge = excluded.code_challenge, \
+                 created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at \
+             WHERE cli_grants.expires_at <= excluded.created_at",
+        )
+        .bind(grant.kind.as_str())
+        .bind(&grant.key_hash[..])
+        .bind(grant.user_id.hyphenated().to_string())
+        .bind(grant.code_challenge.as_deref())
+        .bind(grant.created_at)
+        .bind(grant.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM cli_grants \
+                            WHERE kind = ? AND key_hash = ? AND expires_at > ?)",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)
+    }
+
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // IMMEDIATE takes the write lock before the DELETE reads, so no other
+        // process can consume the grant between our read and our write.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM cli_grants \
+             WHERE kind = ? AND key_hash = ? AND expires_at > ? \
+               AND (code_challenge IS NULL OR code_challenge = ?) \
+             RETURNING user_id",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .bind(code_challenge)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(user_id) = user_id else {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        };
+        // On error the dropped transaction rolls back, restoring the grant.
+        let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(session))
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        let ended_before = now - keep_ended;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <= ?")
+            .bind(ended_before)
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(Swept { grants, sessions })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_memory;
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_memory("sqlite::memory:"));
+        assert!(is_memory("sqlite://:memory:"));
+        assert!(is_memory("sqlite://shared?mode=memory&cache=shared"));
+        assert!(!is_memory("sqlite://data/auth.db"));
+        assert!(!is_memory("sqlite:auth.db?mode=rwc"));
+    }
+}
