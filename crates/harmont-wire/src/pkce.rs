@@ -47,8 +47,7 @@ pub fn challenge_of(verifier: &str) -> String {
 
 /// Whether a string can be an S256 challenge: 43 base64url characters.
 pub fn is_valid_challenge(challenge: &str) -> bool {
-    challenge.len() == CHALLENGE_LEN
-        && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == CHALLENGE_LEN && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

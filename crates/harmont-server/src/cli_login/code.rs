@@ -1,0 +1,36 @@
+//! `code`: park a grant for the signed-in user under a fresh paste code.
+
+use harmont_store::{GrantKind, NewGrant, User};
+use harmont_wire::paste_code::PasteCode;
+
+use super::check_challenge;
+use crate::clock::millis;
+use crate::error::ApiError;
+use crate::service::Service;
+
+impl Service {
+    pub async fn code(&self, user: &User, code_challenge: Option<String>) -> Result<PasteCode, ApiError> {
+        check_challenge(code_challenge.as_deref())?;
+        // 80 random bits collide with a live code practically never; a few
+        // tries turn "practically" into "never" without a read-then-write.
+        for _ in 0..3 {
+            let code = PasteCode::generate();
+            let now = self.clock.now();
+            let parked = self
+                .store
+                .park_grant(NewGrant {
+                    kind: GrantKind::Paste,
+                    key_hash: code.keyed_hash(self.secret.expose()),
+                    user_id: user.id,
+                    code_challenge: code_challenge.clone(),
+                    created_at: now,
+                    expires_at: now + millis(self.settings.paste_ttl),
+                })
+                .await?;
+            if parked {
+                return Ok(code);
+            }
+        }
+        Err(ApiError::internal("three paste codes in a row collided with live ones"))
+    }
+}

@@ -1,0 +1,38 @@
+//! `transfer`: park a grant for the signed-in user under the CLI's nonce.
+
+use harmont_store::{GrantKind, NewGrant, User};
+use harmont_wire::nonce::Nonce;
+use harmont_wire::ErrorCode;
+
+use super::check_challenge;
+use crate::clock::millis;
+use crate::error::ApiError;
+use crate::service::Service;
+
+impl Service {
+    /// Refuses weak nonces, and a nonce that already has a live grant (which
+    /// stays as it was). Wakes any claim waiting on this nonce in this process.
+    pub async fn transfer(&self, user: &User, nonce: &str, code_challenge: Option<String>) -> Result<(), ApiError> {
+        let nonce =
+            Nonce::parse(nonce).map_err(|err| ApiError::new(ErrorCode::NonceInvalid).with_message(err.to_string()))?;
+        check_challenge(code_challenge.as_deref())?;
+        let now = self.clock.now();
+        let key_hash = nonce.hash();
+        let parked = self
+            .store
+            .park_grant(NewGrant {
+                kind: GrantKind::Transfer,
+                key_hash,
+                user_id: user.id,
+                code_challenge,
+                created_at: now,
+                expires_at: now + millis(self.settings.transfer_ttl),
+            })
+            .await?;
+        if !parked {
+            return Err(ApiError::new(ErrorCode::NonceInUse));
+        }
+        self.waiters.wake(&key_hash);
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! HTTP handlers of the CLI login handoff. Each parses, calls one
+//! `Service` method (see `cli_login/`), and shapes the response.
+
+use axum::extract::State;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use harmont_wire::api::{
+    CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest, CliTokenResponse, CliTransferRequest,
+};
+use harmont_wire::token::SessionToken;
+use harmont_wire::ErrorBody;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody};
+use crate::error::ApiError;
+use crate::service::Service;
+
+/// Parks a fresh login for the signed-in user under the CLI's nonce, for 60 seconds.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/transfer", operation_id = "cliTransfer", tag = "auth",
+    request_body(content = CliTransferRequest, description = "The nonce of the waiting CLI"),
+    responses(
+        (status = 204, description = "Parked; the CLI can claim it"),
+        (status = 400, description = "Bad body, weak nonce (`nonce_invalid`) or bad challenge", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 409, description = "A login already waits under this nonce (`nonce_in_use`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn transfer(
+    State(service): State<Arc<Service>>,
+    Bearer(auth): Bearer,
+    JsonBody(body): JsonBody<CliTransferRequest>,
+) -> Result<StatusCode, ApiError> {
+    service.transfer(&auth.user, &body.nonce, body.code_challenge).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Collects the session token parked under a nonce, once. Honours `Prefer: wait=N` (N ≤ 30).
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/claim", operation_id = "cliClaim", tag = "auth",
+    request_body(content = CliClaimRequest, description = "The CLI's nonce"),
+    params(("Prefer" = Option<String>, Header, description = "`wait=N`: hold the request up to N seconds (at most 30) until the token is there")),
+    responses(
+        (status = 200, description = "The session token", body = CliTokenResponse,
+            headers(("Preference-Applied" = String, description = "`wait=N` when the request was held"))),
+        (status = 400, description = "Nothing to claim yet, or any more (`cli_code_invalid`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many failed claims from this address (`rate_limited`)", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+)]
+pub async fn claim(
+    State(service): State<Arc<Service>>,
+    Client(client): Client,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CliClaimRequest>,
+) -> Response {
+    let wait = preferred_wait(&headers).map(|w| w.min(service.settings.max_wait));
+    let result = service.claim(&body.nonce, body.code_verifier.as_deref(), wait.unwrap_or_default(), &client).await;
+    let mut response = token_response(result);
+    if let Some(wait) = wait {
+        if let Ok(value) = HeaderValue::from_str(&format!("wait={}", wait.as_secs())) {
+            response.headers_mut().insert("preference-applied", value);
+        }
+    }
+    response
+}
+
+/// Mints a paste code for the signed-in user, valid five minutes.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/code", operation_id = "cliCode", tag = "auth",
+    request_body(content = Option<CliCodeRequest>, description = "Optional: a PKCE challenge to bind the code to"),
+    responses(
+        (status = 200, description = "The paste code", body = CliCodeResponse),
+        (status = 400, description = "Bad body or challenge", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn code(
+    State(service): State<Arc<Service>>,
+    Bearer(auth): Bearer,
+    OptionalJsonBody(body): OptionalJsonBody<CliCodeRequest>,
+) -> Result<Response, ApiError> {
+    let code = service.code(&auth.user, body.code_challenge).await?;
+    Ok(no_store(Json(CliCodeResponse { code: code.expose().to_owned() })))
+}
+
+/// Trades a typed paste code for a session token, once.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/redeem", operation_id = "cliRedeem", tag = "auth",
+    request_body(content = CliRedeemRequest, description = "The code as typed"),
+    responses(
+        (status = 200, description = "The session token", body = CliTokenResponse),
+        (status = 400, description = "Unknown, expired or used code (`cli_code_invalid`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many failed codes from this address (`rate_limited`)", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+)]
+pub async fn redeem(
+    State(service): State<Arc<Service>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<CliRedeemRequest>,
+) -> Response {
+    token_response(service.redeem(&body.code, body.code_verifier.as_deref(), &client).await)
+}
+
+fn token_response(result: Result<SessionToken, ApiError>) -> Response {
+    match result {
+        Ok(token) => no_store(Json(CliTokenResponse { token: token.expose().to_owned() })),
+        Err(err) => err.into_response(),
+    }
+}
+
+fn no_store(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The `wait` preference of RFC 7240, if the client stated one.
+fn preferred_wait(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|pref| {
+            let pref = pref.split(';').next()?.trim();
+            let (name, value) = pref.split_once('=')?;
+            name.trim().eq_ignore_ascii_case("wait").then(|| value.trim().trim_matches('"').parse::<u64>().ok())?
+        })
+        .next()
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefer(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("prefer", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn wait_preference_is_read_among_others() {
+        assert_eq!(preferred_wait(&prefer("wait=25")), Some(Duration::from_secs(25)));
+        assert_eq!(preferred_wait(&prefer("respond-async, wait=10")), Some(Duration::from_secs(10)));
+        assert_eq!(preferred_wait(&prefer("Wait = \"5\"; foo=bar")), Some(Duration::from_secs(5)));
+        assert_eq!(preferred_wait(&prefer("return=minimal")), None);
+        assert_eq!(preferred_wait(&prefer("wait=soon")), None);
+        assert_eq!(preferred_wait(&HeaderMap::new()), None);
+    }
+}

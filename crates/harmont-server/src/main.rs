@@ -1,0 +1,122 @@
+//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `token mint`.
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use harmont_server::cli_login::ClientInfo;
+use harmont_server::clock::SystemClock;
+use harmont_server::config::{Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
+use harmont_server::secret::ServerSecret;
+use harmont_server::sessions::AddUserError;
+use harmont_server::{store, Service, Settings};
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("harmont-auth: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(database) => {
+            store::open(&database.url).await?.migrate().await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Add { email, name, service }) => {
+            let service = build_service(&service, String::new()).await?;
+            match service.add_user(&email, name).await {
+                Ok(user) => {
+                    println!("{}", user.id);
+                    eprintln!("added {} ({})", user.email, user.id);
+                    Ok(())
+                }
+                Err(AddUserError::Store(err)) => Err(err.into()),
+                Err(err) => bail!("cannot add {email}: {err}"),
+            }
+        }
+        Command::Token(TokenCommand::Mint { email, service }) => {
+            let service = build_service(&service, String::new()).await?;
+            let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
+            let operator =
+                ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("harmont-auth token mint".into()) };
+            let token = service.mint_session(user.id, &operator).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("{}", token.expose());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(&args.log, args.log_format)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let mut service = build_service(&args.service, public_url).await?;
+    service.settings.trusted_proxies = args.trusted_proxies.clone();
+    tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");
+    harmont_server::serve(listener, Arc::new(service), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens and migrates the store and resolves the secret and windows.
+async fn build_service(args: &ServiceArgs, public_url: String) -> anyhow::Result<Service> {
+    let url = &args.database.url;
+    let store = store::open(url).await?;
+    store.migrate().await.context("applying migrations")?;
+    let secret = match (&args.secret, store::sqlite_path(url)) {
+        (Some(secret), _) => ServerSecret::from_configured(secret)?,
+        (None, Some(path)) => ServerSecret::load_or_create(&path.with_file_name("secret"))?,
+        (None, None) if url.starts_with("sqlite:") => ServerSecret::random(),
+        (None, None) => bail!("HARMONT_SECRET is required with Postgres: every replica must share it"),
+    };
+    let mut settings = Settings::new(public_url);
+    settings.transfer_ttl = args.transfer_ttl;
+    settings.paste_ttl = args.paste_ttl;
+    settings.session_ttl = args.session_ttl;
+    Ok(Service::new(store, Arc::new(SystemClock), secret, settings))
+}
+
+fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).context("invalid --log filter")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,106 @@
+//! The service the HTTP layer calls into: storage, the clock, the windows and
+//! the in-process helpers (long-poll waiters, failure limiter). Business rules
+//! live in methods on [`Service`], spread over `cli_login/` and `sessions.rs`.
+
+use harmont_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli_login::waiters::Waiters;
+use crate::clock::Clock;
+use crate::rate_limit::{FailureLimiter, Rate};
+use crate::secret::ServerSecret;
+
+/// The windows and limits the service runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The URL the server is reached at, without a trailing slash; `doc_url`s
+    /// and the web pages are built on it.
+    pub public_url: String,
+    pub transfer_ttl: Duration,
+    pub paste_ttl: Duration,
+    pub session_ttl: Duration,
+    /// The longest `Prefer: wait` honoured.
+    pub max_wait: Duration,
+    /// How often a waiting claim re-reads the store, to see grants parked by
+    /// another replica.
+    pub recheck_every: Duration,
+    pub claim_failures: Rate,
+    pub redeem_failures: Rate,
+    /// Proxies whose `X-Forwarded-For` is believed; nobody else's is.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Settings {
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            transfer_ttl: Duration::from_secs(60),
+            paste_ttl: Duration::from_secs(5 * 60),
+            session_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            max_wait: Duration::from_secs(30),
+            recheck_every: Duration::from_secs(2),
+            claim_failures: Rate::CLAIM,
+            redeem_failures: Rate::REDEEM,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    pub(crate) secret: ServerSecret,
+    pub(crate) waiters: Waiters,
+    pub(crate) claim_limiter: FailureLimiter,
+    pub(crate) redeem_limiter: FailureLimiter,
+    /// Cancelled on shutdown, so long polls answer at once instead of holding it up.
+    pub shutdown: CancellationToken,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secret: ServerSecret, settings: Settings) -> Self {
+        Self {
+            claim_limiter: FailureLimiter::new(settings.claim_failures),
+            redeem_limiter: FailureLimiter::new(settings.redeem_failures),
+            store,
+            clock,
+            settings,
+            secret,
+            waiters: Waiters::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// How many nonces have a claim waiting on them in this process.
+    pub fn waiting_claims(&self) -> usize {
+        self.waiters.keys_waited_on()
+    }
+
+    pub fn doc_url(&self, code: harmont_wire::ErrorCode) -> String {
+        format!("{}/docs/errors/{}", self.settings.public_url, code.as_str())
+    }
+
+    /// Deletes expired grants and ended sessions every `every`, until shutdown.
+    pub async fn sweep_forever(self: Arc<Self>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.shutdown.cancelled() => return,
+            }
+            match self.store.sweep(self.clock.now(), 0).await {
+                Ok(swept) if swept.grants + swept.sessions > 0 => {
+                    tracing::info!(grants = swept.grants, sessions = swept.sessions, "swept expired rows");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "sweep failed"),
+            }
+            self.claim_limiter.forget_idle(std::time::Instant::now());
+            self.redeem_limiter.forget_idle(std::time::Instant::now());
+        }
+    }
+}

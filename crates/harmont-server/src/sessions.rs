@@ -1,0 +1,175 @@
+//! Session tokens: minting, the bearer check every request passes through,
+//! and the user's own management of their sessions (list, revoke, logout).
+
+use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, StoreError, User};
+use harmont_wire::api::{SessionInfo, SessionList};
+use harmont_wire::token::SessionToken;
+use harmont_wire::ErrorCode;
+use uuid::Uuid;
+
+use crate::cli_login::ClientInfo;
+use crate::clock::millis;
+use crate::error::ApiError;
+use crate::service::Service;
+
+/// Longest user agent kept on a session; the rest is cut.
+const MAX_USER_AGENT: usize = 256;
+
+impl Service {
+    pub(crate) fn session_draft(&self, client: &ClientInfo, now: Millis) -> (SessionToken, SessionDraft) {
+        let token = SessionToken::generate();
+        let draft = SessionDraft {
+            id: Uuid::new_v4(),
+            token_hash: token.hash(),
+            created_at: now,
+            expires_at: now + millis(self.settings.session_ttl),
+            user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT).to_owned()),
+            ip: Some(client.ip.to_string()),
+        };
+        (token, draft)
+    }
+
+    /// A fresh session for a user the caller has already authenticated some
+    /// other way (a passkey, the operator's `token mint`).
+    pub async fn mint_session(&self, user_id: Uuid, client: &ClientInfo) -> Result<SessionToken, ApiError> {
+        let (token, draft) = self.session_draft(client, self.clock.now());
+        self.store.create_session(user_id, draft).await?;
+        Ok(token)
+    }
+
+    /// Resolves an `Authorization` header value. A missing header and a bad
+    /// token both answer 401; only the latter says `invalid_token`. A token
+    /// that fails its format check never reaches the store.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Authenticated, ApiError> {
+        let Some(header) = authorization else { return Err(ApiError::unauthorized()) };
+        let raw = match header.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => return Err(ApiError::invalid_token()),
+        };
+        let token = SessionToken::parse(raw).map_err(|_| ApiError::invalid_token())?;
+        let now = self.clock.now();
+        let found = self.store.authenticate(&token.hash(), now).await?;
+        let auth = found.ok_or_else(ApiError::invalid_token)?;
+        if auth.session.last_used_at.is_none_or(|at| now - at >= 60_000) {
+            self.store.touch_session(auth.session.id, now).await?;
+        }
+        Ok(auth)
+    }
+
+    /// Revokes the session that made the request.
+    pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
+        self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
+        Ok(())
+    }
+
+    pub async fn list_sessions(&self, auth: &Authenticated) -> Result<SessionList, ApiError> {
+        let sessions = self.store.list_sessions(auth.user.id, self.clock.now()).await?;
+        let sessions = sessions
+            .into_iter()
+            .map(|s| SessionInfo {
+                current: s.id == auth.session.id,
+                id: s.id,
+                created_at: rfc3339(s.created_at),
+                expires_at: rfc3339(s.expires_at),
+                last_used_at: s.last_used_at.map(rfc3339),
+                user_agent: s.user_agent,
+                ip: s.ip,
+            })
+            .collect();
+        Ok(SessionList { sessions })
+    }
+
+    /// Someone else's session answers exactly as a missing one does.
+    pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
+        if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::SessionNotFound))
+        }
+    }
+
+    pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
+        Ok(self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?)
+    }
+
+    /// Adds a user; emails are kept lower-case so lookups are exact.
+    pub async fn add_user(&self, email: &str, name: Option<String>) -> Result<User, AddUserError> {
+        let email = email.trim().to_lowercase();
+        if !looks_like_email(&email) {
+            return Err(AddUserError::InvalidEmail);
+        }
+        let slug = email.split('@').next().map(slug_of);
+        let user = NewUser { id: Uuid::new_v4(), email, name, personal_org_slug: slug, created_at: self.clock.now() };
+        match self.store.create_user(user).await {
+            Ok(user) => Ok(user),
+            Err(StoreError::Conflict(_)) => Err(AddUserError::Duplicate),
+            Err(err) => Err(AddUserError::Store(err)),
+        }
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.store.user_by_email(&email.trim().to_lowercase()).await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddUserError {
+    #[error("that is not an email address")]
+    InvalidEmail,
+    #[error("a user with that email already exists")]
+    Duplicate,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+fn looks_like_email(email: &str) -> bool {
+    matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        && email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+}
+
+fn slug_of(local_part: &str) -> String {
+    let slug: String =
+        local_part.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    slug.trim_matches('-').to_owned()
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+pub(crate) fn rfc3339(at: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_slugs() {
+        assert!(looks_like_email("ada@example.com"));
+        for bad in ["ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.com"] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
+        assert_eq!(slug_of("Ada.Lovelace+test"), "ada-lovelace-test");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate("héllo", 2), "hé");
+        assert_eq!(truncate("hi", 5), "hi");
+    }
+}

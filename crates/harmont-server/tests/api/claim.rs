@@ -1,0 +1,169 @@
+//! `POST /api/v0/auth/cli/claim`: single use, the 60 s window, races, long
+//! polling, PKCE and the failure limit.
+
+use crate::api_test;
+use crate::helpers::{assert_error, nonce, spawn_app, spawn_app_with, Backend};
+use harmont_server::rate_limit::Rate;
+use harmont_wire::pkce::CodeVerifier;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+const TRANSFER: &str = "/api/v0/auth/cli/transfer";
+const CLAIM: &str = "/api/v0/auth/cli/claim";
+
+async fn is_single_use(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, token) = app.signed_in().await;
+    let nonce = nonce();
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
+
+    assert_eq!(app.post_json(CLAIM, None, json!({"nonce": nonce})).await.status(), StatusCode::OK);
+    let again = app.post_json(CLAIM, None, json!({"nonce": nonce})).await;
+    let body = assert_error(again, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+    assert_eq!(body["error"]["type"], "invalid_request");
+}
+api_test!(is_single_use);
+
+async fn unknown_or_pending_nonces_answer_cli_code_invalid(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Claim judges no nonce: short, odd and unknown ones all read as "not yet".
+    for unknown in [nonce(), "x".into(), "∆∆∆".into(), "a".repeat(5000)] {
+        let response = app.post_json(CLAIM, None, json!({"nonce": unknown})).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+    }
+}
+api_test!(unknown_or_pending_nonces_answer_cli_code_invalid);
+
+async fn the_window_is_sixty_seconds(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, token) = app.signed_in().await;
+    let (inside, edge) = (nonce(), nonce());
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": inside})).await;
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": edge})).await;
+
+    app.advance(Duration::from_millis(59_999));
+    assert_eq!(app.post_json(CLAIM, None, json!({"nonce": inside})).await.status(), StatusCode::OK);
+    app.advance(Duration::from_millis(1));
+    let response = app.post_json(CLAIM, None, json!({"nonce": edge})).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+}
+api_test!(the_window_is_sixty_seconds);
+
+async fn concurrent_claims_have_exactly_one_winner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, token) = app.signed_in().await;
+    let nonce = nonce();
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
+
+    let attempts = (0..32).map(|_| {
+        let (http, url, nonce) = (app.http.clone(), app.url(CLAIM), nonce.clone());
+        tokio::spawn(async move { http.post(url).json(&json!({"nonce": nonce})).send().await.unwrap() })
+    });
+    let mut statuses = Vec::new();
+    for response in futures::future::join_all(attempts).await {
+        let response = response.unwrap();
+        let status = response.status();
+        if status != StatusCode::OK {
+            assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+}
+api_test!(concurrent_claims_have_exactly_one_winner);
+
+async fn a_long_poll_is_answered_the_moment_transfer_lands(backend: Backend) {
+    // Re-reads of the store are pushed out of reach: only the wake-up can answer in time.
+    let app = spawn_app_with(backend, |s| s.recheck_every = Duration::from_secs(3600)).await;
+    let (email, token) = app.signed_in().await;
+    let nonce = nonce();
+
+    let waiting = {
+        let (http, url, nonce) = (app.http.clone(), app.url(CLAIM), nonce.clone());
+        tokio::spawn(async move {
+            http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
+        })
+    };
+    // Transfer once the claim is waiting, so the wake-up is what answers it.
+    while app.service.waiting_claims() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
+
+    let response = waiting.await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["preference-applied"], "wait=20");
+    let claimed = response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.client().with_token(claimed).current_user().await.unwrap().email, email);
+}
+api_test!(a_long_poll_is_answered_the_moment_transfer_lands);
+
+async fn a_long_poll_that_waits_out_answers_not_yet(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.max_wait = Duration::from_secs(1)).await;
+    let response = app
+        .http
+        .post(app.url(CLAIM))
+        .header("Prefer", "wait=600")
+        .json(&json!({"nonce": nonce()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["preference-applied"], "wait=1", "the wait is capped");
+    assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+}
+api_test!(a_long_poll_that_waits_out_answers_not_yet);
+
+async fn a_long_poll_sees_a_transfer_made_on_another_replica(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let replica = app.replica(|s| s.recheck_every = Duration::from_millis(100)).await;
+    let (_, token) = app.signed_in().await;
+    let nonce = nonce();
+
+    let waiting = {
+        let (http, url, nonce) = (replica.http.clone(), replica.url(CLAIM), nonce.clone());
+        tokio::spawn(async move {
+            http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
+        })
+    };
+    while replica.service.waiting_claims() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
+    assert_eq!(waiting.await.unwrap().status(), StatusCode::OK);
+}
+api_test!(a_long_poll_sees_a_transfer_made_on_another_replica);
+
+async fn pkce_binds_the_claim_to_the_verifier(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, token) = app.signed_in().await;
+    let verifier = CodeVerifier::generate();
+    let nonce = nonce();
+    let body = json!({"nonce": nonce, "code_challenge": verifier.challenge()});
+    assert_eq!(app.post_json(TRANSFER, Some(&token), body).await.status(), StatusCode::NO_CONTENT);
+
+    for attempt in [json!({"nonce": nonce}), json!({"nonce": nonce, "code_verifier": "wrong"})] {
+        let response = app.post_json(CLAIM, None, attempt).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+    }
+    // The failed attempts did not consume the grant.
+    let response = app.post_json(CLAIM, None, json!({"nonce": nonce, "code_verifier": verifier.expose()})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+api_test!(pkce_binds_the_claim_to_the_verifier);
+
+async fn repeated_failures_are_limited_with_retry_after(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.claim_failures = Rate { burst: 3, refill_every: Duration::from_secs(3600) };
+    })
+    .await;
+    for _ in 0..3 {
+        let response = app.post_json(CLAIM, None, json!({"nonce": nonce()})).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+    }
+    let response = app.post_json(CLAIM, None, json!({"nonce": nonce()})).await;
+    assert_eq!(response.headers()["retry-after"], "3600");
+    let body = assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(body["error"]["type"], "rate_limit");
+}
+api_test!(repeated_failures_are_limited_with_retry_after);

@@ -1,0 +1,42 @@
+//! `POST /api/v0/auth/cli/code`.
+
+use crate::api_test;
+use crate::helpers::{assert_error, spawn_app, Backend};
+use harmont_wire::paste_code::ALPHABET;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const CODE: &str = "/api/v0/auth/cli/code";
+
+async fn mints_a_16_character_code_with_no_body_needed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, token) = app.signed_in().await;
+    // The published web page sends no body and no content type.
+    let response = app.http.post(app.url(CODE)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    let code = body["code"].as_str().unwrap();
+    assert_eq!(code.len(), 16);
+    assert!(code.bytes().all(|b| ALPHABET.contains(&b)), "{code}");
+    assert_eq!(body.as_object().unwrap().len(), 1);
+}
+api_test!(mints_a_16_character_code_with_no_body_needed);
+
+async fn requires_a_valid_bearer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.http.post(app.url(CODE)).send().await.unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+api_test!(requires_a_valid_bearer);
+
+async fn takes_an_optional_challenge(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, token) = app.signed_in().await;
+    let challenge = harmont_wire::pkce::CodeVerifier::generate().challenge();
+    let response = app.post_json(CODE, Some(&token), json!({"code_challenge": challenge})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app.post_json(CODE, Some(&token), json!({"code_challenge": "nope"})).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "code_challenge_invalid").await;
+}
+api_test!(takes_an_optional_challenge);

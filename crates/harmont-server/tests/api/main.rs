@@ -1,0 +1,15 @@
+//! End-to-end tests of the Auth API: a real server on a real port, on SQLite
+//! and on Postgres, driven over HTTP. One binary, one module per operation.
+
+mod helpers;
+
+mod claim;
+mod code;
+mod errors;
+mod logout;
+mod openapi;
+mod redeem;
+mod secrets;
+mod sessions;
+mod transfer;
+mod user;

@@ -1,0 +1,62 @@
+//! `GET /api/v0/openapi.json` against Harmont's published document: every
+//! published path, method, operationId, status code, security requirement,
+//! schema name and required field must be in ours, so generated clients work.
+
+use crate::helpers::{spawn_app, Backend};
+use serde_json::Value;
+
+const REFERENCE: &str = include_str!("../fixtures/reference-openapi.json");
+
+#[tokio::test]
+async fn ours_covers_the_published_document() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = app.get("/api/v0/openapi.json", None).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let ours: Value = response.json().await.unwrap();
+    let reference: Value = serde_json::from_str(REFERENCE).unwrap();
+
+    for (path, methods) in reference["paths"].as_object().unwrap() {
+        for (method, published) in methods.as_object().unwrap() {
+            let op = &ours["paths"][path][method];
+            assert!(op.is_object(), "missing {method} {path}");
+            assert_eq!(op["operationId"], published["operationId"], "{method} {path}");
+            assert_eq!(op["security"], published["security"], "security of {method} {path}");
+            for status in published["responses"].as_object().unwrap().keys() {
+                assert!(op["responses"][status].is_object(), "{method} {path} lacks {status}");
+                let published_schema = &published["responses"][status]["content"]["application/json"]["schema"];
+                let our_schema = &op["responses"][status]["content"]["application/json"]["schema"];
+                assert_eq!(our_schema, published_schema, "{method} {path} {status} body");
+            }
+            if let Some(body) = published.get("requestBody") {
+                assert_eq!(
+                    op["requestBody"]["content"]["application/json"]["schema"],
+                    body["content"]["application/json"]["schema"],
+                    "{method} {path} request body"
+                );
+            }
+        }
+    }
+    for (name, schema) in reference["components"]["schemas"].as_object().unwrap() {
+        let ours = &ours["components"]["schemas"][name];
+        assert!(ours.is_object(), "missing schema {name}");
+        assert_eq!(ours["required"], schema["required"], "required fields of {name}");
+        for field in schema["properties"].as_object().unwrap().keys() {
+            assert!(ours["properties"][field].is_object(), "{name}.{field}");
+        }
+    }
+    assert_eq!(ours["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}
+
+/// Every error we answer with is documented on the operation that returns it.
+#[tokio::test]
+async fn every_operation_documents_its_errors() {
+    let doc = serde_json::to_value(<harmont_server::http::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let claim = &doc["paths"]["/api/v0/auth/cli/claim"]["post"]["responses"];
+    for status in ["200", "400", "413", "415", "429", "500"] {
+        assert!(claim[status].is_object(), "claim lacks {status}");
+    }
+    let transfer = &doc["paths"]["/api/v0/auth/cli/transfer"]["post"]["responses"];
+    for status in ["204", "400", "401", "409", "413", "415", "500"] {
+        assert!(transfer[status].is_object(), "transfer lacks {status}");
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /api/v0/auth/sessions`, `DELETE /api/v0/auth/sessions/{id}`,
+//! `POST /api/v0/auth/sessions/revoke-others`.
+
+use crate::api_test;
+use crate::helpers::{assert_error, spawn_app, Backend};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+async fn lists_the_callers_sessions_newest_first(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (email, older) = app.signed_in().await;
+    app.advance(Duration::from_secs(5));
+    let newer = app.token_for(&email).await;
+    let (_, stranger) = app.signed_in().await;
+
+    let sessions = app.client().with_token(&newer).sessions().await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions[0].current && !sessions[1].current);
+    assert!(sessions[0].created_at > sessions[1].created_at);
+    assert_eq!(sessions[1].user_agent.as_deref(), Some("tests"));
+    assert_eq!(sessions[1].ip.as_deref(), Some("127.0.0.1"));
+
+    let raw = app.get("/api/v0/auth/sessions", Some(&older)).await.text().await.unwrap();
+    assert!(!raw.contains(&newer) && !raw.contains(&older) && !raw.contains(&stranger), "no secrets in {raw}");
+}
+api_test!(lists_the_callers_sessions_newest_first);
+
+async fn revoking_ends_only_the_callers_own_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (email, mine) = app.signed_in().await;
+    let second = app.token_for(&email).await;
+    let (_, stranger) = app.signed_in().await;
+    let strangers_id = app.client().with_token(&stranger).sessions().await.unwrap()[0].id;
+    let seconds_id =
+        app.client().with_token(&second).sessions().await.unwrap().into_iter().find(|s| s.current).unwrap().id;
+
+    let delete = |token: &str, id: String| {
+        app.http.delete(app.url(&format!("/api/v0/auth/sessions/{id}"))).bearer_auth(token.to_owned()).send()
+    };
+    assert_error(delete(&mine, strangers_id.to_string()).await.unwrap(), StatusCode::NOT_FOUND, "session_not_found")
+        .await;
+    assert_error(delete(&mine, "not-a-uuid".into()).await.unwrap(), StatusCode::NOT_FOUND, "session_not_found").await;
+    assert_eq!(app.get("/api/v0/user", Some(&stranger)).await.status(), StatusCode::OK);
+
+    assert_eq!(delete(&mine, seconds_id.to_string()).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_error(app.get("/api/v0/user", Some(&second)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_error(delete(&mine, seconds_id.to_string()).await.unwrap(), StatusCode::NOT_FOUND, "session_not_found")
+        .await;
+}
+api_test!(revoking_ends_only_the_callers_own_sessions);
+
+async fn revoke_others_keeps_the_current_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (email, mine) = app.signed_in().await;
+    let others = [app.token_for(&email).await, app.token_for(&email).await];
+    let response =
+        app.http.post(app.url("/api/v0/auth/sessions/revoke-others")).bearer_auth(&mine).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"revoked": 2}));
+    for other in others {
+        assert_error(app.get("/api/v0/user", Some(&other)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    assert_eq!(app.get("/api/v0/user", Some(&mine)).await.status(), StatusCode::OK);
+}
+api_test!(revoke_others_keeps_the_current_one);
