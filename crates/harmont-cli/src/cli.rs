@@ -31,7 +31,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The Harmont API base URL
+    /// The Harmont API base URL [default: api_url in config.toml, else http://127.0.0.1:8080]
     #[arg(long, global = true, env = "HARMONT_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
 
