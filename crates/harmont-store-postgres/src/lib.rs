@@ -1,0 +1,369 @@
+//! The PostgreSQL backend of [`harmont_store::Store`], for deployments with
+//! more than one server process.
+//!
+//! Single use leans on row locks: a grant is consumed by one statement that
+//! deletes it and inserts the session, and of concurrent deleters the ones
+//! that wait on the winner's lock find the row gone and insert nothing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use harmont_store::{
+    Authenticated, GrantKind, Millis, NewGrant, NewUser, Result, Session, SessionDraft, Store, StoreError, Swept, User,
+};
+use harmont_wire::token::TokenHash;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Enough for a server's concurrent requests without crowding Postgres's
+/// default limit of 100 connections when a few processes share it.
+const POOL_SIZE: u32 = 16;
+
+/// A minute, the resolution of `last_used_at`.
+const TOUCH_INTERVAL: Millis = 60_000;
+
+/// Storage in a PostgreSQL database.
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Where it connects, without the password, for `Debug`.
+    target: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .field("pool_size", &self.pool.options().get_max_connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`,
+    /// with any libpq-style parameters sqlx understands) and checks that one
+    /// connection opens. Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<PostgresStore> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        let target = describe(&options);
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("connecting to {target}: {e}")))?;
+        Ok(PostgresStore { pool, target })
+    }
+}
+
+fn describe(options: &PgConnectOptions) -> String {
+    let user = options.get_username();
+    let database = options.get_database().unwrap_or(user);
+    match options.get_socket() {
+        Some(socket) => format!("postgres://{user}@{}/{database}", socket.display()),
+        None => format!("postgres://{user}@{}:{}/{database}", options.get_host(), options.get_port()),
+    }
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// Reads a session from columns 0..=6: id, user_id, created_at, expires_at,
+/// last_used_at, user_agent, ip.
+fn session_from_row(row: &PgRow) -> Result<Session> {
+    Ok(Session {
+        id: row.try_get(0).map_err(backend)?,
+        user_id: row.try_get(1).map_err(backend)?,
+        created_at: row.try_get(2).map_err(backend)?,
+        expires_at: row.try_get(3).map_err(backend)?,
+        last_used_at: row.try_get(4).map_err(backend)?,
+        user_agent: row.try_get(5).map_err(backend)?,
+        ip: row.try_get(6).map_err(backend)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(user.name.as_deref())
+        .bind(user.personal_org_slug.as_deref())
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(User {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            personal_org_slug: user.personal_org_slug,
+            created_at: user.created_at,
+        })
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, email, name, personal_org_slug, created_at FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(User {
+            id: row.try_get("id").map_err(backend)?,
+            email: row.try_get("email").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+            created_at: row.try_get("created_at").map_err(backend)?,
+        }))
+    }
+
+    async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(draft.id)
+        .bind(user_id)
+        .bind(&draft.token_hash.0[..])
+        .bind(draft.created_at)
+        .bind(draft.expires_at)
+        .bind(draft.user_agent.as_deref())
+        .bind(draft.ip.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(Session {
+            id: draft.id,
+            user_id,
+            created_at: draft.created_at,
+            expires_at: draft.expires_at,
+            last_used_at: None,
+            user_agent: draft.user_agent,
+            ip: draft.ip,
+        })
+    }
+
+    async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
+                    s.user_agent, s.ip, u.email, u.name, u.personal_org_slug, \
+                    u.created_at AS user_created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+        )
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let session = session_from_row(&row)?;
+        let user = User {
+            id: session.user_id,
+            email: row.try_get("email").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+            created_at: row.try_get("user_created_at").map_err(backend)?,
+        };
+        Ok(Some(Authenticated { session, user }))
+    }
+
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_used_at = $1 \
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(now)
+        .bind(session_id)
+        .bind(now - TOUCH_INTERVAL)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, created_at, expires_at, last_used_at, user_agent, ip \
+             FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(session_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(keep)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
+        // The WHERE on the upsert keeps a live grant untouched; a skipped
+        // update reports zero rows.
+        let done = sqlx::query(
+            "INSERT INTO cli_grants (kind, key_hash, user_id, code_challenge, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (kind, key_hash) DO UPDATE SET \
+                 user_id = excluded.user_id, \
+                 code_challenge = excluded.code_challenge, \
+                 created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at \
+             WHERE cli_grants.expires_at <= excluded.created_at",
+        )
+        .bind(grant.kind.as_str())
+        .bind(&grant.key_hash[..])
+        .bind(grant.user_id)
+        .bind(grant.code_challenge.as_deref())
+        .bind(grant.created_at)
+        .bind(grant.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM cli_grants WHERE kind = $1 AND key_hash = $2 AND expires_at > $3)",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // One statement is one transaction: if the session insert fails, the
+        // delete is undone with it.
+        let row = sqlx::query(
+            "WITH consumed AS ( \
+                 DELETE FROM cli_grants \
+                 WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
+                   AND (code_challenge IS NULL OR code_challenge = $4) \
+                 RETURNING user_id \
+             ) \
+             INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
+             SELECT $5, user_id, $6, $7, $8, $9, $10 FROM consumed \
+             RETURNING user_id",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .bind(code_challenge)
+        .bind(draft.id)
+        .bind(&draft.token_hash.0[..])
+        .bind(draft.created_at)
+        .bind(draft.expires_at)
+        .bind(draft.user_agent.as_deref())
+        .bind(draft.ip.as_deref())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Session {
+            id: draft.id,
+            user_id: row.try_get(0).map_err(backend)?,
+            created_at: draft.created_at,
+            expires_at: draft.expires_at,
+            last_used_at: None,
+            user_agent: draft.user_agent,
+            ip: draft.ip,
+        }))
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        let ended_before = now - keep_ended;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(Swept { grants, sessions })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_target_leaves_out_the_password() {
+        let options = PgConnectOptions::from_str("postgres://auth:hunter2@db.internal:6543/harmont").unwrap();
+        assert_eq!(describe(&options), "postgres://auth@db.internal:6543/harmont");
+    }
+
+    #[test]
+    fn debug_target_names_a_unix_socket() {
+        let options = PgConnectOptions::from_str("postgres://auth:hunter2@%2Frun%2Fpostgresql/harmont").unwrap();
+        assert_eq!(describe(&options), "postgres://auth@/run/postgresql/harmont");
+    }
+}

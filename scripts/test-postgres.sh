@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs a command against a throwaway PostgreSQL cluster, so the Postgres
+# backend is tested as routinely as SQLite:
+#
+#   scripts/test-postgres.sh cargo nextest run -p harmont-store-postgres
+#   scripts/test-postgres.sh cargo nextest run --workspace
+#
+# The cluster lives in a temporary directory, listens on a free loopback
+# port with trust authentication, and is stopped and deleted when the command
+# ends, however it ends. The command sees HARMONT_TEST_POSTGRES_URL and
+# exits with the command's status. Works as root (initdb refuses root, so the
+# cluster belongs to the `postgres` user) and as an ordinary user.
+set -euo pipefail
+
+if [ "$#" -eq 0 ]; then
+    echo "usage: $0 COMMAND [ARGS...]" >&2
+    exit 64
+fi
+
+find_bindir() {
+    local initdb
+    initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -n "$initdb" ]; then
+        dirname "$initdb"
+    elif command -v initdb >/dev/null 2>&1; then
+        dirname "$(command -v initdb)"
+    fi
+}
+
+bindir=$(find_bindir)
+if [ -z "$bindir" ]; then
+    echo "test-postgres: installing PostgreSQL" >&2
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    bindir=$(find_bindir)
+fi
+if [ -z "$bindir" ]; then
+    echo "test-postgres: no initdb found after installing PostgreSQL" >&2
+    exit 1
+fi
+
+# As root, run the server as `postgres`; otherwise as ourselves.
+if [ "$(id -u)" -eq 0 ]; then
+    as_owner() { runuser -u postgres -- "$@"; }
+else
+    as_owner() { "$@"; }
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    # Under /tmp rather than $TMPDIR: `postgres` must be able to reach it.
+    workdir=$(mktemp -d /tmp/harmont-pg.XXXXXX)
+    chown postgres: "$workdir"
+else
+    workdir=$(mktemp -d "${TMPDIR:-/tmp}/harmont-pg.XXXXXX")
+fi
+datadir="$workdir/data"
+chmod 700 "$workdir"
+
+cleanup() {
+    local status=$?
+    if [ -f "$datadir/postmaster.pid" ]; then
+        as_owner "$bindir/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$workdir"
+    exit "$status"
+}
+trap cleanup EXIT
+# Until the command starts, a signal just exits (and so cleans up).
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    else
+        # A taken port only fails the start, which the loop below retries.
+        echo $((20000 + RANDOM % 40000))
+    fi
+}
+
+as_owner "$bindir/initdb" -D "$datadir" -U postgres --auth=trust --encoding=UTF8 --no-sync >"$workdir/initdb.log" 2>&1 ||
+    { cat "$workdir/initdb.log" >&2; exit 1; }
+
+# Another process can take the port between choosing and binding it; retry.
+started=""
+for _ in 1 2 3 4 5; do
+    port=$(free_port)
+    if as_owner "$bindir/pg_ctl" -D "$datadir" -l "$workdir/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $workdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null 2>&1; then
+        started=yes
+        break
+    fi
+done
+if [ -z "$started" ]; then
+    echo "test-postgres: the server did not start; its log:" >&2
+    cat "$workdir/server.log" >&2 || true
+    exit 1
+fi
+
+as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres harmont_test
+
+export HARMONT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/harmont_test"
+echo "test-postgres: $HARMONT_TEST_POSTGRES_URL" >&2
+
+# Not exec: the trap must outlive the command to remove the cluster. In the
+# background, so a signal reaches the trap at once; it is passed on as TERM
+# because a background job in a script ignores INT.
+"$@" &
+child=$!
+stop_child() {
+    kill -TERM "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+    exit "$1"
+}
+trap 'stop_child 130' INT
+trap 'stop_child 143' TERM
+set +e
+wait "$child"
+status=$?
+set -e
+exit "$status"
