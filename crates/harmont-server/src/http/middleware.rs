@@ -49,8 +49,8 @@ pub async fn request_context(State(service): State<Arc<Service>>, req: Request, 
     // nonce (the web pages take one in the query string).
     let route = response.extensions().get::<MatchedRoute>().map_or("-", |r| r.0.as_str());
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| tracing::info!(%method, route, status, latency_ms, "request"));
+    let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
+    span.in_scope(|| tracing::info!(%method, route, status, %latency_ms, "request"));
     response
 }
 

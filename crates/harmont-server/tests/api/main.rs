@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod binary;
 mod claim;
 mod code;
 mod errors;

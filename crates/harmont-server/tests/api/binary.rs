@@ -1,0 +1,163 @@
+//! The `harmont-auth` binary as an operator runs it: `user add`, `token mint`,
+//! `serve` until SIGTERM, and a log that never carries a secret.
+
+use crate::api_test;
+use crate::helpers::{nonce, Backend, POSTGRES_URL_VAR};
+use harmont_client::Claim;
+use harmont_wire::token::SessionToken;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_harmont-auth");
+
+struct Operator {
+    database: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Operator {
+    fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database = match backend {
+            Backend::Sqlite => format!("sqlite://{}/data/harmont.db", dir.path().display()),
+            Backend::Postgres => std::env::var(POSTGRES_URL_VAR).expect("run through scripts/test-postgres.sh"),
+        };
+        Self { database, _dir: dir }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("DATABASE_URL", &self.database)
+            .env("HARMONT_SECRET", "a-test-secret-that-is-long-enough-0123456789")
+            .env_remove("HARMONT_LISTEN");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+}
+
+/// A running `harmont-auth serve` whose stderr is collected as it comes.
+struct Server {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    base: String,
+}
+
+impl Server {
+    fn start(operator: &Operator) -> Self {
+        let mut child = operator
+            .command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("addr=").nth(1).and_then(|rest| rest.split_whitespace().next()) {
+                    let _ = addr_tx.send(addr.to_owned());
+                }
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+            }
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(60)).expect("the server logs where it listens");
+        Self { child, log, base: format!("http://{addr}") }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+async fn user_add_and_token_mint(backend: Backend) {
+    let operator = Operator::new(backend);
+    let email = format!("op-{}@example.com", uuid::Uuid::new_v4().simple());
+
+    let added = operator.run(&["user", "add", &email, "--name", "Op"]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(uuid::Uuid::parse_str(String::from_utf8(added.stdout).unwrap().trim()).is_ok());
+
+    let duplicate = operator.run(&["user", "add", &email.to_uppercase()]);
+    assert_eq!(duplicate.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+
+    let unknown = operator.run(&["token", "mint", "nobody@example.com"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user with email nobody@example.com"));
+
+    let minted = operator.run(&["token", "mint", &email]);
+    assert!(minted.status.success());
+    let stdout = String::from_utf8(minted.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "only the token on stdout");
+    assert!(SessionToken::parse(stdout.trim()).is_ok());
+
+    let bad = operator.run(&["user", "add", "not-an-email"]);
+    assert_eq!(bad.status.code(), Some(1));
+}
+api_test!(user_add_and_token_mint);
+
+async fn serves_until_sigterm_and_logs_no_secret(backend: Backend) {
+    let operator = Operator::new(backend);
+    let email = format!("op-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(operator.run(&["user", "add", &email]).status.success());
+    let minted = operator.run(&["token", "mint", &email]);
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+
+    let server = Server::start(&operator);
+    let web = harmont_client::Client::new(&server.base).with_token(&token);
+    let cli = harmont_client::Client::new(&server.base);
+
+    let nonce = nonce();
+    web.transfer(&nonce, None).await.unwrap();
+    let Claim::Token(claimed) = cli.claim(&nonce, None, Some(Duration::from_secs(1))).await.unwrap() else {
+        panic!("claimable")
+    };
+    let code = web.code(None).await.unwrap();
+    let redeemed = cli.redeem(&code.to_lowercase(), None).await.unwrap();
+    let refused = harmont_client::Client::new(&server.base).with_token(&claimed).logout().await;
+    assert!(refused.is_ok());
+    let error = harmont_client::Client::new(&server.base).with_token(&claimed).current_user().await.unwrap_err();
+    let request_id = error.request_id().expect("request id").to_owned();
+
+    let status = server_terminated(server, |log| {
+        assert!(log.contains("route=\"/api/v0/auth/cli/claim\""), "the log names routes");
+        assert!(log.contains(&request_id), "the 401's request id is in the log");
+        for (name, secret) in [("token", &token), ("claimed", &claimed), ("redeemed", &redeemed), ("nonce", &nonce), ("code", &code)] {
+            if let Some(at) = log.find(secret.as_str()) {
+                let line_start = log[..at].rfind('\n').map_or(0, |i| i + 1);
+                let line_end = log[at..].find('\n').map_or(log.len(), |i| at + i);
+                let line = log[line_start..line_end].replace(secret.as_str(), "<SECRET>");
+                panic!("the {name} reached the log: {line}");
+            }
+        }
+    });
+    assert!(status.success(), "SIGTERM stops the server cleanly: {status:?}");
+}
+api_test!(serves_until_sigterm_and_logs_no_secret);
+
+fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
+    let log_handle = server.log.clone();
+    let status = server.terminate();
+    // Let the reader thread drain what the server wrote on its way out.
+    std::thread::sleep(Duration::from_millis(100));
+    let log = log_handle.lock().unwrap().clone();
+    check_log(&log);
+    status
+}
