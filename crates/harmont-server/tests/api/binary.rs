@@ -74,10 +74,6 @@ impl Server {
         Self { child, log, base: format!("http://{addr}") }
     }
 
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
     /// SIGTERM, then the exit status.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -139,7 +135,9 @@ async fn serves_until_sigterm_and_logs_no_secret(backend: Backend) {
     let status = server_terminated(server, |log| {
         assert!(log.contains("route=\"/api/v0/auth/cli/claim\""), "the log names routes");
         assert!(log.contains(&request_id), "the 401's request id is in the log");
-        for (name, secret) in [("token", &token), ("claimed", &claimed), ("redeemed", &redeemed), ("nonce", &nonce), ("code", &code)] {
+        for (name, secret) in
+            [("token", &token), ("claimed", &claimed), ("redeemed", &redeemed), ("nonce", &nonce), ("code", &code)]
+        {
             if let Some(at) = log.find(secret.as_str()) {
                 let line_start = log[..at].rfind('\n').map_or(0, |i| i + 1);
                 let line_end = log[at..].find('\n').map_or(log.len(), |i| at + i);
