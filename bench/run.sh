@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# The harmont-auth benchmark, in one command:
+#
+#   bench/run.sh              # SQLite, then Postgres
+#   bench/run.sh sqlite       # one backend only (or: postgres)
+#
+# For each backend: build the release server, make a throwaway database with
+# one user and one session token, start the server on a free loopback port,
+# then measure
+#   1. GET /api/v0/ping (no store: the ceiling) and GET /api/v0/user with the
+#      bearer token (hash + one indexed SELECT), same connections and time,
+#      alternating for BENCH_ROUNDS rounds, and the ratio user/ping;
+#   2. BENCH_LONGPOLLS claims held at once with `Prefer: wait=30`, then a
+#      transfer to each: how many were held, errors, the wake-up latency and
+#      the server's RSS while holding them.
+# The summary goes to stdout and to bench/results/latest.md (not committed).
+#
+# All traffic goes to 127.0.0.1; every load is bounded in count and time.
+# Knobs (environment): BENCH_CONNECTIONS (64), BENCH_THREADS (2, wrk's),
+# BENCH_DURATION (10 s a run), BENCH_WARMUP (2 s), BENCH_ROUNDS (2),
+# BENCH_LONGPOLLS (10000), BENCH_WAIT (30), BENCH_TRANSFER_CONCURRENCY (16),
+# BENCH_NO_BUILD=1 to use target/release/harmont-auth as it is.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+cd "$repo"
+
+export BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+export BENCH_THREADS="${BENCH_THREADS:-2}"
+export BENCH_DURATION="${BENCH_DURATION:-10}"
+export BENCH_WARMUP="${BENCH_WARMUP:-2}"
+export BENCH_ROUNDS="${BENCH_ROUNDS:-2}"
+export BENCH_LONGPOLLS="${BENCH_LONGPOLLS:-10000}"
+export BENCH_WAIT="${BENCH_WAIT:-30}"
+export BENCH_TRANSFER_CONCURRENCY="${BENCH_TRANSFER_CONCURRENCY:-16}"
+export BENCH_BIN="${BENCH_BIN:-$repo/target/release/harmont-auth}"
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+
+# ---------------------------------------------------------------------------
+# Cleanup: the servers and clusters this script started, and its temp dirs.
+
+server_pids=()
+temp_dirs=()
+pg_stops=()
+
+cleanup() {
+    local status=$?
+    local pid
+    for pid in "${server_pids[@]}"; do
+        stop_server "$pid"
+    done
+    local stop
+    for stop in "${pg_stops[@]}"; do
+        eval "$stop" >/dev/null 2>&1 || true
+    done
+    local dir
+    for dir in "${temp_dirs[@]}"; do
+        rm -rf "$dir"
+    done
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stop_server() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    say "bench: server $pid did not stop in 10 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---------------------------------------------------------------------------
+# Setup: tools, open files, the binary.
+
+install_tools() {
+    command -v python3 >/dev/null || die "python3 is required"
+    command -v curl >/dev/null || die "curl is required"
+    if ! command -v wrk >/dev/null; then
+        say "bench: installing wrk (Debian package)"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+    fi
+}
+
+# Each held long poll is one socket in the server and one in the client
+# (separate processes, each with its own limit).
+raise_open_files() {
+    local want=$((BENCH_LONGPOLLS + 1024)) hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
+        ulimit -Hn "$want" 2>/dev/null || true
+        hard=$(ulimit -Hn)
+    fi
+    if [ "$hard" = unlimited ]; then
+        ulimit -n 65536
+    else
+        ulimit -n "$hard"
+    fi
+    if [ "$(ulimit -n)" -lt "$want" ]; then
+        die "open-file limit is $(ulimit -n), need $want for $BENCH_LONGPOLLS long polls (lower BENCH_LONGPOLLS or raise the hard limit)"
+    fi
+}
+
+build() {
+    if [ "${BENCH_NO_BUILD:-}" = 1 ]; then
+        [ -x "$BENCH_BIN" ] || die "BENCH_NO_BUILD=1 but $BENCH_BIN is missing"
+        return
+    fi
+    say "bench: cargo build --release -p harmont-server (may wait on the build lock)"
+    cargo build --release -p harmont-server --quiet
+    [ -x "$BENCH_BIN" ] || die "the build did not produce $BENCH_BIN"
+}
+
+write_meta() {
+    local backends_json=$1
+    python3 - "$BENCH_RESULTS/meta.json" "$backends_json" <<'EOF'
+import json, os, platform, subprocess, sys, time
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:
+        return "?"
+model = "?"
+with open("/proc/cpuinfo") as f:
+    for line in f:
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+with open("/proc/meminfo") as f:
+    mem_kb = int(f.readline().split()[1])
+dirty = sh("git", "status", "--porcelain", "--untracked-files=no")
+env = os.environ
+meta = {
+    "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+    "commit": sh("git", "rev-parse", "--short", "HEAD") + ("+local changes" if dirty else ""),
+    "cpus": os.cpu_count(),
+    "cpu_model": model,
+    "mem": f"{mem_kb / 1024 / 1024:.0f} GiB",
+    "kernel": platform.release(),
+    "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    "connections": int(env["BENCH_CONNECTIONS"]),
+    "threads": int(env["BENCH_THREADS"]),
+    "duration": int(env["BENCH_DURATION"]),
+    "warmup": int(env["BENCH_WARMUP"]),
+    "rounds": int(env["BENCH_ROUNDS"]),
+    "longpolls": int(env["BENCH_LONGPOLLS"]),
+    "wait": int(env["BENCH_WAIT"]),
+    "transfer_concurrency": int(env["BENCH_TRANSFER_CONCURRENCY"]),
+    "backends": json.loads(sys.argv[2]),
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(meta, f)
+EOF
+}
+
+# ---------------------------------------------------------------------------
+# One backend: database, user, token, server, measurements.
+
+run_backend() {
+    local backend=$1 url=$2
+    local work port server_pid token
+    work=$(mktemp -d "${TMPDIR:-/tmp}/harmont-bench.XXXXXX")
+    temp_dirs+=("$work")
+    if [ "$backend" = sqlite ]; then
+        url="sqlite://$work/harmont.db"
+    else
+        # Postgres needs a shared secret; this one lives as long as the run.
+        HARMONT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(36))')
+        export HARMONT_SECRET
+        psql "$url" -Atqc "select 'PostgreSQL ' || current_setting('server_version') || ', fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit') || ', max_connections=' || current_setting('max_connections')" \
+            >"$BENCH_RESULTS/postgres-note.txt" 2>/dev/null || true
+    fi
+
+    say ""
+    say "== $backend"
+    "$BENCH_BIN" user add bench@example.com --database "$url" >/dev/null 2>"$work/cli.log" ||
+        { cat "$work/cli.log" >&2; die "user add failed"; }
+    token=$("$BENCH_BIN" token mint bench@example.com --database "$url" 2>>"$work/cli.log") ||
+        { cat "$work/cli.log" >&2; die "token mint failed"; }
+
+    port=$(free_port)
+    "$BENCH_BIN" serve --listen "127.0.0.1:$port" --database "$url" --log warn >"$work/server.log" 2>&1 &
+    server_pid=$!
+    server_pids+=("$server_pid")
+    local base="http://127.0.0.1:$port"
+    local up=""
+    for _ in $(seq 1 150); do
+        if curl -fsS --max-time 1 "$base/api/v0/ping" >/dev/null 2>&1; then up=yes; break; fi
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if [ -z "$up" ]; then
+        cat "$work/server.log" >&2
+        die "the $backend server did not answer ping within 30 s"
+    fi
+    curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$base/api/v0/user" >/dev/null ||
+        die "GET /api/v0/user with the minted token failed on $backend"
+    say "server pid $server_pid on 127.0.0.1:$port; wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS shares the CPUs with it"
+
+    local round warmup
+    for round in $(seq 1 "$BENCH_ROUNDS"); do
+        warmup=0
+        [ "$round" -eq 1 ] && warmup=$BENCH_WARMUP
+        python3 "$here/loadtest.py" rate --name ping --round "$round" --url "$base/api/v0/ping" \
+            --connections "$BENCH_CONNECTIONS" --threads "$BENCH_THREADS" --duration "$BENCH_DURATION" \
+            --warmup "$warmup" --server-pid "$server_pid" --out "$BENCH_RESULTS/$backend-ping-$round.json"
+        python3 "$here/loadtest.py" rate --name user --round "$round" --url "$base/api/v0/user" --token "$token" \
+            --connections "$BENCH_CONNECTIONS" --threads "$BENCH_THREADS" --duration "$BENCH_DURATION" \
+            --warmup "$warmup" --server-pid "$server_pid" --out "$BENCH_RESULTS/$backend-user-$round.json"
+    done
+
+    say "long polls: $BENCH_LONGPOLLS claims with Prefer: wait=$BENCH_WAIT, then a transfer to each"
+    python3 "$here/loadtest.py" longpoll --port "$port" --token "$token" --count "$BENCH_LONGPOLLS" \
+        --wait "$BENCH_WAIT" --transfer-concurrency "$BENCH_TRANSFER_CONCURRENCY" \
+        --server-pid "$server_pid" --out "$BENCH_RESULTS/$backend-longpoll.json" ||
+        say "bench: the long-poll run failed on $backend (see above)"
+
+    stop_server "$server_pid"
+    local lines
+    lines=$(grep -c . "$work/server.log" || true)
+    if [ "$lines" -gt 0 ]; then
+        say "server log ($lines lines at warn and above), last 5:"
+        tail -n 5 "$work/server.log" | cut -c1-300 >&2
+    fi
+    cp "$work/server.log" "$BENCH_RESULTS/$backend-server.log"
+}
+
+# ---------------------------------------------------------------------------
+# Postgres: the repo's throwaway cluster script when it is there, else the same by hand.
+
+run_postgres() {
+    if [ -x "$repo/scripts/test-postgres.sh" ] || [ -f "$repo/scripts/test-postgres.sh" ]; then
+        bash "$repo/scripts/test-postgres.sh" bash "$here/run.sh" --phase postgres
+        return
+    fi
+    local bindir
+    bindir=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)" 2>/dev/null || true)
+    if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+        say "bench: installing PostgreSQL (Debian package)"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+        bindir=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+    fi
+    local pgdir as_owner=()
+    if [ "$(id -u)" -eq 0 ]; then
+        pgdir=$(mktemp -d /tmp/harmont-bench-pg.XXXXXX)
+        chown postgres: "$pgdir"
+        as_owner=(runuser -u postgres --)
+    else
+        pgdir=$(mktemp -d "${TMPDIR:-/tmp}/harmont-bench-pg.XXXXXX")
+    fi
+    temp_dirs+=("$pgdir")
+    "${as_owner[@]}" "$bindir/initdb" -D "$pgdir/data" -U postgres --auth=trust --encoding=UTF8 --no-sync \
+        >"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log" >&2; die "initdb failed"; }
+    local pgport
+    pgport=$(free_port)
+    pg_stops+=("${as_owner[*]} $bindir/pg_ctl -D $pgdir/data -m immediate -w stop")
+    "${as_owner[@]}" "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null || { cat "$pgdir/server.log" >&2; die "Postgres did not start"; }
+    "${as_owner[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$pgport" -U postgres harmont_bench
+    run_backend postgres "postgres://postgres@127.0.0.1:$pgport/harmont_bench"
+}
+
+# ---------------------------------------------------------------------------
+
+if [ "${1:-}" = --phase ]; then
+    # Re-entered by scripts/test-postgres.sh, which exported the cluster's URL.
+    raise_open_files
+    [ -n "${HARMONT_TEST_POSTGRES_URL:-}" ] || die "--phase postgres needs HARMONT_TEST_POSTGRES_URL"
+    run_backend postgres "$HARMONT_TEST_POSTGRES_URL"
+    exit 0
+fi
+
+backends=("$@")
+[ "${#backends[@]}" -gt 0 ] || backends=(sqlite postgres)
+for backend in "${backends[@]}"; do
+    case "$backend" in sqlite | postgres) ;; *) die "unknown backend '$backend' (sqlite or postgres)" ;; esac
+done
+
+started=$(date +%s)
+install_tools
+raise_open_files
+build
+mkdir -p "$here/results"
+BENCH_RESULTS=$(mktemp -d "$here/results/run.XXXXXX")
+export BENCH_RESULTS
+write_meta "$(printf '%s\n' "${backends[@]}" | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')"
+say "bench: $(nproc) CPUs shared by the server, the load generator (and Postgres): read the ratio, not the absolute figures"
+
+for backend in "${backends[@]}"; do
+    if [ "$backend" = sqlite ]; then
+        run_backend sqlite ""
+    else
+        run_postgres
+    fi
+done
+
+say ""
+python3 "$here/loadtest.py" report "$BENCH_RESULTS" --out "$here/results/latest.md"
+say ""
+say "bench: done in $(($(date +%s) - started)) s; summary in bench/results/latest.md, raw figures in bench/results/$(basename "$BENCH_RESULTS")/"
