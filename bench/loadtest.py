@@ -46,6 +46,20 @@ def proc_cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def context_switches(pid):
+    """Voluntary + involuntary context switches over all of a process's threads."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def machine_ticks():
     """(busy, total) jiffies over all CPUs, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -113,9 +127,11 @@ def cmd_rate(args):
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk-report.lua")
     if args.warmup > 0:
         run_wrk(args, args.warmup, script)
+    cs0 = context_switches(args.server_pid)
     cpu0, (busy0, total0), t0 = proc_cpu_ticks(args.server_pid), machine_ticks(), time.monotonic()
     result = run_wrk(args, args.duration, script)
     cpu1, (busy1, total1), t1 = proc_cpu_ticks(args.server_pid), machine_ticks(), time.monotonic()
+    cs1 = context_switches(args.server_pid)
     wall = t1 - t0
     seconds = result["duration_us"] / 1e6
     server_cpu_s = (cpu1 - cpu0) / CLK_TCK
@@ -128,6 +144,7 @@ def cmd_rate(args):
         errors=sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "non2xx", "timeouts")),
         server_cpu_cores=server_cpu_s / wall,
         server_cpu_us_per_req=server_cpu_s * 1e6 / result["requests"] if result["requests"] else None,
+        server_ctx_switches_per_req=(cs1 - cs0) / result["requests"] if result["requests"] else None,
         machine_busy=(busy1 - busy0) / (total1 - total0) if total1 > total0 else None,
         loadavg=os.getloadavg()[0],
     )
@@ -137,7 +154,8 @@ def cmd_rate(args):
         f"  {args.name:<5} round {args.round}: {result['rps']:>9.0f} req/s  p50 {result['p50_us'] / 1000:.2f} ms"
         f"  p99 {result['p99_us'] / 1000:.2f} ms  errors {result['errors']}"
         f"  server CPU {result['server_cpu_cores']:.2f} cores"
-        f" ({result['server_cpu_us_per_req'] or 0:.0f} us/req)  machine busy {100 * (result['machine_busy'] or 0):.0f}%",
+        f" ({result['server_cpu_us_per_req'] or 0:.0f} us/req, {result['server_ctx_switches_per_req'] or 0:.1f} ctx sw/req)"
+        f"  machine busy {100 * (result['machine_busy'] or 0):.0f}%",
         flush=True,
     )
 
@@ -396,6 +414,7 @@ def combine(rounds):
         "errors": sum(r["errors"] for r in rounds),
         "requests": requests,
         "cpu_us": statistics.median(cpu) if cpu else None,
+        "ctx": statistics.median(r.get("server_ctx_switches_per_req") or 0 for r in rounds),
         "cores": statistics.median(r["server_cpu_cores"] for r in rounds),
         "busy": statistics.median(r["machine_busy"] for r in rounds if r.get("machine_busy") is not None),
     }
@@ -425,8 +444,8 @@ def cmd_report(args):
     if note:
         w(f"- Postgres: a throwaway local cluster, {note}; it runs on the same CPUs too")
     w("")
-    w("| backend | endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to ping |")
-    w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    w("| backend | endpoint | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server ctx switches/req | ratio to ping |")
+    w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     details = []
     longpolls = []
     verdicts = []
@@ -445,7 +464,7 @@ def cmd_report(args):
             if rounds:
                 endpoints[name] = combine(rounds)
         if not endpoints:
-            w(f"| {backend} | (no results: see the run's output) | | | | | | |")
+            w(f"| {backend} | (no results: see the run's output) | | | | | | | |")
             continue
         ping = endpoints.get("ping")
         for name, e in endpoints.items():
@@ -458,7 +477,7 @@ def cmd_report(args):
                                     f"{'met' if value >= 0.8 else 'NOT met'})")
             cpu = f"{e['cpu_us']:.0f}" if e["cpu_us"] is not None else "?"
             w(f"| {backend} | `GET /api/v0/{name}` | {e['rps']:.0f} | {e['p50_ms']:.2f} | {e['p99_ms']:.2f} | "
-              f"{e['errors']} | {cpu} | {ratio} |")
+              f"{e['errors']} | {cpu} | {e['ctx']:.1f} | {ratio} |")
         lp = load(os.path.join(args.dir, f"{backend}-longpoll.json"))
         if lp:
             longpolls.append((backend, lp))

@@ -121,7 +121,8 @@ build() {
         return
     fi
     say "bench: cargo build --release -p harmont-server (may wait on the build lock)"
-    cargo build --release -p harmont-server --quiet
+    cargo build --release -p harmont-server --quiet ||
+        die "the release build failed (is the work tree mid-edit?); BENCH_NO_BUILD=1 measures the binary already in target/release"
     [ -x "$BENCH_BIN" ] || die "the build did not produce $BENCH_BIN"
 }
 
