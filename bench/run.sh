@@ -19,7 +19,9 @@
 # Knobs (environment): BENCH_CONNECTIONS (64), BENCH_THREADS (2, wrk's),
 # BENCH_DURATION (10 s a run), BENCH_WARMUP (2 s), BENCH_ROUNDS (2),
 # BENCH_LONGPOLLS (10000), BENCH_WAIT (30), BENCH_TRANSFER_CONCURRENCY (16),
-# BENCH_NO_BUILD=1 to use target/release/harmont-auth as it is.
+# BENCH_NO_BUILD=1 to use target/release/harmont-auth as it is,
+# BENCH_OWN_POSTGRES=1 to start the cluster here rather than through
+# scripts/test-postgres.sh (the same settings; also the fallback without it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -244,7 +246,7 @@ run_backend() {
 # Postgres: the repo's throwaway cluster script when it is there, else the same by hand.
 
 run_postgres() {
-    if [ -x "$repo/scripts/test-postgres.sh" ] || [ -f "$repo/scripts/test-postgres.sh" ]; then
+    if [ -f "$repo/scripts/test-postgres.sh" ] && [ "${BENCH_OWN_POSTGRES:-}" != 1 ]; then
         bash "$repo/scripts/test-postgres.sh" bash "$here/run.sh" --phase postgres
         return
     fi
