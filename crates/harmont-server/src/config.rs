@@ -30,15 +30,32 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Add a user.
+    /// Add a user, and print a one-time enrollment link (24 h) that signs
+    /// their browser in and asks it to register a passkey.
     Add {
         email: String,
         #[arg(long)]
         name: Option<String>,
+        /// Where the server is reached, to build the link on.
+        #[arg(long, env = "HARMONT_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
+        public_url: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Print a new one-time sign-in link (24 h) for an existing user: a lost
+    /// passkey, a new browser.
+    Link {
+        email: String,
+        /// Where the server is reached, to build the link on.
+        #[arg(long, env = "HARMONT_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
+        public_url: String,
         #[command(flatten)]
         service: ServiceArgs,
     },
 }
+
+/// `serve`'s default listen address, as a URL.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {

@@ -1,6 +1,7 @@
 //! harmont-auth: Harmont's Auth API. Where things live:
 //! - `cli_login/`: the login handoff, one file per operation (transfer, claim, code, redeem);
 //! - `sessions.rs`: session tokens, the bearer check, logout and session management;
+//! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings) and login links;
 //! - `http/`: routes, extractors, the error envelope middleware, the OpenAPI document;
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
 //! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
@@ -15,6 +16,7 @@ pub mod secret;
 pub mod service;
 pub mod sessions;
 pub mod store;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

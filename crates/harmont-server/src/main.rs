@@ -1,4 +1,4 @@
-//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `token mint`.
+//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `token mint`.
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -32,17 +32,27 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Add { email, name, service }) => {
-            let service = build_service(&service, String::new()).await?;
+        Command::User(UserCommand::Add { email, name, public_url, service }) => {
+            let service = build_service(&service, public_url).await?;
             match service.add_user(&email, name).await {
                 Ok(user) => {
-                    println!("{}", user.id);
+                    let link = service.create_login_link(user.id).await.map_err(|e| anyhow::anyhow!(e.message))?;
                     eprintln!("added {} ({})", user.email, user.id);
+                    eprintln!("Open this one-time enrollment link within 24 hours to sign in and create a passkey:");
+                    println!("{link}");
                     Ok(())
                 }
                 Err(AddUserError::Store(err)) => Err(err.into()),
                 Err(err) => bail!("cannot add {email}: {err}"),
             }
+        }
+        Command::User(UserCommand::Link { email, public_url, service }) => {
+            let service = build_service(&service, public_url).await?;
+            let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
+            let link = service.create_login_link(user.id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            eprintln!("One-time sign-in link for {} (valid 24 hours):", user.email);
+            println!("{link}");
+            Ok(())
         }
         Command::Token(TokenCommand::Mint { email, service }) => {
             let service = build_service(&service, String::new()).await?;

@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use harmont_store::{
-    Authenticated, GrantKind, Millis, NewGrant, NewUser, Result, Session, SessionDraft, Store, StoreError, Swept, User,
+    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
+    Passkey, Result, Session, SessionDraft, Store, StoreError, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -88,6 +89,20 @@ fn session_from_row(row: &PgRow) -> Result<Session> {
         last_used_at: row.try_get(4).map_err(backend)?,
         user_agent: row.try_get(5).map_err(backend)?,
         ip: row.try_get(6).map_err(backend)?,
+    })
+}
+
+const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, data, created_at, last_used_at";
+
+fn passkey_from_row(row: &PgRow) -> Result<Passkey> {
+    Ok(Passkey {
+        id: row.try_get("id").map_err(backend)?,
+        user_id: row.try_get("user_id").map_err(backend)?,
+        credential_id: row.try_get("credential_id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        data: row.try_get("data").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        last_used_at: row.try_get("last_used_at").map_err(backend)?,
     })
 }
 
@@ -346,8 +361,162 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        for table in ["login_links", "webauthn_ceremonies"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(Swept { grants, sessions })
+    }
+
+    async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
+        sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&link.key_hash[..])
+            .bind(link.user_id)
+            .bind(link.created_at)
+            .bind(link.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn consume_login_link(
+        &self,
+        key_hash: &[u8; 32],
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // One statement, as in consume_grant: the delete and the insert stand or fall together.
+        let row = sqlx::query(
+            "WITH consumed AS ( \
+                 DELETE FROM login_links WHERE key_hash = $1 AND expires_at > $2 RETURNING user_id \
+             ) \
+             INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
+             SELECT $3, user_id, $4, $5, $6, $7, $8 FROM consumed \
+             RETURNING user_id",
+        )
+        .bind(&key_hash[..])
+        .bind(now)
+        .bind(draft.id)
+        .bind(&draft.token_hash.0[..])
+        .bind(draft.created_at)
+        .bind(draft.expires_at)
+        .bind(draft.user_agent.as_deref())
+        .bind(draft.ip.as_deref())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Session {
+            id: draft.id,
+            user_id: row.try_get(0).map_err(backend)?,
+            created_at: draft.created_at,
+            expires_at: draft.expires_at,
+            last_used_at: None,
+            user_agent: draft.user_agent,
+            ip: draft.ip,
+        }))
+    }
+
+    async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
+        sqlx::query(
+            "INSERT INTO passkeys (id, user_id, credential_id, name, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(passkey.id)
+        .bind(passkey.user_id)
+        .bind(&passkey.credential_id)
+        .bind(&passkey.name)
+        .bind(&passkey.data)
+        .bind(passkey.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(Passkey {
+            id: passkey.id,
+            user_id: passkey.user_id,
+            credential_id: passkey.credential_id,
+            name: passkey.name,
+            data: passkey.data,
+            created_at: passkey.created_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
+        let rows =
+            sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.iter().map(passkey_from_row).collect()
+    }
+
+    async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
+        let row = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1"))
+            .bind(credential_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(passkey_from_row).transpose()
+    }
+
+    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3")
+            .bind(data)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (kind, key_hash, user_id, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ceremony.kind.as_str())
+        .bind(&ceremony.key_hash[..])
+        .bind(ceremony.user_id)
+        .bind(&ceremony.state)
+        .bind(ceremony.created_at)
+        .bind(ceremony.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
+        let row = sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
+             RETURNING user_id, state",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Ceremony { user_id: row.try_get(0).map_err(backend)?, state: row.try_get(1).map_err(backend)? }))
     }
 }
 

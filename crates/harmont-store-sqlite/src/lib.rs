@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    Authenticated, GrantKind, Millis, NewGrant, NewUser, Result, Session, SessionDraft, Store, StoreError, Swept, User,
+    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
+    Passkey, Result, Session, SessionDraft, Store, StoreError, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -158,6 +159,22 @@ fn session_from_row(row: &SqliteRow) -> Result<Session> {
         last_used_at: row.try_get(4).map_err(backend)?,
         user_agent: row.try_get(5).map_err(backend)?,
         ip: row.try_get(6).map_err(backend)?,
+    })
+}
+
+const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, data, created_at, last_used_at";
+
+fn passkey_from_row(row: &SqliteRow) -> Result<Passkey> {
+    let id: String = row.try_get("id").map_err(backend)?;
+    let user_id: String = row.try_get("user_id").map_err(backend)?;
+    Ok(Passkey {
+        id: parse_uuid(&id)?,
+        user_id: parse_uuid(&user_id)?,
+        credential_id: row.try_get("credential_id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        data: row.try_get("data").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        last_used_at: row.try_get("last_used_at").map_err(backend)?,
     })
 }
 
@@ -414,8 +431,151 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        for table in ["login_links", "webauthn_ceremonies"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(Swept { grants, sessions })
+    }
+
+    async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
+        sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(&link.key_hash[..])
+            .bind(link.user_id.hyphenated().to_string())
+            .bind(link.created_at)
+            .bind(link.expires_at)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn consume_login_link(
+        &self,
+        key_hash: &[u8; 32],
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // As in consume_grant: IMMEDIATE holds the write lock from the DELETE on.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let user_id: Option<String> =
+            sqlx::query_scalar("DELETE FROM login_links WHERE key_hash = ? AND expires_at > ? RETURNING user_id")
+                .bind(&key_hash[..])
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        let Some(user_id) = user_id else {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        };
+        let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(session))
+    }
+
+    async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
+        sqlx::query(
+            "INSERT INTO passkeys (id, user_id, credential_id, name, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(passkey.id.hyphenated().to_string())
+        .bind(passkey.user_id.hyphenated().to_string())
+        .bind(&passkey.credential_id)
+        .bind(&passkey.name)
+        .bind(&passkey.data)
+        .bind(passkey.created_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(Passkey {
+            id: passkey.id,
+            user_id: passkey.user_id,
+            credential_id: passkey.credential_id,
+            name: passkey.name,
+            data: passkey.data,
+            created_at: passkey.created_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
+        let rows =
+            sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = ? ORDER BY created_at, id"))
+                .bind(user_id.hyphenated().to_string())
+                .fetch_all(&self.reader)
+                .await
+                .map_err(backend)?;
+        rows.iter().map(passkey_from_row).collect()
+    }
+
+    async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
+        let row = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = ?"))
+            .bind(credential_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(passkey_from_row).transpose()
+    }
+
+    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE passkeys SET data = ?, last_used_at = ? WHERE id = ?")
+            .bind(data)
+            .bind(now)
+            .bind(id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE id = ? AND user_id = ?")
+            .bind(id.hyphenated().to_string())
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (kind, key_hash, user_id, state, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ceremony.kind.as_str())
+        .bind(&ceremony.key_hash[..])
+        .bind(ceremony.user_id.map(|id| id.hyphenated().to_string()))
+        .bind(&ceremony.state)
+        .bind(ceremony.created_at)
+        .bind(ceremony.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
+        let row = sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE kind = ? AND key_hash = ? AND expires_at > ? \
+             RETURNING user_id, state",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let user_id: Option<String> = row.try_get(0).map_err(backend)?;
+        Ok(Some(Ceremony {
+            user_id: user_id.as_deref().map(parse_uuid).transpose()?,
+            state: row.try_get(1).map_err(backend)?,
+        }))
     }
 }
 

@@ -13,7 +13,8 @@ use harmont_wire::token::TokenHash;
 use uuid::Uuid;
 
 use crate::{
-    Authenticated, GrantKind, Millis, NewGrant, NewUser, Session, SessionDraft, Store, StoreError, Swept, User,
+    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
+    Passkey, Session, SessionDraft, Store, StoreError, Swept, User,
 };
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
@@ -54,9 +55,18 @@ macro_rules! contract_tests {
             consumed_grant_session_authenticates_for_grant_user,
             consume_grant_keeps_grant_when_session_insert_fails,
             sweep_removes_expired_grants_and_ended_sessions,
+            login_link_is_single_use_and_signs_in,
+            login_link_refuses_link_expired_at_now,
+            login_link_keeps_link_when_session_insert_fails,
+            passkeys_are_per_user_and_unique_by_credential,
+            passkey_use_is_recorded,
+            delete_passkey_deletes_only_own,
+            ceremony_is_taken_once_while_live,
+            sweep_removes_expired_links_and_ceremonies,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
+            login_link_has_exactly_one_winner,
         );
     };
     (@by_ref $make:expr; $($name:ident),* $(,)?) => {$(
@@ -636,4 +646,201 @@ pub async fn sweep_removes_expired_grants_and_ended_sessions(store: &dyn Store) 
     store.create_session(user.id, revoked_long_ago).await.expect("its row was swept");
     let err = store.create_session(user.id, revoked_recently).await.expect_err("its row stays");
     assert!(matches!(err, StoreError::Conflict(_)), "want Conflict, got {err:?}");
+}
+
+const LINK_WINDOW: Millis = DAY;
+
+fn login_link(user: &User, key_hash: [u8; 32], created_at: Millis) -> NewLoginLink {
+    NewLoginLink { key_hash, user_id: user.id, created_at, expires_at: created_at + LINK_WINDOW }
+}
+
+async fn link(store: &dyn Store, user: &User, created_at: Millis) -> [u8; 32] {
+    let key = random_bytes();
+    store.create_login_link(login_link(user, key, created_at)).await.expect("creating a login link");
+    key
+}
+
+pub async fn login_link_is_single_use_and_signs_in(store: &dyn Store) {
+    let user = new_user(store).await;
+    let bystander = new_user(store).await;
+    let key = link(store, &user, T0).await;
+    let dup = store.create_login_link(login_link(&bystander, key, T0)).await.expect_err("the hash is taken");
+    assert!(matches!(dup, StoreError::Conflict(_)), "want Conflict, got {dup:?}");
+
+    let now = T0 + MINUTE;
+    let d = draft_at(now);
+    let session = store.consume_login_link(&key, now, d.clone()).await.unwrap().expect("a live link consumes");
+    assert_eq!(session.user_id, user.id);
+    assert_eq!(session.id, d.id);
+    assert_eq!(who(store, &d.token_hash, now).await.expect("the session authenticates").user, user);
+
+    let again = draft_at(now + 1);
+    assert_eq!(store.consume_login_link(&key, now + 1, again.clone()).await.unwrap(), None, "single use");
+    assert_eq!(who(store, &again.token_hash, now + 1).await, None, "no session for the second try");
+    let unknown = store.consume_login_link(&random_bytes(), now, draft_at(now)).await.unwrap();
+    assert_eq!(unknown, None);
+    assert!(ids(store, &bystander, now).await.is_empty());
+}
+
+pub async fn login_link_refuses_link_expired_at_now(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = link(store, &user, T0).await;
+    let end = T0 + LINK_WINDOW;
+    assert_eq!(store.consume_login_link(&key, end, draft_at(end)).await.unwrap(), None);
+    assert_eq!(store.consume_login_link(&key, end + 1, draft_at(end + 1)).await.unwrap(), None);
+    assert!(store.consume_login_link(&key, end - 1, draft_at(end - 1)).await.unwrap().is_some());
+}
+
+pub async fn login_link_keeps_link_when_session_insert_fails(store: &dyn Store) {
+    let user = new_user(store).await;
+    let taken = draft();
+    new_session(store, &user, taken.clone()).await;
+    let key = link(store, &user, T0).await;
+    let clash = SessionDraft { id: Uuid::new_v4(), ..taken };
+    let result = store.consume_login_link(&key, T0 + 1, clash).await;
+    assert!(result.is_err(), "a session that cannot be stored fails, got {result:?}");
+    assert!(store.consume_login_link(&key, T0 + 1, draft_at(T0 + 1)).await.unwrap().is_some(), "rolled back");
+}
+
+/// Many browsers race one link: exactly one session, the rest `None`, no errors.
+pub async fn login_link_has_exactly_one_winner(store: Arc<dyn Store>) {
+    const RACERS: usize = 32;
+    let user = new_user(&*store).await;
+    let key = link(&*store, &user, T0).await;
+    let now = T0 + 1;
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..RACERS {
+        let (store, start) = (Arc::clone(&store), Arc::clone(&start));
+        racers.spawn(async move {
+            start.wait().await;
+            store.consume_login_link(&key, now, draft_at(now)).await
+        });
+    }
+    let (mut winners, mut errors) = (0, Vec::new());
+    while let Some(joined) = racers.join_next().await {
+        match joined.expect("a racer panicked") {
+            Ok(Some(_)) => winners += 1,
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    assert!(errors.is_empty(), "contention must not surface as errors: {errors:?}");
+    assert_eq!(winners, 1);
+    assert_eq!(ids(&*store, &user, now).await.len(), 1);
+}
+
+fn new_passkey(user: &User, created_at: Millis) -> NewPasskey {
+    NewPasskey {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        credential_id: random_bytes().to_vec(),
+        name: "Laptop".to_owned(),
+        data: "{\"cred\":\"opaque\"}".to_owned(),
+        created_at,
+    }
+}
+
+pub async fn passkeys_are_per_user_and_unique_by_credential(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let first = new_passkey(&user, T0);
+    let second = new_passkey(&user, T0 + 1);
+    let stored = store.create_passkey(first.clone()).await.unwrap();
+    assert_eq!(
+        stored,
+        Passkey {
+            id: first.id,
+            user_id: user.id,
+            credential_id: first.credential_id.clone(),
+            name: first.name.clone(),
+            data: first.data.clone(),
+            created_at: T0,
+            last_used_at: None,
+        }
+    );
+    store.create_passkey(second.clone()).await.unwrap();
+    let theirs = NewPasskey { credential_id: first.credential_id.clone(), ..new_passkey(&other, T0) };
+    let err = store.create_passkey(theirs).await.expect_err("a credential id registers once");
+    assert!(matches!(err, StoreError::Conflict(_)), "want Conflict, got {err:?}");
+
+    let listed: Vec<Uuid> = store.list_passkeys(user.id).await.unwrap().into_iter().map(|p| p.id).collect();
+    assert_eq!(listed, vec![first.id, second.id], "oldest first");
+    assert!(store.list_passkeys(other.id).await.unwrap().is_empty());
+    assert_eq!(store.passkey_by_credential_id(&first.credential_id).await.unwrap(), Some(stored));
+    assert_eq!(store.passkey_by_credential_id(&random_bytes()).await.unwrap(), None);
+}
+
+pub async fn passkey_use_is_recorded(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = new_passkey(&user, T0);
+    store.create_passkey(key.clone()).await.unwrap();
+    store.record_passkey_use(key.id, "{\"counter\":2}".to_owned(), T0 + MINUTE).await.unwrap();
+    let found = store.passkey_by_credential_id(&key.credential_id).await.unwrap().unwrap();
+    assert_eq!(found.data, "{\"counter\":2}");
+    assert_eq!(found.last_used_at, Some(T0 + MINUTE));
+}
+
+pub async fn delete_passkey_deletes_only_own(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let key = new_passkey(&user, T0);
+    store.create_passkey(key.clone()).await.unwrap();
+    assert!(!store.delete_passkey(other.id, key.id).await.unwrap(), "someone else's");
+    assert!(!store.delete_passkey(user.id, Uuid::new_v4()).await.unwrap(), "unknown");
+    assert!(store.delete_passkey(user.id, key.id).await.unwrap());
+    assert!(!store.delete_passkey(user.id, key.id).await.unwrap(), "already gone");
+    assert!(store.list_passkeys(user.id).await.unwrap().is_empty());
+    assert_eq!(store.passkey_by_credential_id(&key.credential_id).await.unwrap(), None);
+}
+
+fn ceremony(kind: CeremonyKind, user: Option<&User>, created_at: Millis) -> NewCeremony {
+    NewCeremony {
+        kind,
+        key_hash: random_bytes(),
+        user_id: user.map(|u| u.id),
+        state: format!("{{\"challenge\":\"{}\"}}", Uuid::new_v4()),
+        created_at,
+        expires_at: created_at + 5 * MINUTE,
+    }
+}
+
+pub async fn ceremony_is_taken_once_while_live(store: &dyn Store) {
+    let user = new_user(store).await;
+    let register = ceremony(CeremonyKind::Register, Some(&user), T0);
+    let sign_in = ceremony(CeremonyKind::Authenticate, None, T0);
+    store.park_ceremony(register.clone()).await.unwrap();
+    store.park_ceremony(sign_in.clone()).await.unwrap();
+    let dup = store.park_ceremony(register.clone()).await.expect_err("the key is taken");
+    assert!(matches!(dup, StoreError::Conflict(_)), "want Conflict, got {dup:?}");
+
+    let now = T0 + 1;
+    let wrong_kind = store.take_ceremony(CeremonyKind::Authenticate, &register.key_hash, now).await.unwrap();
+    assert_eq!(wrong_kind, None);
+    let taken = store.take_ceremony(CeremonyKind::Register, &register.key_hash, now).await.unwrap();
+    assert_eq!(taken, Some(Ceremony { user_id: Some(user.id), state: register.state.clone() }));
+    assert_eq!(store.take_ceremony(CeremonyKind::Register, &register.key_hash, now).await.unwrap(), None, "once");
+
+    let end = sign_in.expires_at;
+    assert_eq!(store.take_ceremony(CeremonyKind::Authenticate, &sign_in.key_hash, end).await.unwrap(), None);
+    let live = store.take_ceremony(CeremonyKind::Authenticate, &sign_in.key_hash, end - 1).await.unwrap();
+    assert_eq!(live, Some(Ceremony { user_id: None, state: sign_in.state }));
+}
+
+pub async fn sweep_removes_expired_links_and_ceremonies(store: &dyn Store) {
+    let user = new_user(store).await;
+    let now = T0 + 2 * DAY;
+    let old_link = link(store, &user, T0).await;
+    let live_link = link(store, &user, now - MINUTE).await;
+    let old = ceremony(CeremonyKind::Authenticate, None, T0);
+    let live = ceremony(CeremonyKind::Authenticate, None, now - MINUTE);
+    store.park_ceremony(old.clone()).await.unwrap();
+    store.park_ceremony(live.clone()).await.unwrap();
+
+    store.sweep(now, 0).await.unwrap();
+    // Looking back in time tells a swept row from an expired one.
+    assert_eq!(store.consume_login_link(&old_link, T0 + 1, draft_at(T0 + 1)).await.unwrap(), None, "swept");
+    assert!(store.take_ceremony(CeremonyKind::Authenticate, &old.key_hash, T0 + 1).await.unwrap().is_none());
+    assert!(store.consume_login_link(&live_link, now, draft_at(now)).await.unwrap().is_some());
+    assert!(store.take_ceremony(CeremonyKind::Authenticate, &live.key_hash, now).await.unwrap().is_some());
 }

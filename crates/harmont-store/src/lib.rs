@@ -111,6 +111,76 @@ pub struct NewGrant {
     pub expires_at: Millis,
 }
 
+/// A one-time sign-in link, stored as the SHA-256 of its secret. Both the
+/// enrollment link of `user add` and the link of `user link` are these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLoginLink {
+    pub key_hash: [u8; 32],
+    pub user_id: Uuid,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// A WebAuthn credential about to be stored. `data` is the relying-party
+/// library's serialised credential (public key, counter); no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPasskey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    pub data: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passkey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    pub data: String,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CeremonyKind {
+    /// A passkey registration, bound to the signed-in user.
+    Register,
+    /// A passkey sign-in, bound to nobody until it finishes.
+    Authenticate,
+}
+
+impl CeremonyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeremonyKind::Register => "register",
+            CeremonyKind::Authenticate => "authenticate",
+        }
+    }
+}
+
+/// The server half of a WebAuthn ceremony, kept in the store between its
+/// start and finish so that any replica can finish it. Keyed by the SHA-256
+/// of the ceremony id the browser holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCeremony {
+    pub kind: CeremonyKind,
+    pub key_hash: [u8; 32],
+    pub user_id: Option<Uuid>,
+    pub state: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// What [`Store::take_ceremony`] hands back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ceremony {
+    pub user_id: Option<Uuid>,
+    pub state: String,
+}
+
 /// How many rows a sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -176,6 +246,42 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Session>>;
 
     /// Deletes grants expired at `now`, and sessions that expired or were
-    /// revoked before `now - keep_ended`.
+    /// revoked before `now - keep_ended`. Also deletes login links and
+    /// ceremonies expired at `now` (not counted in [`Swept`]).
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept>;
+
+    /// Stores a one-time login link. [`StoreError::Conflict`] if the hash is taken.
+    async fn create_login_link(&self, link: NewLoginLink) -> Result<()>;
+
+    /// In one transaction: deletes the link live at `now` and creates the
+    /// session `draft` for its user. `None`, with nothing changed, when the
+    /// link is unknown, expired or used. Of concurrent calls exactly one wins.
+    async fn consume_login_link(
+        &self,
+        key_hash: &[u8; 32],
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
+
+    /// [`StoreError::Conflict`] when the credential id is already registered
+    /// (to anyone).
+    async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey>;
+
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>>;
+
+    async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>>;
+
+    /// After a sign-in: stores the updated credential (its counter) and `last_used_at = now`.
+    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()>;
+
+    /// `false` when the user has no passkey with that id (someone else's looks the same).
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool>;
+
+    /// Stores a ceremony's server state. [`StoreError::Conflict`] if the key is taken.
+    async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()>;
+
+    /// Deletes and returns the ceremony of this kind and key live at `now`,
+    /// in one statement: a ceremony finishes at most once.
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>>;
 }

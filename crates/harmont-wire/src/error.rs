@@ -83,6 +83,12 @@ catalogue! {
     CliCodeInvalid = "cli_code_invalid", 400, "invalid_request",
         "No token is available for this nonce or code.",
         "Nothing is waiting under this nonce or paste code: the browser has not approved the login yet, the window has passed (60 seconds for a transfer, 5 minutes for a paste code), it was already used, it never existed, or the PKCE verifier does not match. A CLI polling claim treats this as 'not yet'.";
+    LinkInvalid = "link_invalid", 400, "invalid_request",
+        "This sign-in link is invalid, expired or already used.",
+        "A sign-in link (from `harmont-auth user add` or `harmont-auth user link`) works once, within 24 hours. This one is malformed, unknown, expired or was already used. Ask the operator for a new one: `harmont-auth user link EMAIL`.";
+    PasskeyInvalid = "passkey_invalid", 400, "invalid_request",
+        "The passkey could not be verified.",
+        "The passkey response did not verify: the ceremony expired (5 minutes) or was already finished, the passkey is not registered here, it belongs to another relying party, or the signature or user verification failed. Start again.";
     Unauthorized = "unauthorized", 401, "authentication",
         "A valid bearer token is required.",
         "The request needs `Authorization: Bearer <token>` with a live Harmont session token. The token was missing, malformed, unknown, expired or revoked. Log in again to get a new one.";
@@ -92,6 +98,9 @@ catalogue! {
     SessionNotFound = "session_not_found", 404, "not_found",
         "No such session.",
         "You have no live session with this id. It may have expired or already been revoked.";
+    PasskeyNotFound = "passkey_not_found", 404, "not_found",
+        "No such passkey.",
+        "You have no passkey with this id. It may already have been removed.";
     MethodNotAllowed = "method_not_allowed", 405, "invalid_request",
         "This method is not allowed here.",
         "The path exists but does not take this HTTP method. The Auth endpoints take POST.";

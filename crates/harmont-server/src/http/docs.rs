@@ -32,16 +32,9 @@ pub async fn error_page(Path(code): Path<String>) -> Result<Html<String>, ApiErr
     Ok(Html(page(code.as_str(), &body)))
 }
 
+/// The pages' shared frame and stylesheet (no inline style: the CSP forbids it).
 fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Harmont Auth</title>\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#111}}\
-         code,pre{{font-family:ui-monospace,monospace;background:#f3f3f3;border-radius:4px;padding:.1em .3em}}\
-         pre{{padding:.75rem;overflow:auto}}.status{{color:#555}}</style></head>\
-         <body><main><h1><code>{title}</code></h1>{body}</main></body></html>"
-    )
+    crate::web::pages::layout(title, &format!("<h1><code>{title}</code></h1>{body}"), None)
 }
 
 fn escape(s: &str) -> String {

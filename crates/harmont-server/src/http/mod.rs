@@ -19,6 +19,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
 use crate::service::Service;
+use crate::web;
 
 /// The whole application.
 pub fn router(service: Arc<Service>) -> Router {
@@ -42,16 +43,43 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/openapi.json", get(openapi::openapi_json))
         .route("/docs/errors", get(docs::error_index))
         .route("/docs/errors/{code}", get(docs::error_page))
+        .route("/api/v0/auth/links/redeem", post(web::api::redeem_link))
+        .route("/api/v0/auth/passkeys", get(web::api::list))
+        .route("/api/v0/auth/passkeys/{id}", delete(web::api::delete))
+        .route("/api/v0/auth/passkeys/sign-in/start", post(web::api::sign_in_start))
+        .route("/api/v0/auth/passkeys/sign-in/finish", post(web::api::sign_in_finish))
+        .route("/api/v0/auth/passkeys/register/start", post(web::api::register_start))
+        .route("/api/v0/auth/passkeys/register/finish", post(web::api::register_finish))
+        .route("/", get(web::pages::home))
+        .route("/login", get(web::pages::login))
+        .route("/cli-login", get(web::pages::cli_login))
+        .route("/settings", get(web::pages::settings))
+        .route("/assets/{name}", get(web::pages::asset))
+}
+
+/// A browser asking for a missing page gets the HTML page; API clients the envelope.
+async fn fallback(req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wants_html = req
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !req.uri().path().starts_with("/api/") {
+        return web::pages::not_found();
+    }
+    ApiError::new(harmont_wire::ErrorCode::NotFound).into_response()
 }
 
 /// Wraps routes in the layers every request passes through. Public so tests
 /// can add a route (one that panics, say) and see it treated like the rest.
 pub fn with_middleware(routes: Router<Arc<Service>>, service: Arc<Service>) -> Router {
     routes
-        .fallback(|| async { ApiError::new(harmont_wire::ErrorCode::NotFound) })
+        .fallback(fallback)
         .route_layer(axum::middleware::from_fn(middleware::remember_route))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(axum::middleware::from_fn(web::pages::security_headers))
         .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(axum::middleware::from_fn_with_state(service.clone(), middleware::request_context))
         .with_state(service)

@@ -7,6 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{account, cli_login, health};
+use crate::web;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -16,9 +17,11 @@ use super::{account, cli_login, health};
         account::logout, account::current_user,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,
         health::ping, health::healthz,
+        web::api::redeem_link, web::api::sign_in_start, web::api::sign_in_finish,
+        web::api::register_start, web::api::register_finish, web::api::list, web::api::delete,
     ),
     modifiers(&BearerScheme),
-    tags((name = "auth"), (name = "user"), (name = "health")),
+    tags((name = "auth"), (name = "user"), (name = "health"), (name = "web", description = "Web sign-in: login links and passkeys")),
 )]
 pub struct ApiDoc;
 

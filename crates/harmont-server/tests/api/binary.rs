@@ -88,7 +88,9 @@ async fn user_add_and_token_mint(backend: Backend) {
 
     let added = operator.run(&["user", "add", &email, "--name", "Op"]);
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    assert!(uuid::Uuid::parse_str(String::from_utf8(added.stdout).unwrap().trim()).is_ok());
+    let link = String::from_utf8(added.stdout).unwrap();
+    assert_eq!(link.lines().count(), 1, "only the enrollment link on stdout");
+    assert!(link.starts_with("http://localhost:8080/login#link=hml_"), "{link}");
 
     let duplicate = operator.run(&["user", "add", &email.to_uppercase()]);
     assert_eq!(duplicate.status.code(), Some(1));
@@ -149,6 +151,49 @@ async fn serves_until_sigterm_and_logs_no_secret(backend: Backend) {
     assert!(status.success(), "SIGTERM stops the server cleanly: {status:?}");
 }
 api_test!(serves_until_sigterm_and_logs_no_secret);
+
+/// `user add` and `user link` print one-time links; the server trades each
+/// for a session once, and neither the link nor its token reaches the log.
+async fn user_links_sign_in_once_and_stay_out_of_the_log(backend: Backend) {
+    let operator = Operator::new(backend);
+    let email = format!("op-{}@example.com", uuid::Uuid::new_v4().simple());
+    let added = operator.run(&["user", "add", &email, "--public-url", "https://auth.example.com/"]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let enrollment = String::from_utf8(added.stdout).unwrap().trim().to_owned();
+    assert!(enrollment.starts_with("https://auth.example.com/login#link=hml_"), "{enrollment}");
+    assert!(String::from_utf8_lossy(&added.stderr).contains("within 24 hours"));
+
+    let linked = operator.run(&["user", "link", &email.to_uppercase()]);
+    assert!(linked.status.success(), "{}", String::from_utf8_lossy(&linked.stderr));
+    let link = String::from_utf8(linked.stdout).unwrap().trim().to_owned();
+    assert!(link.starts_with("http://localhost:8080/login#link=hml_"), "{link}");
+    let unknown = operator.run(&["user", "link", "nobody@example.com"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user with email nobody@example.com"));
+
+    let server = Server::start(&operator);
+    let http = reqwest::Client::new();
+    let redeem = format!("{}/api/v0/auth/links/redeem", server.base);
+    let mut secrets = Vec::new();
+    for url in [&enrollment, &link] {
+        let secret = url.split_once("#link=").unwrap().1.to_owned();
+        let first = http.post(&redeem).json(&serde_json::json!({"link": secret})).send().await.unwrap();
+        assert_eq!(first.status(), reqwest::StatusCode::OK);
+        let token = first.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let second = http.post(&redeem).json(&serde_json::json!({"link": secret})).send().await.unwrap();
+        assert_eq!(second.status(), reqwest::StatusCode::BAD_REQUEST);
+        secrets.push(secret);
+        secrets.push(token);
+    }
+    let status = server_terminated(server, |log| {
+        assert!(log.contains("route=\"/api/v0/auth/links/redeem\""), "the log names routes");
+        for secret in &secrets {
+            assert!(!log.contains(secret.as_str()), "a link or its token reached the log");
+        }
+    });
+    assert!(status.success());
+}
+api_test!(user_links_sign_in_once_and_stay_out_of_the_log);
 
 fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
     let log_handle = server.log.clone();

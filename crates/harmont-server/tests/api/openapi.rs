@@ -60,3 +60,35 @@ async fn every_operation_documents_its_errors() {
         assert!(transfer[status].is_object(), "transfer lacks {status}");
     }
 }
+
+/// The web sign-in endpoints are public API too, with their errors documented.
+#[test]
+fn web_sign_in_endpoints_are_documented() {
+    let doc = serde_json::to_value(<harmont_server::http::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let paths = &doc["paths"];
+    for (path, method, operation, statuses, bearer) in [
+        ("/api/v0/auth/links/redeem", "post", "redeemLoginLink", &["200", "400"][..], false),
+        ("/api/v0/auth/passkeys/sign-in/start", "post", "startPasskeySignIn", &["200"][..], false),
+        ("/api/v0/auth/passkeys/sign-in/finish", "post", "finishPasskeySignIn", &["200", "400"][..], false),
+        ("/api/v0/auth/passkeys/register/start", "post", "startPasskeyRegistration", &["200", "401"][..], true),
+        (
+            "/api/v0/auth/passkeys/register/finish",
+            "post",
+            "finishPasskeyRegistration",
+            &["201", "400", "401"][..],
+            true,
+        ),
+        ("/api/v0/auth/passkeys", "get", "listPasskeys", &["200", "401"][..], true),
+        ("/api/v0/auth/passkeys/{id}", "delete", "deletePasskey", &["204", "401", "404"][..], true),
+    ] {
+        let op = &paths[path][method];
+        assert_eq!(op["operationId"], operation, "{method} {path}");
+        for status in statuses {
+            assert!(op["responses"][status].is_object(), "{operation} lacks {status}");
+        }
+        assert_eq!(op["security"].is_array(), bearer, "{operation} security");
+    }
+    for schema in ["SignInResponse", "CeremonyStart", "PasskeyList", "PasskeyInfo", "LinkRedeemRequest"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "missing schema {schema}");
+    }
+}

@@ -1,0 +1,228 @@
+//! JSON endpoints of web sign-in: trade a login link for a session, and the
+//! passkey ceremonies. The sign-in ones are unauthenticated on purpose, like
+//! the CLI ones; the rest take `Authorization: Bearer`.
+
+use axum::extract::{Path, State};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use harmont_wire::{ErrorBody, ErrorCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::passkeys::{PasskeySummary, Started};
+use crate::error::ApiError;
+use crate::http::extract::{Bearer, Client, JsonBody};
+use crate::service::Service;
+use crate::sessions::rfc3339;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LinkRedeemRequest {
+    /// The secret after `#link=` in the link `harmont-auth user add` or `user link` printed.
+    pub link: String,
+}
+
+/// A fresh session token for the browser.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SignInResponse {
+    pub token: String,
+}
+
+/// A started WebAuthn ceremony.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CeremonyStart {
+    /// Send back with the answer.
+    pub ceremony: String,
+    /// `{"publicKey": …}` for `navigator.credentials.create()` or `.get()`,
+    /// binary fields as base64url.
+    #[schema(value_type = Object)]
+    pub options: Value,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeySignInFinish {
+    pub ceremony: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.get()`, binary fields as base64url.
+    #[schema(value_type = Object)]
+    pub credential: Value,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasskeyRegistrationFinish {
+    pub ceremony: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, binary fields as base64url.
+    #[schema(value_type = Object)]
+    pub credential: Value,
+    /// A name to tell it apart, such as "Laptop"; at most 64 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyInfo {
+    pub id: Uuid,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; absent until it is first used to sign in.
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyList {
+    /// Oldest first.
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
+impl From<PasskeySummary> for PasskeyInfo {
+    fn from(p: PasskeySummary) -> Self {
+        Self { id: p.id, name: p.name, created_at: rfc3339(p.created_at), last_used_at: p.last_used_at.map(rfc3339) }
+    }
+}
+
+impl From<Started> for CeremonyStart {
+    fn from(s: Started) -> Self {
+        Self { ceremony: s.ceremony, options: s.options }
+    }
+}
+
+fn token_response(token: &str) -> Response {
+    let mut response = Json(SignInResponse { token: token.to_owned() }).into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Trades a one-time login link for a session token. Works once, within 24 hours.
+#[utoipa::path(
+    post, path = "/api/v0/auth/links/redeem", operation_id = "redeemLoginLink", tag = "web",
+    request_body(content = LinkRedeemRequest, description = "The link's secret"),
+    responses(
+        (status = 200, description = "Signed in", body = SignInResponse),
+        (status = 400, description = "Bad body, or the link is invalid, expired or used (`link_invalid`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+)]
+pub async fn redeem_link(
+    State(service): State<Arc<Service>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<LinkRedeemRequest>,
+) -> Result<Response, ApiError> {
+    let token = service.redeem_login_link(&body.link, &client).await?;
+    Ok(token_response(token.expose()))
+}
+
+/// Starts a passkey sign-in (discoverable credentials: no email needed).
+#[utoipa::path(
+    post, path = "/api/v0/auth/passkeys/sign-in/start", operation_id = "startPasskeySignIn", tag = "web",
+    responses(
+        (status = 200, description = "The options for navigator.credentials.get()", body = CeremonyStart),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+)]
+pub async fn sign_in_start(State(service): State<Arc<Service>>) -> Result<Json<CeremonyStart>, ApiError> {
+    Ok(Json(service.start_passkey_sign_in().await?.into()))
+}
+
+/// Verifies a passkey sign-in and returns a fresh session token.
+#[utoipa::path(
+    post, path = "/api/v0/auth/passkeys/sign-in/finish", operation_id = "finishPasskeySignIn", tag = "web",
+    request_body(content = PasskeySignInFinish, description = "The ceremony and the browser's answer"),
+    responses(
+        (status = 200, description = "Signed in", body = SignInResponse),
+        (status = 400, description = "Bad body, or the passkey did not verify (`passkey_invalid`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+)]
+pub async fn sign_in_finish(
+    State(service): State<Arc<Service>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<PasskeySignInFinish>,
+) -> Result<Response, ApiError> {
+    let token = service.finish_passkey_sign_in(&body.ceremony, body.credential, &client).await?;
+    Ok(token_response(token.expose()))
+}
+
+/// Starts registering a passkey for the signed-in user.
+#[utoipa::path(
+    post, path = "/api/v0/auth/passkeys/register/start", operation_id = "startPasskeyRegistration", tag = "web",
+    responses(
+        (status = 200, description = "The options for navigator.credentials.create()", body = CeremonyStart),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn register_start(
+    State(service): State<Arc<Service>>,
+    Bearer(auth): Bearer,
+) -> Result<Json<CeremonyStart>, ApiError> {
+    Ok(Json(service.start_passkey_registration(&auth).await?.into()))
+}
+
+/// Verifies a new passkey and stores it for the signed-in user.
+#[utoipa::path(
+    post, path = "/api/v0/auth/passkeys/register/finish", operation_id = "finishPasskeyRegistration", tag = "web",
+    request_body(content = PasskeyRegistrationFinish, description = "The ceremony and the browser's answer"),
+    responses(
+        (status = 201, description = "Registered", body = PasskeyInfo),
+        (status = 400, description = "Bad body, or the passkey did not verify (`passkey_invalid`)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn register_finish(
+    State(service): State<Arc<Service>>,
+    Bearer(auth): Bearer,
+    JsonBody(body): JsonBody<PasskeyRegistrationFinish>,
+) -> Result<(StatusCode, Json<PasskeyInfo>), ApiError> {
+    let passkey = service.finish_passkey_registration(&auth, &body.ceremony, body.credential, body.name).await?;
+    Ok((StatusCode::CREATED, Json(passkey.into())))
+}
+
+/// The signed-in user's passkeys, oldest first. No key material.
+#[utoipa::path(
+    get, path = "/api/v0/auth/passkeys", operation_id = "listPasskeys", tag = "web",
+    responses(
+        (status = 200, description = "The passkeys", body = PasskeyList),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> Result<Json<PasskeyList>, ApiError> {
+    let passkeys = service.list_passkeys(&auth).await?.into_iter().map(PasskeyInfo::from).collect();
+    Ok(Json(PasskeyList { passkeys }))
+}
+
+/// Removes one of the signed-in user's passkeys.
+#[utoipa::path(
+    delete, path = "/api/v0/auth/passkeys/{id}", operation_id = "deletePasskey", tag = "web",
+    params(("id" = Uuid, Path, description = "The passkey's id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "You have no passkey with this id (`passkey_not_found`)", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete(
+    State(service): State<Arc<Service>>,
+    Bearer(auth): Bearer,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::PasskeyNotFound))?;
+    service.delete_passkey(&auth, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,104 @@
+//! One-time login links: `harmont-auth user add` prints an enrollment link,
+//! `harmont-auth user link` a new one for a lost passkey or a new browser.
+//! The secret rides in the URL fragment (`/login#link=…`), which browsers
+//! never send to a server; the page trades it for a session with a POST.
+//! Only its SHA-256 is stored; it works once, within 24 hours.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use harmont_store::NewLoginLink;
+use harmont_wire::token::SessionToken;
+use harmont_wire::ErrorCode;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::time::Duration;
+use uuid::Uuid;
+
+use crate::cli_login::ClientInfo;
+use crate::clock::millis;
+use crate::error::ApiError;
+use crate::service::Service;
+
+/// How long a login link works.
+pub const LINK_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+const PREFIX: &str = "hml_";
+/// 32 random bytes, base64url without padding.
+const SECRET_LEN: usize = 43;
+
+/// The secret of a login link. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkSecret(String);
+
+impl LinkSecret {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+        Self(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Checks the shape only; no I/O.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let body = raw.strip_prefix(PREFIX)?;
+        let ok = body.len() == SECRET_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for LinkSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkSecret(hml_…redacted)")
+    }
+}
+
+impl Service {
+    /// Stores a fresh link for the user and returns the URL to open.
+    pub async fn create_login_link(&self, user_id: Uuid) -> Result<String, ApiError> {
+        let secret = LinkSecret::generate();
+        let now = self.clock.now();
+        let link =
+            NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(LINK_TTL) };
+        self.store.create_login_link(link).await?;
+        Ok(format!("{}/login#link={}", super::web_base(&self.settings.public_url), secret.expose()))
+    }
+
+    /// Trades a link for a session token, once.
+    pub async fn redeem_login_link(&self, raw: &str, client: &ClientInfo) -> Result<SessionToken, ApiError> {
+        let secret = LinkSecret::parse(raw.trim()).ok_or_else(|| ApiError::new(ErrorCode::LinkInvalid))?;
+        let now = self.clock.now();
+        let (token, draft) = self.session_draft(client, now);
+        match self.store.consume_login_link(&secret.hash(), now, draft).await? {
+            Some(_) => Ok(token),
+            None => Err(ApiError::new(ErrorCode::LinkInvalid)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_parse_and_stay_hidden() {
+        let secret = LinkSecret::generate();
+        assert_eq!(secret.expose().len(), PREFIX.len() + SECRET_LEN);
+        assert_eq!(LinkSecret::parse(secret.expose()), Some(secret.clone()));
+        assert_eq!(format!("{secret:?}"), "LinkSecret(hml_…redacted)");
+        for bad in [
+            "",
+            "hml_",
+            "hms_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "hml_AAAA",
+            "hml_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=A",
+        ] {
+            assert_eq!(LinkSecret::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Passkeys over WebAuthn (webauthn-rs): register one while signed in, sign
+//! in with one (discoverable credentials, so no email is asked for), list and
+//! remove. The relying-party id and origin come from the public URL.
+//!
+//! A ceremony's server state is stored between its start and its finish
+//! (keyed by the SHA-256 of an id the browser holds, taken back in one
+//! statement), so any replica can finish it and it finishes at most once.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use harmont_store::{Authenticated, CeremonyKind, NewCeremony, NewPasskey, StoreError};
+use harmont_wire::token::SessionToken;
+use harmont_wire::ErrorCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Webauthn, WebauthnBuilder,
+};
+
+use crate::cli_login::ClientInfo;
+use crate::clock::millis;
+use crate::error::ApiError;
+use crate::service::Service;
+
+/// How long the browser has to answer a ceremony.
+pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
+const MAX_NAME: usize = 64;
+
+/// A started ceremony: the id to send back with the answer, and the options
+/// for `navigator.credentials.create()` / `.get()`.
+#[derive(Debug)]
+pub struct Started {
+    pub ceremony: String,
+    pub options: Value,
+}
+
+/// A passkey as the settings page lists it.
+#[derive(Debug, Clone)]
+pub struct PasskeySummary {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+fn invalid(cause: impl std::fmt::Display) -> ApiError {
+    tracing::info!(cause = %cause, "passkey ceremony refused");
+    ApiError::new(ErrorCode::PasskeyInvalid)
+}
+
+fn ceremony_id() -> (String, [u8; 32]) {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    let id = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = Sha256::digest(id.as_bytes()).into();
+    (id, hash)
+}
+
+fn ceremony_hash(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
+impl Service {
+    fn webauthn(&self) -> Result<Webauthn, ApiError> {
+        let origin = super::web_origin(&self.settings.public_url);
+        let rp_id = origin.host_str().unwrap_or("localhost").to_owned();
+        WebauthnBuilder::new(&rp_id, &origin)
+            .and_then(|b| b.rp_name("Harmont").build())
+            .map_err(|e| ApiError::internal(format!("WebAuthn relying party from {origin}: {e}")))
+    }
+
+    async fn park(&self, kind: CeremonyKind, user_id: Option<Uuid>, state: String) -> Result<String, ApiError> {
+        let (id, key_hash) = ceremony_id();
+        let now = self.clock.now();
+        let ceremony =
+            NewCeremony { kind, key_hash, user_id, state, created_at: now, expires_at: now + millis(CEREMONY_TTL) };
+        self.store.park_ceremony(ceremony).await?;
+        Ok(id)
+    }
+
+    /// Starts registering a passkey for the signed-in user. Their existing
+    /// passkeys are excluded, so one authenticator is not registered twice.
+    pub async fn start_passkey_registration(&self, auth: &Authenticated) -> Result<Started, ApiError> {
+        let webauthn = self.webauthn()?;
+        let existing = self.store.list_passkeys(auth.user.id).await?;
+        let exclude = existing.iter().map(|p| p.credential_id.clone().into()).collect::<Vec<_>>();
+        let display = auth.user.name.clone().unwrap_or_else(|| auth.user.email.clone());
+        let (challenge, state) = webauthn
+            .start_passkey_registration(auth.user.id, &auth.user.email, &display, Some(exclude))
+            .map_err(ApiError::internal)?;
+        let mut options = serde_json::to_value(&challenge).map_err(ApiError::internal)?;
+        // A passkey must be discoverable, so that signing in needs no email.
+        // webauthn-rs asks for "discouraged" and does not check it on finish.
+        if let Some(selection) = options.pointer_mut("/publicKey/authenticatorSelection").and_then(Value::as_object_mut)
+        {
+            selection.insert("residentKey".into(), "required".into());
+            selection.insert("requireResidentKey".into(), true.into());
+        }
+        let state = serde_json::to_string(&state).map_err(ApiError::internal)?;
+        let ceremony = self.park(CeremonyKind::Register, Some(auth.user.id), state).await?;
+        Ok(Started { ceremony, options })
+    }
+
+    pub async fn finish_passkey_registration(
+        &self,
+        auth: &Authenticated,
+        ceremony: &str,
+        credential: Value,
+        name: Option<String>,
+    ) -> Result<PasskeySummary, ApiError> {
+        let now = self.clock.now();
+        let taken = self.store.take_ceremony(CeremonyKind::Register, &ceremony_hash(ceremony), now).await?;
+        let taken = taken.ok_or_else(|| invalid("unknown or expired registration"))?;
+        if taken.user_id != Some(auth.user.id) {
+            return Err(invalid("registration started by another user"));
+        }
+        let state: PasskeyRegistration = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
+        let credential: RegisterPublicKeyCredential = serde_json::from_value(credential).map_err(invalid)?;
+        let passkey = self.webauthn()?.finish_passkey_registration(&credential, &state).map_err(invalid)?;
+        let name = name
+            .map(|n| n.trim().chars().take(MAX_NAME).collect::<String>())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Passkey".to_owned());
+        let stored = NewPasskey {
+            id: Uuid::new_v4(),
+            user_id: auth.user.id,
+            credential_id: passkey.cred_id().to_vec(),
+            name,
+            data: serde_json::to_string(&passkey).map_err(ApiError::internal)?,
+            created_at: now,
+        };
+        match self.store.create_passkey(stored).await {
+            Ok(p) => Ok(PasskeySummary { id: p.id, name: p.name, created_at: p.created_at, last_used_at: None }),
+            Err(StoreError::Conflict(_)) => Err(invalid("credential already registered")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Starts a sign-in with any passkey the browser can offer for this site.
+    pub async fn start_passkey_sign_in(&self) -> Result<Started, ApiError> {
+        let (challenge, state) = self.webauthn()?.start_discoverable_authentication().map_err(ApiError::internal)?;
+        let mut options = serde_json::to_value(&challenge).map_err(ApiError::internal)?;
+        // The page asks on a click, not through autofill.
+        if let Some(map) = options.as_object_mut() {
+            map.remove("mediation");
+        }
+        let state = serde_json::to_string(&state).map_err(ApiError::internal)?;
+        let ceremony = self.park(CeremonyKind::Authenticate, None, state).await?;
+        Ok(Started { ceremony, options })
+    }
+
+    /// Verifies the browser's answer and mints a session for the passkey's user.
+    pub async fn finish_passkey_sign_in(
+        &self,
+        ceremony: &str,
+        credential: Value,
+        client: &ClientInfo,
+    ) -> Result<SessionToken, ApiError> {
+        let now = self.clock.now();
+        let taken = self.store.take_ceremony(CeremonyKind::Authenticate, &ceremony_hash(ceremony), now).await?;
+        let taken = taken.ok_or_else(|| invalid("unknown or expired sign-in"))?;
+        let state: DiscoverableAuthentication = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
+        let credential: PublicKeyCredential = serde_json::from_value(credential).map_err(invalid)?;
+        let webauthn = self.webauthn()?;
+        let (user_id, credential_id) = webauthn.identify_discoverable_authentication(&credential).map_err(invalid)?;
+        let stored = self.store.passkey_by_credential_id(credential_id).await?;
+        let stored = stored.filter(|p| p.user_id == user_id).ok_or_else(|| invalid("passkey not registered here"))?;
+        let mut passkey: Passkey = serde_json::from_str(&stored.data).map_err(ApiError::internal)?;
+        let result = webauthn
+            .finish_discoverable_authentication(&credential, state, &[DiscoverableKey::from(&passkey)])
+            .map_err(invalid)?;
+        passkey.update_credential(&result);
+        let data = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+        self.store.record_passkey_use(stored.id, data, now).await?;
+        self.mint_session(user_id, client).await
+    }
+
+    pub async fn list_passkeys(&self, auth: &Authenticated) -> Result<Vec<PasskeySummary>, ApiError> {
+        let passkeys = self.store.list_passkeys(auth.user.id).await?;
+        Ok(passkeys
+            .into_iter()
+            .map(|p| PasskeySummary { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at })
+            .collect())
+    }
+
+    /// Someone else's passkey answers exactly as a missing one does.
+    pub async fn delete_passkey(&self, auth: &Authenticated, id: Uuid) -> Result<(), ApiError> {
+        if self.store.delete_passkey(auth.user.id, id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::PasskeyNotFound))
+        }
+    }
+}

@@ -1,0 +1,159 @@
+// /cli-login: approve a waiting `harmont login` (transfer, then back to the
+// CLI's loopback listener), or show a paste code for `harmont login --paste`.
+// The nonce leaves the address bar as soon as it is read; it is kept in this
+// tab's sessionStorage while the user signs in, and dropped once used.
+import { $, ApiError, api, currentUser, goSignIn, say, show, verificationCode } from "/assets/common.js";
+
+const PENDING = "harmont.cli-login";
+const PASTE_SECONDS = 300;
+
+function readRequest() {
+  const query = new URLSearchParams(location.search);
+  if ([...query.keys()].length > 0) {
+    const request = {
+      nonce: query.get("nonce"),
+      port: query.get("port"),
+      state: query.get("state"),
+      code_challenge: query.get("code_challenge"),
+      host: query.get("host"),
+      paste: query.get("paste") === "true",
+    };
+    sessionStorage.setItem(PENDING, JSON.stringify(request));
+    history.replaceState(null, "", "/cli-login");
+    return request;
+  }
+  try {
+    return JSON.parse(sessionStorage.getItem(PENDING));
+  } catch {
+    return null;
+  }
+}
+
+const forget = () => sessionStorage.removeItem(PENDING);
+
+function validPort(port) {
+  if (!/^[0-9]{1,5}$/.test(port || "")) return null;
+  const n = Number(port);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+function finished(text) {
+  show("approve", false);
+  show("paste", false);
+  $("done-text").textContent = text;
+  show("done");
+  $("done-text").focus?.();
+}
+
+async function approve(request, me) {
+  if (!/^[A-Za-z0-9_-]{22,256}$/.test(request.nonce || "")) {
+    say("status", "This login request is incomplete or damaged. Run harmont login again.", "error");
+    forget();
+    return;
+  }
+  $("who").textContent = me.email;
+  $("host").textContent = request.host || "not reported";
+  $("code").textContent = await verificationCode(request.nonce);
+  show("approve");
+
+  $("cancel").addEventListener("click", () => {
+    forget();
+    finished("Cancelled. Nothing was sent to your terminal; you can close this tab.");
+  });
+  $("authorize").addEventListener("click", async () => {
+    const button = $("authorize");
+    button.disabled = true;
+    say("status", "Authorizing…");
+    const body = { nonce: request.nonce };
+    if (request.code_challenge) body.code_challenge = request.code_challenge;
+    try {
+      await api("POST", "/api/v0/auth/cli/transfer", body);
+    } catch (err) {
+      button.disabled = false;
+      if (err instanceof ApiError && err.status === 401) return goSignIn("/cli-login");
+      if (err instanceof ApiError && err.code === "nonce_in_use") {
+        forget();
+        return finished("This login was already authorized. Return to your terminal.");
+      }
+      say("status", err.message, "error");
+      return;
+    }
+    forget();
+    const port = validPort(request.port);
+    if (port) {
+      say("status", "Authorized. Returning to your terminal…", "ok");
+      const state = request.state ? `?state=${encodeURIComponent(request.state)}` : "";
+      location.assign(`http://localhost:${port}/callback${state}`);
+    } else {
+      say("status", "");
+      finished("Done, return to your terminal.");
+    }
+  });
+  $("authorize").focus();
+}
+
+function paste(request, me) {
+  $("paste-who").textContent = me.email;
+  show("paste");
+  let timer = null;
+  $("show-code").addEventListener("click", async () => {
+    const button = $("show-code");
+    button.disabled = true;
+    say("status", "");
+    let code;
+    try {
+      const body = request.code_challenge ? { code_challenge: request.code_challenge } : {};
+      code = (await api("POST", "/api/v0/auth/cli/code", body)).code;
+    } catch (err) {
+      button.disabled = false;
+      if (err instanceof ApiError && err.status === 401) return goSignIn("/cli-login");
+      say("status", err.message, "error");
+      return;
+    }
+    forget();
+    $("paste-code").textContent = code.match(/.{1,4}/g).join(" ");
+    show("paste-result");
+    button.textContent = "Show a new code";
+    const expires = Date.now() + PASTE_SECONDS * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
+      if (left === 0) {
+        clearInterval(timer);
+        $("paste-left").textContent = "This code has expired. Show a new one.";
+        $("paste-code").classList.add("status");
+        button.disabled = false;
+        return;
+      }
+      const m = Math.floor(left / 60);
+      const s = String(left % 60).padStart(2, "0");
+      $("paste-left").textContent = `Expires in ${m}:${s}. Type it into your terminal; it works once.`;
+    };
+    clearInterval(timer);
+    $("paste-code").classList.remove("status");
+    tick();
+    timer = setInterval(tick, 1000);
+    $("copy").onclick = async () => {
+      try {
+        await navigator.clipboard.writeText(code);
+        say("status", "Copied.", "ok");
+      } catch {
+        say("status", "Copying is not allowed here; type the code instead.", "error");
+      }
+    };
+  });
+  $("show-code").focus();
+}
+
+async function main() {
+  const request = readRequest();
+  if (!request || (!request.paste && !request.nonce)) {
+    say("status", "There is no login to approve here. Run harmont login in your terminal.");
+    return;
+  }
+  const me = await currentUser().catch(() => null);
+  if (!me) return goSignIn("/cli-login");
+  if (request.paste) paste(request, me);
+  else await approve(request, me);
+}
+
+main();

@@ -1,0 +1,224 @@
+// Shared by every page: the API client, where the session token lives,
+// WebAuthn encoding, and the verification code. Nothing here writes HTML
+// from data: text goes in through textContent only.
+
+const TOKEN_KEY = "harmont.token";
+
+/** The session token lives only in this browser (localStorage), never in a URL. */
+export const token = {
+  get: () => localStorage.getItem(TOKEN_KEY),
+  set: (value) => localStorage.setItem(TOKEN_KEY, value),
+  clear: () => localStorage.removeItem(TOKEN_KEY),
+};
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const detail = body && body.error ? body.error : {};
+    super(detail.message || `Request failed (${status})`);
+    this.status = status;
+    this.code = detail.code || "";
+    this.docUrl = detail.doc_url || "";
+  }
+}
+
+/** Calls the JSON API; sends the session token when there is one. */
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const t = token.get();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "omit",
+    cache: "no-store",
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/** The signed-in user, or null (and the stale token forgotten). */
+export async function currentUser() {
+  if (!token.get()) return null;
+  try {
+    return await api("GET", "/api/v0/user");
+  } catch (err) {
+    if (err.status === 401) {
+      token.clear();
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** Sends the browser to sign in, to come back to `next` (a path on this site). */
+export function goSignIn(next) {
+  location.assign(`/login?next=${encodeURIComponent(next)}`);
+}
+
+/** A same-site path to return to, or the settings page. */
+export function safeNext(raw) {
+  if (typeof raw === "string" && raw.startsWith("/") && !raw.startsWith("//") && !raw.startsWith("/\\")) return raw;
+  return "/settings";
+}
+
+export const $ = (id) => document.getElementById(id);
+
+export function show(id, visible = true) {
+  $(id).hidden = !visible;
+}
+
+/** Writes a message into an element (a live region on every page). */
+export function say(id, text, kind = "") {
+  const el = $(id);
+  el.textContent = text;
+  el.className = kind;
+}
+
+/** Creates an element with text content only. */
+export function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+export function when(iso) {
+  if (!iso) return "never";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+// --- WebAuthn: the server speaks base64url, the browser ArrayBuffers. ---
+
+export function b64urlToBytes(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const padded = b64 + "===".slice((b64.length + 3) % 4);
+  const raw = atob(padded);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out.buffer;
+}
+
+export function bytesToB64url(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let raw = "";
+  for (const b of bytes) raw += String.fromCharCode(b);
+  return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Drops nulls, which the WebAuthn dictionaries do not accept. */
+function clean(value) {
+  if (Array.isArray(value)) return value.map(clean);
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = clean(v);
+    return out;
+  }
+  return value;
+}
+
+export function creationOptions(options) {
+  const pk = clean(options.publicKey);
+  pk.challenge = b64urlToBytes(pk.challenge);
+  pk.user.id = b64urlToBytes(pk.user.id);
+  pk.excludeCredentials = (pk.excludeCredentials || []).map((c) => ({ ...c, id: b64urlToBytes(c.id) }));
+  return { publicKey: pk };
+}
+
+export function requestOptions(options) {
+  const pk = clean(options.publicKey);
+  pk.challenge = b64urlToBytes(pk.challenge);
+  pk.allowCredentials = (pk.allowCredentials || []).map((c) => ({ ...c, id: b64urlToBytes(c.id) }));
+  return { publicKey: pk };
+}
+
+export function registrationJson(cred) {
+  const r = cred.response;
+  return {
+    id: cred.id,
+    rawId: bytesToB64url(cred.rawId),
+    type: cred.type,
+    response: {
+      attestationObject: bytesToB64url(r.attestationObject),
+      clientDataJSON: bytesToB64url(r.clientDataJSON),
+      transports: typeof r.getTransports === "function" ? r.getTransports() : undefined,
+    },
+    extensions: cred.getClientExtensionResults(),
+  };
+}
+
+export function assertionJson(cred) {
+  const r = cred.response;
+  return {
+    id: cred.id,
+    rawId: bytesToB64url(cred.rawId),
+    type: cred.type,
+    response: {
+      authenticatorData: bytesToB64url(r.authenticatorData),
+      clientDataJSON: bytesToB64url(r.clientDataJSON),
+      signature: bytesToB64url(r.signature),
+      userHandle: r.userHandle ? bytesToB64url(r.userHandle) : null,
+    },
+    extensions: cred.getClientExtensionResults(),
+  };
+}
+
+export function passkeysSupported() {
+  return typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
+}
+
+/** Signs in with any passkey this browser holds for the site; stores the token. */
+export async function signInWithPasskey() {
+  const started = await api("POST", "/api/v0/auth/passkeys/sign-in/start");
+  const cred = await navigator.credentials.get(requestOptions(started.options));
+  const done = await api("POST", "/api/v0/auth/passkeys/sign-in/finish", {
+    ceremony: started.ceremony,
+    credential: assertionJson(cred),
+  });
+  token.set(done.token);
+}
+
+/** Registers a passkey for the signed-in user. */
+export async function registerPasskey(name) {
+  const started = await api("POST", "/api/v0/auth/passkeys/register/start");
+  const cred = await navigator.credentials.create(creationOptions(started.options));
+  return api("POST", "/api/v0/auth/passkeys/register/finish", {
+    ceremony: started.ceremony,
+    credential: registrationJson(cred),
+    name,
+  });
+}
+
+/** A short name for this browser, to tell passkeys apart. */
+export function deviceName() {
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom(e|ium)\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
+  const os = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Mac OS X/.test(ua) ? "macOS" : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "";
+  return os ? `${browser} on ${os}` : browser;
+}
+
+/** Why a WebAuthn call failed, in words. */
+export function passkeyProblem(err) {
+  if (err && err.name === "NotAllowedError") return "The passkey request was cancelled or timed out.";
+  if (err && err.name === "InvalidStateError") return "This device already has a passkey for your account.";
+  if (err instanceof ApiError) return err.message;
+  return "Something went wrong with the passkey. Try again.";
+}
+
+// --- The verification code: the same derivation as harmont_wire::verification. ---
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** SHA-256("harmont-verify:" + nonce), first 40 bits, 8 Crockford base32 characters, "XXXX-XXXX". */
+export async function verificationCode(nonce) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`harmont-verify:${nonce}`)));
+  let bits = 0n;
+  for (let i = 0; i < 5; i++) bits = (bits << 8n) | BigInt(digest[i]);
+  let out = "";
+  for (let i = 7; i >= 0; i--) out += CROCKFORD[Number((bits >> BigInt(i * 5)) & 31n)];
+  return `${out.slice(0, 4)}-${out.slice(4)}`;
+}

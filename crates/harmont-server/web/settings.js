@@ -1,0 +1,128 @@
+// /settings: sessions (revoke), passkeys (add, remove; the last one only
+// after a warning), and sign out, which revokes this browser's token.
+import {
+  $, ApiError, api, currentUser, deviceName, el, goSignIn, passkeyProblem, registerPasskey, say, show, token, when,
+} from "/assets/common.js";
+
+function failed(err) {
+  if (err instanceof ApiError && err.status === 401) return goSignIn("/settings");
+  say("status", err.message || "Something went wrong.", "error");
+}
+
+async function loadSessions() {
+  const { sessions } = await api("GET", "/api/v0/auth/sessions");
+  const list = $("sessions");
+  list.replaceChildren();
+  for (const s of sessions) {
+    const item = el("li");
+    item.dataset.session = s.id;
+    const what = el("div", null, "what");
+    const client = el("strong", s.user_agent || "Unknown client");
+    what.append(client);
+    if (s.current) what.append(" ", el("span", "this browser", "tag"));
+    what.append(el("div", `Created ${when(s.created_at)} · last used ${when(s.last_used_at)} · IP ${s.ip || "unknown"}`, "meta"));
+    item.append(what);
+    if (!s.current) {
+      const revoke = el("button", "Revoke", "danger");
+      revoke.type = "button";
+      revoke.setAttribute("aria-label", `Revoke session: ${s.user_agent || "unknown client"}, created ${when(s.created_at)}`);
+      revoke.addEventListener("click", async () => {
+        revoke.disabled = true;
+        try {
+          await api("DELETE", `/api/v0/auth/sessions/${encodeURIComponent(s.id)}`);
+          say("status", "Session revoked.", "ok");
+          await loadSessions();
+        } catch (err) {
+          revoke.disabled = false;
+          failed(err);
+        }
+      });
+      item.append(revoke);
+    }
+    list.append(item);
+  }
+}
+
+let pendingRemoval = null;
+
+async function removePasskey(id) {
+  try {
+    await api("DELETE", `/api/v0/auth/passkeys/${encodeURIComponent(id)}`);
+    say("status", "Passkey removed.", "ok");
+    show("last-warning", false);
+    await loadPasskeys();
+  } catch (err) {
+    failed(err);
+  }
+}
+
+async function loadPasskeys() {
+  const { passkeys } = await api("GET", "/api/v0/auth/passkeys");
+  const list = $("passkeys");
+  list.replaceChildren();
+  if (passkeys.length === 0) list.append(el("li", "No passkeys yet. Add one to sign in without a link.", "status"));
+  for (const p of passkeys) {
+    const item = el("li");
+    item.dataset.passkey = p.id;
+    const what = el("div", null, "what");
+    what.append(el("strong", p.name));
+    what.append(el("div", `Added ${when(p.created_at)} · last used ${when(p.last_used_at)}`, "meta"));
+    const remove = el("button", "Remove", "danger");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Remove passkey ${p.name}`);
+    remove.addEventListener("click", () => {
+      if (passkeys.length === 1) {
+        pendingRemoval = p.id;
+        show("last-warning");
+        $("keep-last").focus();
+      } else {
+        removePasskey(p.id);
+      }
+    });
+    item.append(what, remove);
+    list.append(item);
+  }
+}
+
+async function main() {
+  const me = await currentUser().catch(() => null);
+  if (!me) return goSignIn("/settings");
+  $("who").textContent = me.name ? `${me.name} (${me.email})` : me.email;
+  $("passkey-name").value = deviceName();
+  show("account");
+  try {
+    await Promise.all([loadSessions(), loadPasskeys()]);
+  } catch (err) {
+    return failed(err);
+  }
+
+  $("remove-last").addEventListener("click", () => pendingRemoval && removePasskey(pendingRemoval));
+  $("keep-last").addEventListener("click", () => {
+    pendingRemoval = null;
+    show("last-warning", false);
+  });
+  $("add-passkey").addEventListener("click", async () => {
+    const button = $("add-passkey");
+    button.disabled = true;
+    say("status", "Follow your browser's prompt to create the passkey…");
+    try {
+      await registerPasskey($("passkey-name").value);
+      say("status", "Passkey added.", "ok");
+      await loadPasskeys();
+    } catch (err) {
+      say("status", passkeyProblem(err), "error");
+    }
+    button.disabled = false;
+  });
+  $("sign-out").addEventListener("click", async () => {
+    try {
+      await api("POST", "/api/v0/auth/logout");
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) return failed(err);
+    }
+    token.clear();
+    location.assign("/login");
+  });
+}
+
+main();
