@@ -93,6 +93,11 @@ pub struct ServiceArgs {
     /// How long a session token lives.
     #[arg(long, env = "HARMONT_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
     pub session_ttl: Duration,
+    /// How long a resolved bearer token is remembered in memory. Revocations
+    /// through this server apply at once; through another replica, within
+    /// this. `0s` turns the cache off.
+    #[arg(long, env = "HARMONT_AUTH_CACHE_TTL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub auth_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

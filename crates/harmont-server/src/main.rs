@@ -84,18 +84,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Opens and migrates the store and resolves the secret and windows.
 async fn build_service(args: &ServiceArgs, public_url: String) -> anyhow::Result<Service> {
     let url = &args.database.url;
+    if args.secret.is_none() && !url.starts_with("sqlite:") {
+        bail!("HARMONT_SECRET is required with Postgres: every replica must share it");
+    }
     let store = store::open(url).await?;
     store.migrate().await.context("applying migrations")?;
     let secret = match (&args.secret, store::sqlite_path(url)) {
         (Some(secret), _) => ServerSecret::from_configured(secret)?,
         (None, Some(path)) => ServerSecret::load_or_create(&path.with_file_name("secret"))?,
-        (None, None) if url.starts_with("sqlite:") => ServerSecret::random(),
-        (None, None) => bail!("HARMONT_SECRET is required with Postgres: every replica must share it"),
+        // An in-memory database dies with the process, and so may its secret.
+        (None, None) => ServerSecret::random(),
     };
     let mut settings = Settings::new(public_url);
     settings.transfer_ttl = args.transfer_ttl;
     settings.paste_ttl = args.paste_ttl;
     settings.session_ttl = args.session_ttl;
+    settings.auth_cache_ttl = args.auth_cache_ttl;
     Ok(Service::new(store, Arc::new(SystemClock), secret, settings))
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth_cache::AuthCache;
 use crate::cli_login::waiters::Waiters;
 use crate::clock::Clock;
 use crate::rate_limit::{FailureLimiter, Rate};
@@ -30,6 +31,8 @@ pub struct Settings {
     pub redeem_failures: Rate,
     /// Proxies whose `X-Forwarded-For` is believed; nobody else's is.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a resolved bearer token is remembered (see `auth_cache`).
+    pub auth_cache_ttl: Duration,
 }
 
 impl Settings {
@@ -44,6 +47,7 @@ impl Settings {
             claim_failures: Rate::CLAIM,
             redeem_failures: Rate::REDEEM,
             trusted_proxies: Vec::new(),
+            auth_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -57,6 +61,7 @@ pub struct Service {
     pub(crate) waiters: Waiters,
     pub(crate) claim_limiter: FailureLimiter,
     pub(crate) redeem_limiter: FailureLimiter,
+    pub(crate) auth_cache: AuthCache,
     /// Cancelled on shutdown, so long polls answer at once instead of holding it up.
     pub shutdown: CancellationToken,
 }
@@ -66,6 +71,7 @@ impl Service {
         Self {
             claim_limiter: FailureLimiter::new(settings.claim_failures),
             redeem_limiter: FailureLimiter::new(settings.redeem_failures),
+            auth_cache: AuthCache::new(settings.auth_cache_ttl),
             store,
             clock,
             settings,
@@ -99,6 +105,7 @@ impl Service {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "sweep failed"),
             }
+            self.auth_cache.forget_stale();
             self.claim_limiter.forget_idle(std::time::Instant::now());
             self.redeem_limiter.forget_idle(std::time::Instant::now());
         }

@@ -48,10 +48,18 @@ impl Service {
         };
         let token = SessionToken::parse(raw).map_err(|_| ApiError::invalid_token())?;
         let now = self.clock.now();
-        let found = self.store.authenticate(&token.hash(), now).await?;
-        let auth = found.ok_or_else(ApiError::invalid_token)?;
+        let hash = token.hash();
+        let (mut auth, mut changed) = match self.auth_cache.get(&hash, now) {
+            Some(auth) => (auth, false),
+            None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, true),
+        };
         if auth.session.last_used_at.is_none_or(|at| now - at >= 60_000) {
             self.store.touch_session(auth.session.id, now).await?;
+            auth.session.last_used_at = Some(now);
+            changed = true;
+        }
+        if changed {
+            self.auth_cache.put(hash, auth.clone());
         }
         Ok(auth)
     }
@@ -59,6 +67,7 @@ impl Service {
     /// Revokes the session that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
         self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
+        self.auth_cache.clear();
         Ok(())
     }
 
@@ -82,6 +91,7 @@ impl Service {
     /// Someone else's session answers exactly as a missing one does.
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
+            self.auth_cache.clear();
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::SessionNotFound))
@@ -89,7 +99,9 @@ impl Service {
     }
 
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
-        Ok(self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?)
+        let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
+        self.auth_cache.clear();
+        Ok(revoked)
     }
 
     /// Adds a user; emails are kept lower-case so lookups are exact.

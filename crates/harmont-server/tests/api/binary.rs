@@ -204,3 +204,36 @@ fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::proce
     check_log(&log);
     status
 }
+
+/// Without `HARMONT_SECRET`, the embedded default makes its own, private to its owner.
+#[tokio::test]
+async fn sqlite_generates_a_private_secret_beside_the_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let operator = Operator::new(Backend::Sqlite);
+    let email = "first@example.com";
+    let added = operator.command(&["user", "add", email]).env_remove("HARMONT_SECRET").output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+
+    let database = operator.database.strip_prefix("sqlite://").unwrap();
+    let secret = std::path::Path::new(database).with_file_name("secret");
+    let metadata = std::fs::metadata(&secret).unwrap();
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    let first = std::fs::read_to_string(&secret).unwrap();
+    assert_eq!(first.trim().len(), 64);
+
+    // A second start reads the same secret rather than making a new one.
+    let minted = operator.command(&["token", "mint", email]).env_remove("HARMONT_SECRET").output().unwrap();
+    assert!(minted.status.success());
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), first);
+}
+
+#[tokio::test]
+async fn postgres_without_a_secret_is_refused() {
+    let operator =
+        Operator { database: "postgres://nobody:hunter2@127.0.0.1:1/none".into(), _dir: tempfile::tempdir().unwrap() };
+    let output = operator.command(&["token", "mint", "a@example.com"]).env_remove("HARMONT_SECRET").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HARMONT_SECRET is required with Postgres"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password stays out of messages: {stderr}");
+}
