@@ -52,6 +52,15 @@ async fn list_and_revoke_sessions() {
 
     let done = home.run(&server.url, &["sessions", "revoke", "--all-others", "--json"]).await;
     assert_eq!(done.json()["revoked_count"], 0);
+
+    // Revoking this very session is a logout: the dead credential is forgotten.
+    let this =
+        home.run(&server.url, &["sessions", "--json"]).await.json()["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let done = home.run(&server.url, &["sessions", "revoke", &this]).await;
+    assert_eq!(done.code, 0, "{done:?}");
+    assert!(done.stdout.contains("It was this one, so the stored credential is forgotten too."), "{}", done.stdout);
+    assert!(server.client().with_token(&mine).current_user().await.unwrap_err().is_unauthorized());
+    assert_eq!(home.run(&server.url, &["whoami"]).await.code, 3, "not logged in any more");
 }
 
 #[tokio::test]

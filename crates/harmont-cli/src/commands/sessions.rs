@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::cli::{RevokeArgs, SessionsAction, SessionsArgs};
-use crate::context::Context;
+use crate::context::{Context, TokenSource};
 use crate::error::CliError;
 use crate::output::Outcome;
 
@@ -38,7 +38,17 @@ async fn revoke(ctx: &Context, id: Uuid) -> Result<Outcome, CliError> {
             ctx.refused(source, err)
         }
     })?;
-    Ok(Outcome::ok(format!("Revoked session {id}."), json!({"api_url": ctx.api_url(), "revoked": [id]})))
+    // Revoking the session this CLI logs in with is a logout: the stored
+    // credential is dead, so forget it rather than keep a token that fails.
+    let this_one = source == TokenSource::File
+        && client.current_user().await.is_err_and(|err| err.is_unauthorized())
+        && ctx.store.remove(ctx.api_url())?;
+    let text = if this_one {
+        format!("Revoked session {id}. It was this one, so the stored credential is forgotten too.")
+    } else {
+        format!("Revoked session {id}.")
+    };
+    Ok(Outcome::ok(text, json!({"api_url": ctx.api_url(), "revoked": [id], "forgotten": this_one})))
 }
 
 async fn revoke_others(ctx: &Context) -> Result<Outcome, CliError> {
