@@ -89,3 +89,29 @@ async fn ping_and_health(backend: Backend) {
     assert_eq!(health.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"ok": true}));
 }
 api_test!(ping_and_health);
+
+/// `/healthz` follows the store: a database that goes away turns it into a
+/// 503 envelope, while `/api/v0/ping` keeps answering.
+#[tokio::test]
+async fn healthz_answers_503_when_the_store_is_gone() {
+    use harmont_server::{clock::SystemClock, secret::ServerSecret, Service, Settings};
+    let admin_url = std::env::var(crate::helpers::POSTGRES_URL_VAR).expect("run through scripts/test-postgres.sh");
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let name = format!("healthz_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+
+    let store = harmont_server::store::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service = Service::new(store, std::sync::Arc::new(SystemClock), ServerSecret::random(), Settings::new(&base));
+    tokio::spawn(harmont_server::serve(listener, std::sync::Arc::new(service), std::future::pending()));
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);
+
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.unwrap();
+    let response = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").await;
+    assert_eq!(http.get(format!("{base}/api/v0/ping")).send().await.unwrap().status(), StatusCode::OK);
+}
