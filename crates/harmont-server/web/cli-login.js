@@ -113,6 +113,8 @@ function paste(request, me) {
     forget();
     $("paste-code").textContent = code.match(/.{1,4}/g).join(" ");
     show("paste-result");
+    // One live code at a time; a new one is offered once this one expires.
+    button.hidden = true;
     button.textContent = "Show a new code";
     const expires = Date.now() + PASTE_SECONDS * 1000;
     const tick = () => {
@@ -122,6 +124,7 @@ function paste(request, me) {
         $("paste-left").textContent = "This code has expired. Show a new one.";
         $("paste-code").classList.add("status");
         button.disabled = false;
+        button.hidden = false;
         return;
       }
       const m = Math.floor(left / 60);

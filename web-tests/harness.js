@@ -1,0 +1,182 @@
+// Test scaffolding: a real `harmont-auth serve` on a temp SQLite database, the
+// real `harmont` CLI, Debian's chromium through playwright-core, and a
+// WebAuthn virtual authenticator per page.
+import { spawn, execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, "..");
+export const SERVER_BIN = process.env.HARMONT_AUTH_BIN || join(repo, "target/debug/harmont-auth");
+export const CLI_BIN = process.env.HARMONT_CLI_BIN || join(repo, "target/debug/harmont");
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+export const SCREENSHOTS = join(here, "screenshots");
+
+const run = promisify(execFile);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `ms`. */
+export async function eventually(check, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * `harmont-auth serve` on 127.0.0.1 with its defaults, as a fresh install
+ * runs: the public URL is http://127.0.0.1:PORT, so the pages live at
+ * http://localhost:PORT (browsers refuse an IP as a passkey's relying party).
+ */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), "harmont-web-"));
+  const port = await freePort();
+  const database = `sqlite://${dir}/harmont.db`;
+  const api = `http://127.0.0.1:${port}`;
+  const web = `http://localhost:${port}`;
+  const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database], {
+    env: { ...process.env, HARMONT_LOG: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await eventually(async () => {
+    try {
+      return (await fetch(`${api}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, "the server to answer /healthz");
+  const admin = async (...args) => {
+    const { stdout } = await run(SERVER_BIN, [...args, "--database", database, "--public-url", api]);
+    return stdout.trim();
+  };
+  return {
+    dir, port, api, web, database, admin,
+    /** A new user; returns [email, enrollment link]. */
+    async addUser(name = "Ada Lovelace") {
+      const email = `user-${Math.random().toString(36).slice(2, 10)}@example.com`;
+      return [email, await admin("user", "add", email, "--name", name)];
+    },
+    /** Makes every stored login link expired, as 24 hours passing would. */
+    async expireLinks() {
+      await run("python3", ["-c",
+        "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE login_links SET expires_at = 0'); c.commit()",
+        join(dir, "harmont.db")]);
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+/**
+ * A fresh browser context and page with a platform authenticator that holds
+ * discoverable credentials and verifies the user without a prompt.
+ * Collects console errors (CSP violations among them).
+ */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 820, height: 900 } });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  const problems = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) problems.push(msg.text());
+  });
+  page.on("pageerror", (err) => problems.push(String(err)));
+  return {
+    context, page, cdp, problems,
+    credentials: async () => (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials,
+    close: () => context.close(),
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** A home for one CLI: its config folder and a $BROWSER that records URLs. */
+export function cliHome(server) {
+  const dir = mkdtempSync(join(tmpdir(), "harmont-cli-"));
+  const log = join(dir, "opened.log");
+  const browser = join(dir, "browser.sh");
+  writeFileSync(browser, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${log}'\n`);
+  chmodSync(browser, 0o755);
+  const env = {
+    PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, "config"),
+    HARMONT_API_URL: server.api, BROWSER: browser,
+  };
+  return {
+    dir, env,
+    /** The URL the CLI "opened", once it has. */
+    opened: () => eventually(() => existsSync(log) && readFileSync(log, "utf8").split("\n")[0], "the CLI to open a page"),
+    /** Starts `harmont ARGS`, collecting its output. */
+    start(args) {
+      const child = spawn(CLI_BIN, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+      const out = { stdout: "", stderr: "", code: null };
+      child.stdout.on("data", (d) => (out.stdout += d));
+      child.stderr.on("data", (d) => (out.stderr += d));
+      out.exited = new Promise((r) => child.once("exit", (code) => r((out.code = code))));
+      out.child = child;
+      return out;
+    },
+    /** Runs `harmont ARGS` to the end. */
+    async run(args) {
+      const started = this.start(args);
+      started.child.stdin.end();
+      await started.exited;
+      return started;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Signs a fresh page in through an enrollment link and creates its passkey. */
+export async function enrolledPage(browser, server, name) {
+  const [email, link] = await server.addUser(name);
+  const tab = await newPage(browser);
+  await tab.page.goto(link);
+  await tab.page.getByRole("button", { name: "Create a passkey" }).click();
+  await tab.page.waitForURL(`${server.web}/settings`);
+  await tab.page.getByText(email).waitFor();
+  return { ...tab, email };
+}
