@@ -33,6 +33,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a resolved bearer token is remembered (see `auth_cache`).
     pub auth_cache_ttl: Duration,
+    /// Web origins allowed to call the API from a browser (CORS), such as a
+    /// web app served from another host. Our own pages need none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Settings {
@@ -48,6 +51,7 @@ impl Settings {
             redeem_failures: Rate::REDEEM,
             trusted_proxies: Vec::new(),
             auth_cache_ttl: Duration::from_secs(2),
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -115,3 +115,36 @@ async fn healthz_answers_503_when_the_store_is_gone() {
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").await;
     assert_eq!(http.get(format!("{base}/api/v0/ping")).send().await.unwrap().status(), StatusCode::OK);
 }
+
+/// A web app on another origin can call the API only when that origin is configured.
+#[tokio::test]
+async fn cors_admits_only_configured_origins() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
+        s.cors_origins = vec!["https://app.example.com".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/v0/auth/cli/transfer"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let stranger = preflight("https://evil.example.com").await.unwrap();
+    assert!(stranger.headers().get("access-control-allow-origin").is_none());
+
+    let response = app.http.get(app.url("/api/v0/user")).header("origin", "https://app.example.com").send().await;
+    let response = response.unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // Without configured origins there are no CORS headers at all.
+    let plain = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let response = plain.http.get(plain.url("/api/v0/ping")).header("origin", "https://app.example.com").send().await;
+    assert!(response.unwrap().headers().get("access-control-allow-origin").is_none());
+}
