@@ -94,6 +94,23 @@ impl Service {
         format!("{}/docs/errors/{}", self.settings.public_url, code.as_str())
     }
 
+    /// Wakes claims held here when any replica parks a transfer, where the
+    /// store can tell (Postgres LISTEN/NOTIFY); elsewhere the 2 s re-read does.
+    pub async fn wake_on_transfers_elsewhere(self: Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let mut parked = match self.store.watch_transfers().await {
+            Ok(parked) => parked?,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot watch for transfers; held claims re-read the store instead");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while let Some(key) = parked.recv().await {
+                self.waiters.wake(&key);
+            }
+        }))
+    }
+
     /// Deletes expired grants and ended sessions every `every`, until shutdown.
     pub async fn sweep_forever(self: Arc<Self>, every: Duration) {
         let mut tick = tokio::time::interval(every);
