@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "HARMONT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Web origins (comma-separated, e.g. `https://app.example.com`) allowed
+    /// to call the API from a browser. Our own pages need none.
+    #[arg(long, env = "HARMONT_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Log filter, in `tracing` env-filter syntax.
     #[arg(long, env = "HARMONT_LOG", default_value = "info")]
     pub log: String,

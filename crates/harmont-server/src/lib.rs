@@ -36,6 +36,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(service.clone().sweep_forever(Duration::from_secs(60)));
+    let watcher = service.clone().wake_on_transfers_elsewhere().await;
     let app = http::router(service.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let release = service.shutdown.clone();
     let result = axum::serve(listener, app)
@@ -46,5 +47,8 @@ pub async fn serve(
         .await;
     service.shutdown.cancel();
     sweeper.abort();
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     result
 }

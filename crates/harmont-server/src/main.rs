@@ -75,6 +75,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut service = build_service(&args.service, public_url).await?;
     service.settings.trusted_proxies = args.trusted_proxies.clone();
+    service.settings.cors_origins = args.cors_origins.clone();
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");
     harmont_server::serve(listener, Arc::new(service), shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -33,6 +33,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a resolved bearer token is remembered (see `auth_cache`).
     pub auth_cache_ttl: Duration,
+    /// Web origins allowed to call the API from a browser (CORS), such as a
+    /// web app served from another host. Our own pages need none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Settings {
@@ -48,6 +51,7 @@ impl Settings {
             redeem_failures: Rate::REDEEM,
             trusted_proxies: Vec::new(),
             auth_cache_ttl: Duration::from_secs(2),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -88,6 +92,23 @@ impl Service {
 
     pub fn doc_url(&self, code: harmont_wire::ErrorCode) -> String {
         format!("{}/docs/errors/{}", self.settings.public_url, code.as_str())
+    }
+
+    /// Wakes claims held here when any replica parks a transfer, where the
+    /// store can tell (Postgres LISTEN/NOTIFY); elsewhere the 2 s re-read does.
+    pub async fn wake_on_transfers_elsewhere(self: Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let mut parked = match self.store.watch_transfers().await {
+            Ok(parked) => parked?,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot watch for transfers; held claims re-read the store instead");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while let Some(key) = parked.recv().await {
+                self.waiters.wake(&key);
+            }
+        }))
     }
 
     /// Deletes expired grants and ended sessions every `every`, until shutdown.

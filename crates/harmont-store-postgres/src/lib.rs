@@ -266,15 +266,20 @@ impl Store for PostgresStore {
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
         // The WHERE on the upsert keeps a live grant untouched; a skipped
         // update reports zero rows.
+        // The notification goes out with the commit, to every replica
+        // listening (see `watch_transfers`), only when the row was written.
         let done = sqlx::query(
-            "INSERT INTO cli_grants (kind, key_hash, user_id, code_challenge, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (kind, key_hash) DO UPDATE SET \
-                 user_id = excluded.user_id, \
-                 code_challenge = excluded.code_challenge, \
-                 created_at = excluded.created_at, \
-                 expires_at = excluded.expires_at \
-             WHERE cli_grants.expires_at <= excluded.created_at",
+            "WITH parked AS ( \
+                 INSERT INTO cli_grants (kind, key_hash, user_id, code_challenge, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (kind, key_hash) DO UPDATE SET \
+                     user_id = excluded.user_id, \
+                     code_challenge = excluded.code_challenge, \
+                     created_at = excluded.created_at, \
+                     expires_at = excluded.expires_at \
+                 WHERE cli_grants.expires_at <= excluded.created_at \
+                 RETURNING kind, key_hash) \
+             SELECT pg_notify('harmont_grants', kind || ':' || encode(key_hash, 'hex')) FROM parked",
         )
         .bind(grant.kind.as_str())
         .bind(&grant.key_hash[..])
@@ -282,10 +287,33 @@ impl Store for PostgresStore {
         .bind(grant.code_challenge.as_deref())
         .bind(grant.created_at)
         .bind(grant.expires_at)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.len() == 1)
+    }
+
+    async fn watch_transfers(&self) -> Result<Option<tokio::sync::mpsc::Receiver<[u8; 32]>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(backend)?;
+        listener.listen(GRANTS_CHANNEL).await.map_err(backend)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(notification) => {
+                        let Some(key) = transfer_key(notification.payload()) else { continue };
+                        if tx.send(key).await.is_err() {
+                            return;
+                        }
+                    }
+                    // The listener reconnects on the next recv; what was sent
+                    // meanwhile is found by the waiters' periodic re-read.
+                    Err(_) if tx.is_closed() => return,
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+                }
+            }
+        });
+        Ok(Some(rx))
     }
 
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
@@ -520,6 +548,22 @@ impl Store for PostgresStore {
     }
 }
 
+/// Where `park_grant` announces new grants, as `kind:hex(key_hash)`.
+const GRANTS_CHANNEL: &str = "harmont_grants";
+
+/// The key of a transfer grant's notification; `None` for anything else.
+fn transfer_key(payload: &str) -> Option<[u8; 32]> {
+    let hex = payload.strip_prefix("transfer:")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,5 +578,15 @@ mod tests {
     fn debug_target_names_a_unix_socket() {
         let options = PgConnectOptions::from_str("postgres://auth:hunter2@%2Frun%2Fpostgresql/harmont").unwrap();
         assert_eq!(describe(&options), "postgres://auth@/run/postgresql/harmont");
+    }
+
+    #[test]
+    fn only_transfer_notifications_carry_a_key() {
+        let hex: String = (0u8..32).map(|b| format!("{b:02x}")).collect();
+        let expected: [u8; 32] = std::array::from_fn(|i| i as u8);
+        assert_eq!(super::transfer_key(&format!("transfer:{hex}")), Some(expected));
+        assert_eq!(super::transfer_key(&format!("paste:{hex}")), None);
+        assert_eq!(super::transfer_key("transfer:zz"), None);
+        assert_eq!(super::transfer_key(&format!("transfer:{}", "g".repeat(64))), None);
     }
 }

@@ -74,12 +74,7 @@ impl SqliteStore {
         }
 
         let location = base.get_filename().display().to_string();
-        if let Some(parent) = base.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Backend(format!("creating {}: {e}", parent.display())))?;
-            }
-        }
+        create_private(base.get_filename())?;
 
         // The writer opens first and alone: switching a new file to WAL needs
         // an exclusive lock that busy_timeout does not wait for. WAL then
@@ -576,6 +571,33 @@ impl Store for SqliteStore {
             user_id: user_id.as_deref().map(parse_uuid).transpose()?,
             state: row.try_get(1).map_err(backend)?,
         }))
+    }
+}
+
+/// Creates the database file (and its folder) readable by its owner only,
+/// before SQLite does: it holds emails and token hashes, and SQLite gives the
+/// `-wal` and `-shm` files the database file's mode. An existing file is left
+/// as it is.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let fail =
+        |what: &std::path::Path, e: std::io::Error| StoreError::Backend(format!("creating {}: {e}", what.display()));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(parent).map_err(|e| fail(parent, e))?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(fail(path, e)),
     }
 }
 

@@ -48,6 +48,13 @@ async fn creates_missing_folders_and_a_wal_file() {
 
     let debug = format!("{store:?}");
     assert!(debug.contains("auth.db"), "Debug names the file: {debug}");
+
+    // Emails and token hashes are nobody else's business.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&path.with_file_name("auth.db-wal")), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
 }
 
 #[tokio::test]

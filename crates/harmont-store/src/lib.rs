@@ -227,6 +227,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// expired one is replaced.
     async fn park_grant(&self, grant: NewGrant) -> Result<bool>;
 
+    /// The keys of transfer grants as any process sharing this store parks
+    /// them, so a long poll held by one replica wakes the moment another
+    /// replica parks its grant. `None` when the backend has no such channel;
+    /// waiters then rely on re-reading the store.
+    async fn watch_transfers(&self) -> Result<Option<tokio::sync::mpsc::Receiver<[u8; 32]>>> {
+        Ok(None)
+    }
+
     /// Whether a live grant waits under this key (a cheap read for long polls
     /// to decide whether [`Store::consume_grant`] is worth trying).
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool>;

@@ -40,14 +40,15 @@ pub async fn request_context(State(service): State<Arc<Service>>, req: Request, 
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.run(req).instrument(span.clone()).await;
+    // The route template, never the raw path or query: those may carry a
+    // nonce (the web pages take one in the query string).
+    let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
 
     render_error(&service, &request_id, &mut response);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    // The route template, never the raw path or query: those may carry a
-    // nonce (the web pages take one in the query string).
-    let route = response.extensions().get::<MatchedRoute>().map_or("-", |r| r.0.as_str());
+    let route = route.as_ref().map_or("-", MatchedPath::as_str);
     let status = response.status().as_u16();
     let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
     span.in_scope(|| tracing::info!(%method, route, status, %latency_ms, "request"));

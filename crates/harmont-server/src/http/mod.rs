@@ -9,12 +9,13 @@ mod health;
 pub mod middleware;
 pub mod openapi;
 
-use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
-use axum::http::HeaderValue;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
@@ -81,6 +82,21 @@ pub fn with_middleware(routes: Router<Arc<Service>>, service: Arc<Service>) -> R
         .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(axum::middleware::from_fn(web::pages::security_headers))
         .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(tower::util::option_layer(cors(&service.settings.cors_origins)))
         .layer(axum::middleware::from_fn_with_state(service.clone(), middleware::request_context))
         .with_state(service)
+}
+
+/// Lets the configured origins call the API with a bearer token; `None`
+/// (no CORS headers at all) when there are none.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([AUTHORIZATION, CONTENT_TYPE, HeaderName::from_static("prefer")])
+            .expose_headers([HeaderName::from_static("x-request-id"), HeaderName::from_static("preference-applied")])
+            .max_age(std::time::Duration::from_secs(3600))
+    })
 }

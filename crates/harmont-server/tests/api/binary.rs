@@ -136,7 +136,8 @@ async fn serves_until_sigterm_and_logs_no_secret(backend: Backend) {
 
     let status = server_terminated(server, |log| {
         assert!(log.contains("route=\"/api/v0/auth/cli/claim\""), "the log names routes");
-        assert!(log.contains(&request_id), "the 401's request id is in the log");
+        let line = log.lines().find(|l| l.contains(&request_id) && l.contains("status=")).expect("the 401's log line");
+        assert!(line.contains("method=GET route=\"/api/v0/user\" status=401"), "{line}");
         for (name, secret) in
             [("token", &token), ("claimed", &claimed), ("redeemed", &redeemed), ("nonce", &nonce), ("code", &code)]
         {

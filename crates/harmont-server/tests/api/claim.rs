@@ -167,3 +167,26 @@ async fn repeated_failures_are_limited_with_retry_after(backend: Backend) {
     assert_eq!(body["error"]["type"], "rate_limit");
 }
 api_test!(repeated_failures_are_limited_with_retry_after);
+
+/// On Postgres a transfer on one replica wakes a claim held by another at
+/// once (LISTEN/NOTIFY): the re-read is pushed out of reach here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_wakes_a_claim_held_by_another_replica() {
+    let app = spawn_app(Backend::Postgres).await;
+    let replica = app.replica(|s| s.recheck_every = Duration::from_secs(3600)).await;
+    let (_, token) = app.signed_in().await;
+    let nonce = nonce();
+    let waiting = {
+        let (http, url, nonce) = (replica.http.clone(), replica.url(CLAIM), nonce.clone());
+        tokio::spawn(async move {
+            http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
+        })
+    };
+    while replica.service.waiting_claims() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
+    let response = waiting.await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().starts_with("hms_"));
+}

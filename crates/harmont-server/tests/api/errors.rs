@@ -18,9 +18,11 @@ api_test!(unknown_routes_and_wrong_methods);
 async fn oversized_and_non_json_bodies(backend: Backend) {
     let app = spawn_app(backend).await;
     let claim = app.url("/api/v0/auth/cli/claim");
-    let huge = format!("{{\"nonce\": \"{}\"}}", "a".repeat(64 * 1024));
-    // A client of its own: the server closes a connection whose oversized body
-    // it did not read, and a pooled client could race that close on reuse.
+    // Over the 16 KiB limit, yet small enough to sit in the socket buffers:
+    // the server answers without reading it, and a larger body could still be
+    // on its way when the connection closes. A client of its own, so no later
+    // request reuses the connection the server closes.
+    let huge = format!("{{\"nonce\": \"{}\"}}", "a".repeat(20 * 1024));
     let oversized = reqwest::Client::new().post(&claim).header("content-type", "application/json").body(huge);
     let response = oversized.send().await.unwrap();
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
@@ -117,4 +119,37 @@ async fn healthz_answers_503_when_the_store_is_gone() {
     let response = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").await;
     assert_eq!(http.get(format!("{base}/api/v0/ping")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+/// A web app on another origin can call the API only when that origin is configured.
+#[tokio::test]
+async fn cors_admits_only_configured_origins() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
+        s.cors_origins = vec!["https://app.example.com".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/api/v0/auth/cli/transfer"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let stranger = preflight("https://evil.example.com").await.unwrap();
+    assert!(stranger.headers().get("access-control-allow-origin").is_none());
+
+    let response = app.http.get(app.url("/api/v0/user")).header("origin", "https://app.example.com").send().await;
+    let response = response.unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // Without configured origins there are no CORS headers at all.
+    let plain = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let response = plain.http.get(plain.url("/api/v0/ping")).header("origin", "https://app.example.com").send().await;
+    assert!(response.unwrap().headers().get("access-control-allow-origin").is_none());
 }

@@ -64,7 +64,10 @@ async fn unknown_or_malformed_codes_answer_cli_code_invalid(backend: Backend) {
 api_test!(unknown_or_malformed_codes_answer_cli_code_invalid);
 
 async fn concurrent_redeems_have_exactly_one_winner(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // 15 losers would meet the default failure limit (10), which is not what this tests.
+    let app =
+        spawn_app_with(backend, |s| s.redeem_failures = Rate { burst: 100, refill_every: Duration::from_secs(1) })
+            .await;
     let (_, token) = app.signed_in().await;
     let code = code_for(&app, &token, None).await;
     let attempts = (0..16).map(|_| {
