@@ -185,6 +185,8 @@ describe("harmont login", () => {
     // Readable on a phone: nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scrolling");
+    const lines = await page.locator("#paste-code").evaluate((e) => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)));
+    assert.equal(lines, 1, "the code stays on one line");
     await screenshot(page, "cli-login-paste-phone");
 
     login.child.stdin.end(`${shown.replace(/ /g, "")}\n`);

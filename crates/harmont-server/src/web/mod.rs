@@ -14,12 +14,13 @@ use url::Url;
 /// The origin the pages live at, derived from the public URL. Browsers refuse
 /// an IP address as a WebAuthn relying-party id, so a loopback IP becomes
 /// `localhost` (which browsers also treat as a secure context); pages asked
-/// for at the IP redirect there.
+/// for at the IP redirect there. So does `0.0.0.0` (`serve --listen
+/// 0.0.0.0:…` without `--public-url`), which no browser can open anyway.
 pub fn web_origin(public_url: &str) -> Url {
     let mut url = Url::parse(public_url).unwrap_or_else(|_| Url::parse("http://localhost:8080").expect("static URL"));
     let loopback_ip = match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback() || ip.is_unspecified(),
         _ => false,
     };
     if loopback_ip {
@@ -52,6 +53,7 @@ mod tests {
         assert_eq!(web_base("http://[::1]:9000/"), "http://localhost:9000");
         assert_eq!(web_base("https://auth.example.com"), "https://auth.example.com");
         assert_eq!(web_base("http://localhost:3000"), "http://localhost:3000");
+        assert_eq!(web_base("http://0.0.0.0:8080"), "http://localhost:8080");
         assert!(origin_rewritten("http://127.0.0.1:8080"));
         assert!(!origin_rewritten("https://auth.example.com"));
     }
