@@ -29,6 +29,8 @@ pub struct Settings {
     pub recheck_every: Duration,
     pub claim_failures: Rate,
     pub redeem_failures: Rate,
+    /// Unauthenticated passkey sign-ins started per client (each stores a row).
+    pub sign_in_starts: Rate,
     /// Proxies whose `X-Forwarded-For` is believed; nobody else's is.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a resolved bearer token is remembered (see `auth_cache`).
@@ -49,6 +51,7 @@ impl Settings {
             recheck_every: Duration::from_secs(2),
             claim_failures: Rate::CLAIM,
             redeem_failures: Rate::REDEEM,
+            sign_in_starts: Rate::SIGN_IN_START,
             trusted_proxies: Vec::new(),
             auth_cache_ttl: Duration::from_secs(2),
             cors_origins: Vec::new(),
@@ -65,6 +68,7 @@ pub struct Service {
     pub(crate) waiters: Waiters,
     pub(crate) claim_limiter: FailureLimiter,
     pub(crate) redeem_limiter: FailureLimiter,
+    pub(crate) sign_in_limiter: FailureLimiter,
     pub(crate) auth_cache: AuthCache,
     /// Cancelled on shutdown, so long polls answer at once instead of holding it up.
     pub shutdown: CancellationToken,
@@ -75,6 +79,7 @@ impl Service {
         Self {
             claim_limiter: FailureLimiter::new(settings.claim_failures),
             redeem_limiter: FailureLimiter::new(settings.redeem_failures),
+            sign_in_limiter: FailureLimiter::new(settings.sign_in_starts),
             auth_cache: AuthCache::new(settings.auth_cache_ttl),
             store,
             clock,
@@ -129,6 +134,7 @@ impl Service {
             self.auth_cache.forget_stale();
             self.claim_limiter.forget_idle(std::time::Instant::now());
             self.redeem_limiter.forget_idle(std::time::Instant::now());
+            self.sign_in_limiter.forget_idle(std::time::Instant::now());
         }
     }
 }

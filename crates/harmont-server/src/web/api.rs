@@ -122,11 +122,15 @@ pub async fn redeem_link(
     post, path = "/api/v0/auth/passkeys/sign-in/start", operation_id = "startPasskeySignIn", tag = "web",
     responses(
         (status = 200, description = "The options for navigator.credentials.get()", body = CeremonyStart),
+        (status = 429, description = "Too many sign-ins started from this address (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
 )]
-pub async fn sign_in_start(State(service): State<Arc<Service>>) -> Result<Json<CeremonyStart>, ApiError> {
-    Ok(Json(service.start_passkey_sign_in().await?.into()))
+pub async fn sign_in_start(
+    State(service): State<Arc<Service>>,
+    Client(client): Client,
+) -> Result<Json<CeremonyStart>, ApiError> {
+    Ok(Json(service.start_passkey_sign_in(&client).await?.into()))
 }
 
 /// Verifies a passkey sign-in and returns a fresh session token.

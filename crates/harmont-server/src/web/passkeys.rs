@@ -140,7 +140,11 @@ impl Service {
     }
 
     /// Starts a sign-in with any passkey the browser can offer for this site.
-    pub async fn start_passkey_sign_in(&self) -> Result<Started, ApiError> {
+    /// Unauthenticated, and each start stores a ceremony row: limited per client.
+    pub async fn start_passkey_sign_in(&self, client: &ClientInfo) -> Result<Started, ApiError> {
+        let now = std::time::Instant::now();
+        self.sign_in_limiter.check(client.ip, now).map_err(ApiError::rate_limited)?;
+        self.sign_in_limiter.record_failure(client.ip, now);
         let (challenge, state) = self.webauthn()?.start_discoverable_authentication().map_err(ApiError::internal)?;
         let mut options = serde_json::to_value(&challenge).map_err(ApiError::internal)?;
         // The page asks on a click, not through autofill.

@@ -68,7 +68,7 @@ fn web_sign_in_endpoints_are_documented() {
     let paths = &doc["paths"];
     for (path, method, operation, statuses, bearer) in [
         ("/api/v0/auth/links/redeem", "post", "redeemLoginLink", &["200", "400"][..], false),
-        ("/api/v0/auth/passkeys/sign-in/start", "post", "startPasskeySignIn", &["200"][..], false),
+        ("/api/v0/auth/passkeys/sign-in/start", "post", "startPasskeySignIn", &["200", "429"][..], false),
         ("/api/v0/auth/passkeys/sign-in/finish", "post", "finishPasskeySignIn", &["200", "400"][..], false),
         ("/api/v0/auth/passkeys/register/start", "post", "startPasskeyRegistration", &["200", "401"][..], true),
         (

@@ -119,3 +119,20 @@ async fn list_and_delete_own_passkeys(backend: Backend) {
     assert_eq!(app.get(LIST, Some(&token)).await.json::<Value>().await.unwrap(), json!({"passkeys": []}));
 }
 api_test!(list_and_delete_own_passkeys);
+
+/// Each started sign-in stores a ceremony row without any credential, so
+/// starts are limited per client address.
+async fn sign_in_starts_are_limited_per_client(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |s| {
+        s.sign_in_starts =
+            harmont_server::rate_limit::Rate { burst: 2, refill_every: std::time::Duration::from_secs(60) };
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(app.post_json(SIGN_IN_START, None, json!({})).await.status(), StatusCode::OK);
+    }
+    let response = app.post_json(SIGN_IN_START, None, json!({})).await;
+    assert_eq!(response.headers()["retry-after"], "60");
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+api_test!(sign_in_starts_are_limited_per_client);
