@@ -170,15 +170,7 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(Session {
-            id: draft.id,
-            user_id,
-            created_at: draft.created_at,
-            expires_at: draft.expires_at,
-            last_used_at: None,
-            user_agent: draft.user_agent,
-            ip: draft.ip,
-        })
+        Ok(draft.into_session(user_id))
     }
 
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
@@ -363,15 +355,7 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(Session {
-            id: draft.id,
-            user_id: row.try_get(0).map_err(backend)?,
-            created_at: draft.created_at,
-            expires_at: draft.expires_at,
-            last_used_at: None,
-            user_agent: draft.user_agent,
-            ip: draft.ip,
-        }))
+        Ok(Some(draft.into_session(row.try_get(0).map_err(backend)?)))
     }
 
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
@@ -439,15 +423,7 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(Session {
-            id: draft.id,
-            user_id: row.try_get(0).map_err(backend)?,
-            created_at: draft.created_at,
-            expires_at: draft.expires_at,
-            last_used_at: None,
-            user_agent: draft.user_agent,
-            ip: draft.ip,
-        }))
+        Ok(Some(draft.into_session(row.try_get(0).map_err(backend)?)))
     }
 
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {

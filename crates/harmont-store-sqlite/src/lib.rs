@@ -196,15 +196,7 @@ async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft:
         .execute(conn)
         .await
         .map_err(backend)?;
-    Ok(Session {
-        id: draft.id,
-        user_id,
-        created_at: draft.created_at,
-        expires_at: draft.expires_at,
-        last_used_at: None,
-        user_agent: draft.user_agent,
-        ip: draft.ip,
-    })
+    Ok(draft.into_session(user_id))
 }
 
 #[async_trait]

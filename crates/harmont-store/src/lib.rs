@@ -63,6 +63,21 @@ pub struct SessionDraft {
     pub ip: Option<String>,
 }
 
+impl SessionDraft {
+    /// The session this draft is once stored for `user_id`.
+    pub fn into_session(self, user_id: Uuid) -> Session {
+        Session {
+            id: self.id,
+            user_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: None,
+            user_agent: self.user_agent,
+            ip: self.ip,
+        }
+    }
+}
+
 /// A live session (never revoked or expired ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
