@@ -2,7 +2,7 @@
 //! polling, PKCE and the failure limit.
 
 use crate::api_test;
-use crate::helpers::{assert_error, nonce, spawn_app, spawn_app_with, Backend};
+use crate::helpers::{assert_error, nonce, spawn_app, spawn_app_with, Backend, TestApp};
 use harmont_server::rate_limit::Rate;
 use harmont_wire::pkce::CodeVerifier;
 use reqwest::StatusCode;
@@ -11,6 +11,19 @@ use std::time::Duration;
 
 const TRANSFER: &str = "/api/v0/auth/cli/transfer";
 const CLAIM: &str = "/api/v0/auth/cli/claim";
+
+/// Sends a claim with `Prefer: wait=20` and returns once the server holds it,
+/// so a transfer made next is answered by the wake-up, not the first attempt.
+async fn hold_claim(app: &TestApp, nonce: &str) -> tokio::task::JoinHandle<reqwest::Response> {
+    let (http, url, nonce) = (app.http.clone(), app.url(CLAIM), nonce.to_owned());
+    let held = tokio::spawn(async move {
+        http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
+    });
+    while app.service.waiting_claims() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    held
+}
 
 async fn is_single_use(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -79,16 +92,7 @@ async fn a_long_poll_is_answered_the_moment_transfer_lands(backend: Backend) {
     let (email, token) = app.signed_in().await;
     let nonce = nonce();
 
-    let waiting = {
-        let (http, url, nonce) = (app.http.clone(), app.url(CLAIM), nonce.clone());
-        tokio::spawn(async move {
-            http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
-        })
-    };
-    // Transfer once the claim is waiting, so the wake-up is what answers it.
-    while app.service.waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let waiting = hold_claim(&app, &nonce).await;
     app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
 
     let response = waiting.await.unwrap();
@@ -120,15 +124,7 @@ async fn a_long_poll_sees_a_transfer_made_on_another_replica(backend: Backend) {
     let (_, token) = app.signed_in().await;
     let nonce = nonce();
 
-    let waiting = {
-        let (http, url, nonce) = (replica.http.clone(), replica.url(CLAIM), nonce.clone());
-        tokio::spawn(async move {
-            http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
-        })
-    };
-    while replica.service.waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let waiting = hold_claim(&replica, &nonce).await;
     app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
     assert_eq!(waiting.await.unwrap().status(), StatusCode::OK);
 }
@@ -176,15 +172,7 @@ async fn postgres_wakes_a_claim_held_by_another_replica() {
     let replica = app.replica(|s| s.recheck_every = Duration::from_secs(3600)).await;
     let (_, token) = app.signed_in().await;
     let nonce = nonce();
-    let waiting = {
-        let (http, url, nonce) = (replica.http.clone(), replica.url(CLAIM), nonce.clone());
-        tokio::spawn(async move {
-            http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
-        })
-    };
-    while replica.service.waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let waiting = hold_claim(&replica, &nonce).await;
     app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
     let response = waiting.await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
