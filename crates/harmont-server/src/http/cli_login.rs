@@ -2,7 +2,6 @@
 //! `Service` method (see `cli_login/`), and shapes the response.
 
 use axum::extract::State;
-use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody};
+use super::no_store;
 use crate::error::ApiError;
 use crate::service::Service;
 
@@ -121,12 +121,6 @@ fn token_response(result: Result<SessionToken, ApiError>) -> Response {
         Ok(token) => no_store(Json(CliTokenResponse { token: token.expose().to_owned() })),
         Err(err) => err.into_response(),
     }
-}
-
-fn no_store(body: impl IntoResponse) -> Response {
-    let mut response = body.into_response();
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// The `wait` preference of RFC 7240, if the client stated one.

@@ -87,6 +87,14 @@ pub fn with_middleware(routes: Router<Arc<Service>>, service: Arc<Service>) -> R
         .with_state(service)
 }
 
+/// A response that carries a secret (a token, a paste code): never cached,
+/// whatever the global default becomes.
+pub(crate) fn no_store(body: impl axum::response::IntoResponse) -> axum::response::Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// Lets the configured origins call the API with a bearer token; `None`
 /// (no CORS headers at all) when there are none.
 fn cors(origins: &[String]) -> Option<CorsLayer> {

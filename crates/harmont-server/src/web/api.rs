@@ -3,9 +3,8 @@
 //! the CLI ones; the rest take `Authorization: Bearer`.
 
 use axum::extract::{Path, State};
-use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use harmont_wire::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,7 @@ use uuid::Uuid;
 use super::passkeys::{PasskeySummary, Started};
 use crate::error::ApiError;
 use crate::http::extract::{Bearer, Client, JsonBody};
+use crate::http::no_store;
 use crate::service::Service;
 use crate::sessions::rfc3339;
 
@@ -91,9 +91,7 @@ impl From<Started> for CeremonyStart {
 }
 
 fn token_response(token: &str) -> Response {
-    let mut response = Json(SignInResponse { token: token.to_owned() }).into_response();
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store(Json(SignInResponse { token: token.to_owned() }))
 }
 
 /// Trades a one-time login link for a session token. Works once, within 24 hours.
