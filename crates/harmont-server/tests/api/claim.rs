@@ -178,3 +178,37 @@ async fn postgres_wakes_a_claim_held_by_another_replica() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().starts_with("hms_"));
 }
+
+/// The published `hm` CLI, as the spec describes it: a 43-character nonce, no
+/// PKCE, no `Prefer`, a claim every 750 ms that reads `400 cli_code_invalid`
+/// as "not yet" and anything else as the end.
+async fn the_published_cli_polling_at_750ms_gets_its_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (email, token) = app.signed_in().await;
+    let nonce = nonce();
+    assert_eq!(nonce.len(), 43);
+
+    let poller = {
+        let (http, url, nonce) = (app.http.clone(), app.url(CLAIM), nonce.clone());
+        tokio::spawn(async move {
+            for attempt in 0..240 {
+                let response = http.post(&url).json(&json!({"nonce": nonce})).send().await.unwrap();
+                if response.status() == StatusCode::OK {
+                    return (attempt, response.json::<serde_json::Value>().await.unwrap());
+                }
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "cli_code_invalid", "anything else ends the published CLI's login");
+                tokio::time::sleep(Duration::from_millis(750)).await;
+            }
+            panic!("no token within the published CLI's three minutes");
+        })
+    };
+    // A few polls go unanswered first, as when the user takes a moment to click.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    app.post_json(TRANSFER, Some(&token), json!({"nonce": nonce})).await;
+    let (attempts, body) = poller.await.unwrap();
+    assert!(attempts >= 1, "the first polls were 'not yet'");
+    let claimed = body["token"].as_str().unwrap();
+    assert_eq!(app.client().with_token(claimed).current_user().await.unwrap().email, email);
+}
+api_test!(the_published_cli_polling_at_750ms_gets_its_token);
