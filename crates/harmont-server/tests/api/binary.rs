@@ -49,6 +49,14 @@ struct Server {
     base: String,
 }
 
+/// A test that fails midway must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     fn start(operator: &Operator) -> Self {
         let mut child = operator
