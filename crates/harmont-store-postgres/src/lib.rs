@@ -15,7 +15,9 @@ use harmont_store::{
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::Postgres;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -104,6 +106,46 @@ fn passkey_from_row(row: &PgRow) -> Result<Passkey> {
         created_at: row.try_get("created_at").map_err(backend)?,
         last_used_at: row.try_get("last_used_at").map_err(backend)?,
     })
+}
+
+impl PostgresStore {
+    /// Runs `consume` (a `DELETE … RETURNING user_id` of a single-use row,
+    /// whose `params` placeholders `bind` fills) and inserts `draft` for that
+    /// user in the same statement, so one is never done without the other.
+    /// `None`, with nothing changed, when the DELETE found no row.
+    async fn consume_into_session(
+        &self,
+        consume: &str,
+        params: usize,
+        draft: SessionDraft,
+        bind: impl for<'q> FnOnce(Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>,
+    ) -> Result<Option<Session>> {
+        let n = |i: usize| format!("${}", params + i);
+        let sql = format!(
+            "WITH consumed AS ({consume}) \
+             INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
+             SELECT {}, user_id, {}, {}, {}, {}, {} FROM consumed \
+             RETURNING user_id",
+            n(1),
+            n(2),
+            n(3),
+            n(4),
+            n(5),
+            n(6),
+        );
+        let row = bind(sqlx::query(&sql))
+            .bind(draft.id)
+            .bind(draft.token_hash.0.to_vec())
+            .bind(draft.created_at)
+            .bind(draft.expires_at)
+            .bind(draft.user_agent.clone())
+            .bind(draft.ip.clone())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(draft.into_session(row.try_get(0).map_err(backend)?)))
+    }
 }
 
 #[async_trait]
@@ -328,34 +370,14 @@ impl Store for PostgresStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
-        // One statement is one transaction: if the session insert fails, the
-        // delete is undone with it.
-        let row = sqlx::query(
-            "WITH consumed AS ( \
-                 DELETE FROM cli_grants \
-                 WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
-                   AND (code_challenge IS NULL OR code_challenge = $4) \
-                 RETURNING user_id \
-             ) \
-             INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
-             SELECT $5, user_id, $6, $7, $8, $9, $10 FROM consumed \
-             RETURNING user_id",
-        )
-        .bind(kind.as_str())
-        .bind(&key_hash[..])
-        .bind(now)
-        .bind(code_challenge)
-        .bind(draft.id)
-        .bind(&draft.token_hash.0[..])
-        .bind(draft.created_at)
-        .bind(draft.expires_at)
-        .bind(draft.user_agent.as_deref())
-        .bind(draft.ip.as_deref())
-        .fetch_optional(&self.pool)
+        let consume = "DELETE FROM cli_grants \
+                       WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
+                         AND (code_challenge IS NULL OR code_challenge = $4) \
+                       RETURNING user_id";
+        self.consume_into_session(consume, 4, draft, |q| {
+            q.bind(kind.as_str()).bind(key_hash.to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
+        })
         .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(draft.into_session(row.try_get(0).map_err(backend)?)))
     }
 
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
@@ -402,28 +424,8 @@ impl Store for PostgresStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
-        // One statement, as in consume_grant: the delete and the insert stand or fall together.
-        let row = sqlx::query(
-            "WITH consumed AS ( \
-                 DELETE FROM login_links WHERE key_hash = $1 AND expires_at > $2 RETURNING user_id \
-             ) \
-             INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
-             SELECT $3, user_id, $4, $5, $6, $7, $8 FROM consumed \
-             RETURNING user_id",
-        )
-        .bind(&key_hash[..])
-        .bind(now)
-        .bind(draft.id)
-        .bind(&draft.token_hash.0[..])
-        .bind(draft.created_at)
-        .bind(draft.expires_at)
-        .bind(draft.user_agent.as_deref())
-        .bind(draft.ip.as_deref())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(draft.into_session(row.try_get(0).map_err(backend)?)))
+        let consume = "DELETE FROM login_links WHERE key_hash = $1 AND expires_at > $2 RETURNING user_id";
+        self.consume_into_session(consume, 2, draft, |q| q.bind(key_hash.to_vec()).bind(now)).await
     }
 
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {

@@ -20,8 +20,8 @@ use harmont_store::{
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Connection, Row, SqliteExecutor};
 use uuid::Uuid;
@@ -197,6 +197,30 @@ async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft:
         .await
         .map_err(backend)?;
     Ok(draft.into_session(user_id))
+}
+
+impl SqliteStore {
+    /// Runs `consume` (a `DELETE … RETURNING user_id` of a single-use row)
+    /// and inserts `draft` for that user, in one transaction: a grant or link
+    /// is spent exactly when its session exists. `None`, with nothing changed,
+    /// when the DELETE found no row.
+    async fn consume_into_session<'q>(
+        &self,
+        consume: sqlx::query::QueryScalar<'q, Sqlite, String, SqliteArguments<'q>>,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // IMMEDIATE takes the write lock before the DELETE reads, so no other
+        // process can consume the row between our read and our write.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let Some(user_id) = consume.fetch_optional(&mut *tx).await.map_err(backend)? else {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        };
+        // On error the dropped transaction rolls back, restoring the row.
+        let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(session))
+    }
 }
 
 #[async_trait]
@@ -376,10 +400,7 @@ impl Store for SqliteStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
-        // IMMEDIATE takes the write lock before the DELETE reads, so no other
-        // process can consume the grant between our read and our write.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let user_id: Option<String> = sqlx::query_scalar(
+        let consume = sqlx::query_scalar(
             "DELETE FROM cli_grants \
              WHERE kind = ? AND key_hash = ? AND expires_at > ? \
                AND (code_challenge IS NULL OR code_challenge = ?) \
@@ -388,18 +409,8 @@ impl Store for SqliteStore {
         .bind(kind.as_str())
         .bind(&key_hash[..])
         .bind(now)
-        .bind(code_challenge)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(user_id) = user_id else {
-            tx.rollback().await.map_err(backend)?;
-            return Ok(None);
-        };
-        // On error the dropped transaction rolls back, restoring the grant.
-        let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Some(session))
+        .bind(code_challenge);
+        self.consume_into_session(consume, draft).await
     }
 
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
@@ -447,22 +458,11 @@ impl Store for SqliteStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
-        // As in consume_grant: IMMEDIATE holds the write lock from the DELETE on.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let user_id: Option<String> =
+        let consume =
             sqlx::query_scalar("DELETE FROM login_links WHERE key_hash = ? AND expires_at > ? RETURNING user_id")
                 .bind(&key_hash[..])
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        let Some(user_id) = user_id else {
-            tx.rollback().await.map_err(backend)?;
-            return Ok(None);
-        };
-        let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Some(session))
+                .bind(now);
+        self.consume_into_session(consume, draft).await
     }
 
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
