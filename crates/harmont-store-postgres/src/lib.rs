@@ -135,11 +135,11 @@ impl PostgresStore {
         );
         let row = bind(sqlx::query(&sql))
             .bind(draft.id)
-            .bind(draft.token_hash.0.to_vec())
+            .bind(&draft.token_hash.0[..])
             .bind(draft.created_at)
             .bind(draft.expires_at)
-            .bind(draft.user_agent.clone())
-            .bind(draft.ip.clone())
+            .bind(draft.user_agent.as_deref())
+            .bind(draft.ip.as_deref())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
