@@ -92,6 +92,9 @@ catalogue! {
     Unauthorized = "unauthorized", 401, "authentication",
         "A valid bearer token is required.",
         "The request needs `Authorization: Bearer <token>` with a live Harmont session token. The token was missing, malformed, unknown, expired or revoked. Log in again to get a new one.";
+    ReauthenticationRequired = "reauthentication_required", 403, "authentication",
+        "Sign in again to do this.",
+        "Adding or removing a passkey or a sign-in identity, and deleting the account, need a browser session whose sign-in (passkey, emailed or operator link, single sign-on) happened within the last 10 minutes. A session obtained by the CLI (`claim` or `redeem`) never qualifies. Sign in again in the browser, then retry.";
     NotFound = "not_found", 404, "not_found",
         "There is nothing at this path.",
         "No endpoint or resource exists at this path. Check the URL against the API reference.";
@@ -113,6 +116,9 @@ catalogue! {
     UnsupportedMediaType = "unsupported_media_type", 415, "invalid_request",
         "The request body must be application/json.",
         "Send the body as JSON with `Content-Type: application/json`.";
+    ValidationFailed = "validation_failed", 422, "invalid_request",
+        "A field has a value that is not allowed.",
+        "The body is well-formed, but a field's value breaks a rule: a name is empty after trimming, too long, or holds control characters; a date is in the past or not RFC 3339. The message names the field and the rule.";
     RateLimited = "rate_limited", 429, "rate_limit",
         "Too many failed attempts. Retry later.",
         "Too many failed claim or redeem attempts came from your address. Wait for the number of seconds in the Retry-After header. A CLI polling at its normal pace never reaches this limit.";
