@@ -107,6 +107,9 @@ catalogue! {
     MethodNotAllowed = "method_not_allowed", 405, "invalid_request",
         "This method is not allowed here.",
         "The path exists but does not take this HTTP method. The Auth endpoints take POST.";
+    RequestTimeout = "request_timeout", 408, "invalid_request",
+        "The request body did not arrive in time.",
+        "The server waits 10 seconds (by default) for a request's body once its headers have arrived; this one was still incomplete. Send the whole request at once.";
     NonceInUse = "nonce_in_use", 409, "conflict",
         "A login is already waiting under this nonce.",
         "A transfer was already parked under this nonce and has not been claimed or expired. The first one stays as it was; start a new login to get a new nonce.";
