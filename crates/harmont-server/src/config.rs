@@ -2,8 +2,9 @@
 //! environment fallback, and the defaults run out of the box on SQLite.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
 
 use crate::store::DEFAULT_DATABASE;
 
@@ -112,12 +113,30 @@ pub struct ServeArgs {
     #[arg(long, env = "HARMONT_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed.
-    #[arg(long, env = "HARMONT_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(long, env = "HARMONT_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_trusted_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Web origins (comma-separated, e.g. `https://app.example.com`) allowed
-    /// to call the API from a browser. Our own pages need none.
-    #[arg(long, env = "HARMONT_CORS_ORIGINS", value_delimiter = ',')]
+    /// to call the API from a browser. Our own pages need none. Each is
+    /// `scheme://host[:port]`; `*` is refused.
+    #[arg(long, env = "HARMONT_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_cors_origin)]
     pub cors_origins: Vec<String>,
+    /// Claims held open at once (`Prefer: wait`) from one client address (IPv6: one /64).
+    #[arg(long, env = "HARMONT_MAX_LONG_POLLS_PER_CLIENT", default_value_t = DEFAULT_LONG_POLLS_PER_CLIENT)]
+    pub max_long_polls_per_client: usize,
+    /// Claims held open at once, in all.
+    #[arg(long, env = "HARMONT_MAX_LONG_POLLS", default_value_t = DEFAULT_MAX_LONG_POLLS)]
+    pub max_long_polls: usize,
+    /// Connections served at once; more wait in the listen backlog. Default:
+    /// the open-file limit less 256 (and at least half of it).
+    #[arg(long, env = "HARMONT_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// How long a client may take to send a request's headers, and how long
+    /// an idle keep-alive connection stays open.
+    #[arg(long, env = "HARMONT_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    #[arg(long, env = "HARMONT_BODY_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub body_timeout: Duration,
     /// Log filter, in `tracing` env-filter syntax.
     #[arg(long, env = "HARMONT_LOG", default_value = "info")]
     pub log: String,
@@ -129,4 +148,205 @@ pub struct ServeArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// Claims one client address may hold open at once.
+pub const DEFAULT_LONG_POLLS_PER_CLIENT: usize = 32;
+/// Claims held open at once in all: the bench's 10,000 fit (about 23 KiB each).
+pub const DEFAULT_MAX_LONG_POLLS: usize = 10_000;
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections served at once by default: the open-file limit less 256 for
+/// the database, the log and the listener (and at least half the limit), so
+/// the server runs out of connection slots before it runs out of files.
+pub fn default_max_connections() -> usize {
+    let limit = open_file_limit().unwrap_or(1024);
+    let slots = limit.saturating_sub(256).max(limit / 2).max(1);
+    usize::try_from(slots).unwrap_or(usize::MAX)
+}
+
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
+fn parse_timeout(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("must be more than 0s".into());
+    }
+    Ok(duration)
+}
+
+/// A trusted proxy: a CIDR (`10.0.0.0/8`) or a bare address (`127.0.0.1`,
+/// `::1`), which stands for itself alone (/32 or /128).
+pub fn parse_trusted_proxy(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    if let Ok(net) = value.parse::<ipnet::IpNet>() {
+        return Ok(net);
+    }
+    value
+        .parse::<IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{value}` is neither an IP address nor a CIDR block (such as 10.0.0.0/8)"))
+}
+
+/// A web origin as browsers send it: `scheme://host[:port]`, nothing else.
+pub fn parse_cors_origin(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value == "*" || value.contains('*') {
+        return Err("`*` is not allowed: any web page could then call the API with a user's token; \
+             list each origin that may (such as https://app.example.com)"
+            .into());
+    }
+    let shape =
+        "an origin is scheme://host[:port], such as https://app.example.com, with no path, query or trailing slash";
+    let url = url::Url::parse(value).map_err(|e| format!("`{value}` is not a URL ({e}); {shape}"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    let origin = url.origin().ascii_serialization();
+    if !plain || origin != value.to_ascii_lowercase() {
+        return Err(format!("`{value}` is not a web origin: {shape}"));
+    }
+    Ok(origin)
+}
+
+/// Crates that log ceremony state and credential data below `info`.
+const QUIET_TARGETS: &str = "webauthn";
+
+/// The log filter: the user's `--log`, except that the WebAuthn crates
+/// (`webauthn_rs`, `webauthn_rs_core`, `webauthn_rs_proto`, …, all under the
+/// `webauthn` prefix) stay at `info` or quieter, since at debug and trace they
+/// log ceremony state and credential data, unless the filter names them.
+pub fn log_filter(user: &str) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
+    let mut filter = EnvFilter::try_new(user)?;
+    let directives: Vec<&str> = user.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+    let names_them = directives.iter().any(|d| d.starts_with(QUIET_TARGETS));
+    // The level that would otherwise reach them: the last bare level, if any.
+    let default = directives.iter().filter_map(|d| d.parse::<LevelFilter>().ok()).next_back();
+    if !names_them && default.is_some_and(|level| level > LevelFilter::INFO) {
+        filter = filter.add_directive(format!("{QUIET_TARGETS}=info").parse::<Directive>()?);
+    }
+    Ok(filter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_cidrs() {
+        assert_eq!(parse_trusted_proxy("127.0.0.1").unwrap(), "127.0.0.1/32".parse::<ipnet::IpNet>().unwrap());
+        assert_eq!(parse_trusted_proxy(" ::1 ").unwrap(), "::1/128".parse::<ipnet::IpNet>().unwrap());
+        assert_eq!(parse_trusted_proxy("10.0.0.0/8").unwrap(), "10.0.0.0/8".parse::<ipnet::IpNet>().unwrap());
+        assert!(parse_trusted_proxy("proxy.example.com").unwrap_err().contains("neither an IP address nor a CIDR"));
+        assert!(parse_trusted_proxy("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_flag_takes_a_bare_address() {
+        let cli = Cli::try_parse_from(["harmont-auth", "serve", "--trusted-proxies", "127.0.0.1,10.0.0.0/8"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert_eq!(args.trusted_proxies.len(), 2);
+        assert!(args.trusted_proxies[0].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
+        assert!(!args.trusted_proxies[0].contains(&"127.0.0.2".parse::<IpAddr>().unwrap()));
+    }
+
+    #[test]
+    fn cors_origins_must_be_plain_origins() {
+        assert_eq!(parse_cors_origin("https://app.example.com").unwrap(), "https://app.example.com");
+        assert_eq!(parse_cors_origin("http://localhost:3000").unwrap(), "http://localhost:3000");
+        assert!(parse_cors_origin("*").unwrap_err().contains("`*` is not allowed"));
+        assert!(parse_cors_origin("https://*.example.com").is_err());
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/x",
+            "ftp://a.example",
+            "https://u:p@a.example",
+            "https://a.example?x",
+            "https://a.example:443",
+        ] {
+            assert!(parse_cors_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timeouts_must_be_positive() {
+        assert_eq!(parse_timeout("10s").unwrap(), Duration::from_secs(10));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn max_connections_default_leaves_files_for_the_rest() {
+        let slots = default_max_connections() as u64;
+        let limit = open_file_limit().unwrap_or(1024);
+        assert!(slots >= 1 && slots < limit.max(2), "{slots} of {limit}");
+    }
+
+    /// What the filter lets through, as log text.
+    fn logged(filter: &str) -> String {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()).with_ansi(false))
+            .with(log_filter(filter).unwrap());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "webauthn_rs_core::core", "core-debug");
+            tracing::trace!(target: "webauthn_rs::interface", "rs-trace");
+            tracing::info!(target: "webauthn_rs_core::core", "core-info");
+            tracing::debug!(target: "harmont_server::http", "ours-debug");
+            tracing::warn!(target: "harmont_server::http", "ours-warn");
+        });
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        text
+    }
+
+    #[test]
+    fn webauthn_is_capped_at_info_unless_named() {
+        let trace = logged("trace");
+        assert!(trace.contains("ours-debug") && trace.contains("core-info"), "{trace}");
+        assert!(!trace.contains("core-debug") && !trace.contains("rs-trace"), "{trace}");
+
+        let debug = logged("info,harmont_server=debug");
+        assert!(debug.contains("ours-debug") && debug.contains("core-info") && !debug.contains("core-debug"));
+
+        let quiet = logged("warn");
+        assert!(quiet.contains("ours-warn") && !quiet.contains("core-info"), "never raised: {quiet}");
+
+        let asked = logged("info,webauthn_rs_core=debug");
+        assert!(asked.contains("core-debug") && !asked.contains("rs-trace"), "{asked}");
+        let asked_all = logged("debug,webauthn=trace");
+        assert!(asked_all.contains("core-debug") && asked_all.contains("rs-trace"), "{asked_all}");
+    }
+
+    #[test]
+    fn a_bad_log_filter_is_an_error() {
+        assert!(log_filter("info,=[").is_err());
+    }
 }

@@ -73,9 +73,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let mut service = build_service(&args.service, public_url).await?;
-    service.settings.trusted_proxies = args.trusted_proxies.clone();
-    service.settings.cors_origins = args.cors_origins.clone();
+    let service = build_service_with(&args.service, public_url, |settings| {
+        settings.trusted_proxies = args.trusted_proxies.clone();
+        settings.cors_origins = args.cors_origins.clone();
+        settings.long_polls_per_client = args.max_long_polls_per_client;
+        settings.max_long_polls = args.max_long_polls;
+        if let Some(max) = args.max_connections {
+            settings.max_connections = max as usize;
+        }
+        settings.header_timeout = args.header_timeout;
+        settings.body_timeout = args.body_timeout;
+    })
+    .await?;
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");
     harmont_server::serve(listener, Arc::new(service), shutdown_signal()).await?;
     tracing::info!("stopped");
@@ -84,9 +93,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Opens and migrates the store and resolves the secret and windows.
 async fn build_service(args: &ServiceArgs, public_url: String) -> anyhow::Result<Service> {
+    build_service_with(args, public_url, |_| {}).await
+}
+
+/// `build_service`, with `configure` adjusting the settings before the service is made.
+async fn build_service_with(
+    args: &ServiceArgs,
+    public_url: String,
+    configure: impl FnOnce(&mut Settings),
+) -> anyhow::Result<Service> {
     let url = &args.database.url;
     if args.secret.is_none() && !url.starts_with("sqlite:") {
         bail!("HARMONT_SECRET is required with Postgres: every replica must share it");
+    }
+    if store::postgres_without_tls(url) {
+        tracing::warn!(
+            "the Postgres server is not on this machine and the database URL does not require TLS: \
+             add sslmode=require (or verify-full) to it"
+        );
     }
     let store = store::open(url).await?;
     store.migrate().await.context("applying migrations")?;
@@ -101,11 +125,12 @@ async fn build_service(args: &ServiceArgs, public_url: String) -> anyhow::Result
     settings.paste_ttl = args.paste_ttl;
     settings.session_ttl = args.session_ttl;
     settings.auth_cache_ttl = args.auth_cache_ttl;
+    configure(&mut settings);
     Ok(Service::new(store, Arc::new(SystemClock), secret, settings))
 }
 
 fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).context("invalid --log filter")?;
+    let filter = harmont_server::config::log_filter(filter).context("invalid --log filter")?;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use crate::auth_cache::AuthCache;
 use crate::cli_login::waiters::Waiters;
 use crate::clock::Clock;
-use crate::rate_limit::{FailureLimiter, Rate};
+use crate::error::ApiError;
+use crate::rate_limit::{FailureLimiter, LongPolls, Rate};
 use crate::secret::ServerSecret;
 
 /// The windows and limits the service runs with.
@@ -31,6 +32,20 @@ pub struct Settings {
     pub redeem_failures: Rate,
     /// Unauthenticated passkey sign-ins started per client (each stores a row).
     pub sign_in_starts: Rate,
+    /// What one session may start: `transfer`, `code`, passkey registrations.
+    pub session_starts: Rate,
+    /// Claims held open at once (`Prefer: wait`) from one client address
+    /// (IPv6: one /64), and in all.
+    pub long_polls_per_client: usize,
+    pub max_long_polls: usize,
+    /// How long a client may take to send a request's headers; also how long
+    /// an idle keep-alive connection is kept open (the clock for the next
+    /// request's headers starts when the previous answer is sent).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
     /// Proxies whose `X-Forwarded-For` is believed; nobody else's is.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a resolved bearer token is remembered (see `auth_cache`).
@@ -52,6 +67,12 @@ impl Settings {
             claim_failures: Rate::CLAIM,
             redeem_failures: Rate::REDEEM,
             sign_in_starts: Rate::SIGN_IN_START,
+            session_starts: Rate::PER_SESSION,
+            long_polls_per_client: crate::config::DEFAULT_LONG_POLLS_PER_CLIENT,
+            max_long_polls: crate::config::DEFAULT_MAX_LONG_POLLS,
+            header_timeout: crate::config::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: crate::config::DEFAULT_BODY_TIMEOUT,
+            max_connections: crate::config::default_max_connections(),
             trusted_proxies: Vec::new(),
             auth_cache_ttl: Duration::from_secs(2),
             cors_origins: Vec::new(),
@@ -69,6 +90,8 @@ pub struct Service {
     pub(crate) claim_limiter: FailureLimiter,
     pub(crate) redeem_limiter: FailureLimiter,
     pub(crate) sign_in_limiter: FailureLimiter,
+    pub(crate) session_limiter: FailureLimiter<uuid::Uuid>,
+    pub(crate) long_polls: LongPolls,
     pub(crate) auth_cache: AuthCache,
     /// Cancelled on shutdown, so long polls answer at once instead of holding it up.
     pub shutdown: CancellationToken,
@@ -80,6 +103,8 @@ impl Service {
             claim_limiter: FailureLimiter::new(settings.claim_failures),
             redeem_limiter: FailureLimiter::new(settings.redeem_failures),
             sign_in_limiter: FailureLimiter::new(settings.sign_in_starts),
+            session_limiter: FailureLimiter::new(settings.session_starts),
+            long_polls: LongPolls::new(settings.long_polls_per_client, settings.max_long_polls),
             auth_cache: AuthCache::new(settings.auth_cache_ttl),
             store,
             clock,
@@ -93,6 +118,19 @@ impl Service {
     /// How many nonces have a claim waiting on them in this process.
     pub fn waiting_claims(&self) -> usize {
         self.waiters.keys_waited_on()
+    }
+
+    /// Claims held open right now, in this process.
+    pub fn held_long_polls(&self) -> usize {
+        self.long_polls.held()
+    }
+
+    /// Counts one start (`transfer`, `code`, passkey registration) against
+    /// the caller's session: `429 rate_limited` past the limit.
+    pub fn limit_session(&self, auth: &harmont_store::Authenticated) -> Result<(), ApiError> {
+        self.session_limiter.take(auth.session.id, std::time::Instant::now()).map_err(|retry_after| {
+            ApiError::rate_limited(retry_after).with_message("Too many requests from this session. Retry later.")
+        })
     }
 
     pub fn doc_url(&self, code: harmont_wire::ErrorCode) -> String {
@@ -135,6 +173,7 @@ impl Service {
             self.claim_limiter.forget_idle(std::time::Instant::now());
             self.redeem_limiter.forget_idle(std::time::Instant::now());
             self.sign_in_limiter.forget_idle(std::time::Instant::now());
+            self.session_limiter.forget_idle(std::time::Instant::now());
         }
     }
 }

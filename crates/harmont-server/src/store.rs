@@ -30,9 +30,71 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// A Postgres URL whose server is on another machine while nothing in the URL
+/// requires TLS (`sslmode=require`, `verify-ca` or `verify-full`): tokens'
+/// hashes and users' data would cross the network in the clear, or through a
+/// TLS that a machine in the middle can strip. Loopback hosts and Unix
+/// sockets are this machine.
+pub fn postgres_without_tls(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return false;
+    }
+    let mut sslmode = None;
+    let mut socket = false;
+    for (name, value) in parsed.query_pairs() {
+        match &*name {
+            "sslmode" => sslmode = Some(value.to_ascii_lowercase()),
+            "host" if value.starts_with('/') => socket = true,
+            _ => {}
+        }
+    }
+    if sslmode.is_some_and(|mode| matches!(mode.as_str(), "require" | "verify-ca" | "verify-full")) {
+        return false;
+    }
+    let local = match parsed.host() {
+        None => true,
+        // `postgres:` is not a scheme the URL standard knows, so its host
+        // stays text, addresses included.
+        Some(url::Host::Domain(name)) => {
+            let bare = name.trim_start_matches('[').trim_end_matches(']');
+            name.is_empty()
+                || name.eq_ignore_ascii_case("localhost")
+                || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.to_canonical().is_loopback(),
+    };
+    !(local || socket)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_postgres_without_tls_is_told_apart() {
+        for warned in [
+            "postgres://u:p@db.example.com/harmont",
+            "postgresql://u@10.0.0.5:5432/harmont?sslmode=prefer",
+            "postgres://u@[2001:db8::5]/harmont?sslmode=disable",
+            "postgres://u@db.example.com/harmont?application_name=x",
+        ] {
+            assert!(postgres_without_tls(warned), "{warned}");
+        }
+        for quiet in [
+            "postgres://u:p@db.example.com/harmont?sslmode=require",
+            "postgres://u@db.example.com/harmont?sslmode=verify-full",
+            "postgres://u@db.example.com/harmont?sslmode=verify-ca&x=y",
+            "postgres://u@127.0.0.1:5432/harmont",
+            "postgres://u@localhost/harmont",
+            "postgres://u@[::1]:5432/harmont",
+            "postgres:///harmont?host=/var/run/postgresql",
+            "sqlite://harmont-data/harmont.db",
+        ] {
+            assert!(!postgres_without_tls(quiet), "{quiet}");
+        }
+    }
 
     #[test]
     fn sqlite_paths() {

@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::ClientInfo;
 use crate::error::ApiError;
+use crate::rate_limit::LongPollRefusal;
 use crate::service::Service;
+
+/// Seconds a refused long poll is told to wait: slots free as held claims
+/// are answered, within the longest wait (30 s).
+const LONG_POLL_RETRY_AFTER: u64 = 5;
 
 impl Service {
     /// Any nonce is hashed and looked up as given: unknown, pending, expired,
@@ -24,15 +29,33 @@ impl Service {
         self.claim_limiter.check(client.ip, Instant::now()).map_err(ApiError::rate_limited)?;
         let key_hash = nonce::hash(nonce);
         let challenge = code_verifier.map(pkce::challenge_of);
-        let token = if wait.is_zero() {
-            self.consume(GrantKind::Transfer, &key_hash, challenge.as_deref(), client).await?
-        } else {
-            self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await?
-        };
-        token.ok_or_else(|| {
-            self.claim_limiter.record_failure(client.ip, Instant::now());
-            ApiError::new(ErrorCode::CliCodeInvalid)
-        })
+        if wait.is_zero() {
+            let token = self.consume(GrantKind::Transfer, &key_hash, challenge.as_deref(), client).await?;
+            return token.ok_or_else(|| {
+                self.claim_limiter.record_failure(client.ip, Instant::now());
+                ApiError::new(ErrorCode::CliCodeInvalid)
+            });
+        }
+        // A held claim takes a slot (given back however the request ends,
+        // even when the client goes away) and counts as a failure from the
+        // start, forgiven if it gets its token: holding many, or starting
+        // and dropping them in a loop, meets the limits at once.
+        let _slot = self.long_polls.acquire(client.ip).map_err(|refusal| {
+            let message = match refusal {
+                LongPollRefusal::Client => "Too many logins are waiting from your address. Retry later.",
+                LongPollRefusal::Overall => "Too many logins are waiting on this server. Retry later.",
+            };
+            ApiError::rate_limited(LONG_POLL_RETRY_AFTER).with_message(message)
+        })?;
+        self.claim_limiter.record_failure(client.ip, Instant::now());
+        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await?;
+        match token {
+            Some(token) => {
+                self.claim_limiter.forgive(client.ip, Instant::now());
+                Ok(token)
+            }
+            None => Err(ApiError::new(ErrorCode::CliCodeInvalid)),
+        }
     }
 
     /// Tries to consume, then sleeps until a `transfer` in this process wakes

@@ -29,6 +29,7 @@ use crate::service::Service;
         (status = 409, description = "A login already waits under this nonce (`nonce_in_use`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many transfers and codes from this session (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -38,6 +39,7 @@ pub async fn transfer(
     Bearer(auth): Bearer,
     JsonBody(body): JsonBody<CliTransferRequest>,
 ) -> Result<StatusCode, ApiError> {
+    service.limit_session(&auth)?;
     service.transfer(&auth.user, &body.nonce, body.code_challenge).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -53,7 +55,7 @@ pub async fn transfer(
         (status = 400, description = "Nothing to claim yet, or any more (`cli_code_invalid`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 429, description = "Too many failed claims from this address (`rate_limited`)", body = ErrorBody),
+        (status = 429, description = "Too many failed claims, or too many held at once, from this address (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
 )]
@@ -82,6 +84,7 @@ pub async fn claim(
         (status = 200, description = "The paste code", body = CliCodeResponse),
         (status = 400, description = "Bad body or challenge", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 429, description = "Too many transfers and codes from this session (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -91,6 +94,7 @@ pub async fn code(
     Bearer(auth): Bearer,
     OptionalJsonBody(body): OptionalJsonBody<CliCodeRequest>,
 ) -> Result<Response, ApiError> {
+    service.limit_session(&auth)?;
     let code = service.code(&auth.user, body.code_challenge).await?;
     Ok(no_store(Json(CliCodeResponse { code: code.expose().to_owned() })))
 }

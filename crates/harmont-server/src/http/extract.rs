@@ -67,13 +67,24 @@ async fn read_body(req: Request) -> Result<(bool, Bytes), ApiError> {
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(ApiError::new(ErrorCode::PayloadTooLarge));
     }
-    // The only way a body read fails short of the limit is the client going
-    // away, and then nobody reads the answer.
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge))?;
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    // Short of the limit and the deadline, a body read fails only when the
+    // client goes away, and then nobody reads the answer.
+    let read = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES);
+    let bytes = match deadline {
+        Some(BodyDeadline(at)) => {
+            tokio::time::timeout_at(at, read).await.map_err(|_| ApiError::new(ErrorCode::RequestTimeout))?
+        }
+        None => read.await,
+    }
+    .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge))?;
     Ok((is_json, bytes))
 }
+
+/// When the request's body must have arrived by: set by the server for each
+/// request (its headers' arrival plus the body timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
 
 fn parse<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, ApiError> {
     if !is_json {
@@ -120,23 +131,30 @@ impl FromRequestParts<Arc<Service>> for Client {
     }
 }
 
+/// The client's address, canonical (an IPv4 peer of a dual-stack listener,
+/// `::ffff:a.b.c.d`, is `a.b.c.d`), as every limit, log and session sees it.
+///
 /// Walks `X-Forwarded-For` from the right while the hop is a trusted proxy;
-/// the first untrusted hop is the client. Without a trusted peer the header
-/// is ignored, since anyone can send it.
+/// the first untrusted hop is the client. An entry that doesn't parse ends the
+/// walk at the last trusted hop: what lies left of it is whatever the client
+/// wrote. Without a trusted peer the header is ignored, since anyone can send it.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = headers
+    let hops: Vec<Option<IpAddr>> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
+        .flat_map(|value| match value.to_str() {
+            Ok(value) => value.split(',').map(parse_forwarded_hop).collect::<Vec<_>>(),
+            Err(_) => vec![None],
+        })
         .collect();
     let mut client = peer;
     for hop in hops.into_iter().rev() {
+        let Some(hop) = hop else { break };
         client = hop;
         if !is_trusted(&hop) {
             break;
@@ -145,19 +163,104 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) ->
     client
 }
 
+/// One `X-Forwarded-For` entry: `ip`, `ip:port`, `[v6]:port` or `[v6]`, canonical.
+pub fn parse_forwarded_hop(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    let ip =
+        entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip())).or_else(
+            || entry.strip_prefix('[')?.strip_suffix(']')?.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6),
+        )?;
+    Some(ip.to_canonical())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        headers
+    }
+
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "6.6.6.6, 1.2.3.4, 10.0.0.2".parse().unwrap());
-        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
-        let stranger: IpAddr = "9.9.9.9".parse().unwrap();
-        assert_eq!(client_ip(proxy, &headers, &trusted), "1.2.3.4".parse::<IpAddr>().unwrap());
+        let headers = forwarded(&["6.6.6.6, 1.2.3.4, 10.0.0.2"]);
+        let proxy = ip("10.0.0.1");
+        let stranger = ip("9.9.9.9");
+        assert_eq!(client_ip(proxy, &headers, &trusted), ip("1.2.3.4"));
         assert_eq!(client_ip(stranger, &headers, &trusted), stranger);
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+    }
+
+    #[test]
+    fn forwarded_entries_take_ports_and_brackets() {
+        for (entry, expected) in [
+            ("203.0.113.7", Some("203.0.113.7")),
+            (" 203.0.113.7:4431 ", Some("203.0.113.7")),
+            ("2001:db8::7", Some("2001:db8::7")),
+            ("[2001:db8::7]:4431", Some("2001:db8::7")),
+            ("[2001:db8::7]", Some("2001:db8::7")),
+            ("::ffff:203.0.113.7", Some("203.0.113.7")),
+            ("[::ffff:203.0.113.7]:80", Some("203.0.113.7")),
+            ("", None),
+            ("unknown", None),
+            ("_hidden", None),
+            ("203.0.113.7:", None),
+            ("203.0.113.7:99999", None),
+            ("[203.0.113.7]", None),
+            ("[2001:db8::7", None),
+            ("2001:db8::7:80:1:2:3:4:5", None),
+            ("example.com:80", None),
+        ] {
+            assert_eq!(parse_forwarded_hop(entry), expected.map(ip), "{entry:?}");
+        }
+    }
+
+    /// Peer, trusted proxies, `X-Forwarded-For` values, the client the server must see.
+    #[test]
+    fn the_walk_stops_at_the_first_entry_that_does_not_parse() {
+        let loopback = "127.0.0.1";
+        for (peer, trusted, values, expected) in [
+            // The case: a port on the proxy's entry no longer hides it.
+            (loopback, "127.0.0.1", &["6.6.6.6, 203.0.113.7:4431"][..], "203.0.113.7"),
+            (loopback, "127.0.0.1", &["6.6.6.6, [2001:db8::7]:4431"], "2001:db8::7"),
+            (loopback, "127.0.0.1", &["6.6.6.6, [2001:db8::7]"], "2001:db8::7"),
+            // Garbage right of the real client: the last trusted hop, never the entry left of it.
+            (loopback, "127.0.0.1", &["6.6.6.6, garbage"], loopback),
+            (loopback, "127.0.0.0/8", &["6.6.6.6, garbage, 127.0.0.2"], "127.0.0.2"),
+            (loopback, "127.0.0.1", &["6.6.6.6, 203.0.113.7:bad"], loopback),
+            // Several headers read as one list, in order.
+            (loopback, "127.0.0.0/8", &["6.6.6.6", "203.0.113.7, 127.0.0.2"], "203.0.113.7"),
+            (loopback, "127.0.0.0/8", &["6.6.6.6", "nope", "127.0.0.2"], "127.0.0.2"),
+            // Every hop trusted: the leftmost.
+            (loopback, "127.0.0.0/8", &["127.0.0.3, 127.0.0.2"], "127.0.0.3"),
+            // An IPv4-mapped peer is its IPv4 address, trusted as such.
+            ("::ffff:127.0.0.1", "127.0.0.1", &["203.0.113.7"], "203.0.113.7"),
+            ("::ffff:192.0.2.9", "127.0.0.1", &["203.0.113.7"], "192.0.2.9"),
+            // An untrusted peer's header means nothing.
+            ("192.0.2.9", "127.0.0.1", &["203.0.113.7"], "192.0.2.9"),
+            (loopback, "127.0.0.1", &[], loopback),
+        ] {
+            let trusted = vec![crate::config::parse_trusted_proxy(trusted).unwrap()];
+            let got = client_ip(ip(peer), &forwarded(values), &trusted);
+            assert_eq!(got, ip(expected), "peer {peer}, trusted {trusted:?}, {values:?}");
+        }
+    }
+
+    #[test]
+    fn a_header_that_is_not_text_ends_the_walk() {
+        let trusted = vec![crate::config::parse_trusted_proxy("127.0.0.1").unwrap()];
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        headers.append("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"\xff1.2.3.4").unwrap());
+        assert_eq!(client_ip(ip("127.0.0.1"), &headers, &trusted), ip("127.0.0.1"));
     }
 }

@@ -166,6 +166,7 @@ pub async fn register_start(
     State(service): State<Arc<Service>>,
     Bearer(auth): Bearer,
 ) -> Result<Json<CeremonyStart>, ApiError> {
+    service.limit_session(&auth)?;
     Ok(Json(service.start_passkey_registration(&auth).await?.into()))
 }
 

@@ -59,12 +59,11 @@ impl Drop for Server {
 
 impl Server {
     fn start(operator: &Operator) -> Self {
-        let mut child = operator
-            .command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        Self::start_with(operator.command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"]))
+    }
+
+    fn start_with(mut command: Command) -> Self {
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
@@ -245,4 +244,111 @@ async fn postgres_without_a_secret_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HARMONT_SECRET is required with Postgres"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "the password stays out of messages: {stderr}");
+}
+
+/// A start that cannot work says how to fix it and exits 1 or 2, never a panic (101).
+fn assert_refused(output: &Output, fix: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(matches!(output.status.code(), Some(1 | 2)), "exit {:?}: {stderr}", output.status);
+    assert!(stderr.contains(fix), "the message names the fix ({fix}): {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Issue 14 #13: `HARMONT_CORS_ORIGINS='*'` was a panic at start (exit 101).
+#[tokio::test]
+async fn a_wildcard_cors_origin_is_refused_at_start() {
+    let operator = Operator::new(Backend::Sqlite);
+    let output =
+        operator.command(&["serve", "--listen", "127.0.0.1:0"]).env("HARMONT_CORS_ORIGINS", "*").output().unwrap();
+    assert_refused(&output, "`*` is not allowed");
+    let output = operator
+        .command(&["serve", "--listen", "127.0.0.1:0", "--cors-origins", "https://ok.example,https://bad.example/path"])
+        .output()
+        .unwrap();
+    assert_refused(&output, "scheme://host[:port]");
+}
+
+/// Issue 14 #13: a `secret` file others can read started silently.
+#[tokio::test]
+async fn a_secret_file_others_can_read_is_refused_with_the_chmod_that_fixes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let operator = Operator::new(Backend::Sqlite);
+    let created = operator.command(&["migrate"]).env_remove("HARMONT_SECRET").output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let added = operator.command(&["user", "add", "a@example.com"]).env_remove("HARMONT_SECRET").output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let secret = std::path::Path::new(operator.database.strip_prefix("sqlite://").unwrap()).with_file_name("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let output = operator.command(&["serve", "--listen", "127.0.0.1:0"]).env_remove("HARMONT_SECRET").output().unwrap();
+    assert_refused(&output, &format!("chmod 600 {}", secret.display()));
+}
+
+#[tokio::test]
+async fn a_short_or_monotonous_secret_is_refused() {
+    let operator = Operator::new(Backend::Sqlite);
+    let output = operator.command(&["migrate"]).output().unwrap();
+    assert!(output.status.success());
+    for (secret, says) in [("too-short", "at least 32 bytes"), (&*"ab".repeat(20), "only 2 different characters")] {
+        let output =
+            operator.command(&["token", "mint", "a@example.com"]).env("HARMONT_SECRET", secret).output().unwrap();
+        assert_refused(&output, says);
+        assert!(!String::from_utf8_lossy(&output.stderr).contains(secret), "the secret stays out of messages");
+    }
+}
+
+/// Issue 14 #6: out of file descriptors (`ulimit -n 64`), the server keeps
+/// accepting once connections close, says so once, and answers again.
+#[tokio::test]
+async fn out_of_file_descriptors_the_server_backs_off_logs_once_and_recovers() {
+    let operator = Operator::new(Backend::Sqlite);
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", BIN])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--max-connections",
+            "1000",
+            "--header-timeout",
+            "2s",
+        ])
+        .env("DATABASE_URL", &operator.database)
+        .env("HARMONT_SECRET", "a-test-secret-that-is-long-enough-0123456789")
+        .env_remove("HARMONT_LISTEN");
+    let server = Server::start_with(command);
+    let addr = server.base.strip_prefix("http://").unwrap().to_owned();
+
+    let mut idle = Vec::new();
+    for _ in 0..120 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // Wait for the server to have met the limit (or for 5 s: then the test checks only recovery).
+    for _ in 0..50 {
+        if server.log.lock().unwrap().contains("cannot accept connections") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(idle);
+    let http = reqwest::Client::new();
+    let mut answered = false;
+    for _ in 0..100 {
+        let ping = http.get(format!("{}/api/v0/ping", server.base)).timeout(Duration::from_secs(2)).send().await;
+        if ping.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "ping answers again once the connections are gone");
+    let status = server_terminated(server, |log| {
+        let lines = log.lines().filter(|l| l.contains("cannot accept connections")).count();
+        assert_eq!(lines, 1, "one line, not one per failure: {log}");
+        assert!(log.contains("Too many open files"), "{log}");
+    });
+    assert!(status.success(), "{status:?}");
 }

@@ -84,7 +84,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     TestApp { base, service, clock, http: reqwest::Client::new(), backend, dir, database_url }
 }
 
-fn wall_clock_millis() -> i64 {
+pub fn wall_clock_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
 }
 
