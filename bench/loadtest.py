@@ -228,7 +228,8 @@ class LongPoll:
         hostport = f"{self.host}:{self.port}"
         try:
             async with connect_gate:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+                # Each from its own loopback address, as many CLIs would be: the server caps held polls per address.
+                reader, writer = await asyncio.open_connection(self.host, self.port, local_addr=(f"127.1.{i // 250}.{i % 250 + 1}", 0))
             writer.write(request("POST", "/api/v0/auth/cli/claim", hostport, {"nonce": self.nonces[i]},
                                  {"Prefer": f"wait={self.args.wait}"}))
             await writer.drain()

@@ -196,7 +196,11 @@ run_backend() {
         { cat "$work/cli.log" >&2; die "token mint failed"; }
 
     port=$(free_port)
-    "$BENCH_BIN" serve --listen "127.0.0.1:$port" --database "$url" --log warn >"$work/server.log" 2>&1 &
+    # One session transfers to every held poll, each from its own address:
+    # the per-session and long-poll limits are raised to let them through.
+    HARMONT_MAX_LONG_POLLS=$((BENCH_LONGPOLLS > 10000 ? BENCH_LONGPOLLS : 10000)) \
+        HARMONT_SESSION_START_LIMIT=$((BENCH_LONGPOLLS + 100)) \
+        "$BENCH_BIN" serve --listen "127.0.0.1:$port" --database "$url" --log warn >"$work/server.log" 2>&1 &
     server_pid=$!
     server_pids+=("$server_pid")
     local base="http://127.0.0.1:$port"

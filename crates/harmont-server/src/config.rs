@@ -126,6 +126,11 @@ pub struct ServeArgs {
     /// Claims held open at once, in all.
     #[arg(long, env = "HARMONT_MAX_LONG_POLLS", default_value_t = DEFAULT_MAX_LONG_POLLS)]
     pub max_long_polls: usize,
+    /// Transfers, paste codes and passkey registrations one session may start
+    /// in a burst; then one a second.
+    #[arg(long, env = "HARMONT_SESSION_START_LIMIT", default_value_t = DEFAULT_SESSION_START_LIMIT,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_start_limit: u32,
     /// Connections served at once; more wait in the listen backlog. Default:
     /// the open-file limit less 256 (and at least half of it).
     #[arg(long, env = "HARMONT_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
@@ -152,6 +157,8 @@ pub enum LogFormat {
 
 /// Claims one client address may hold open at once.
 pub const DEFAULT_LONG_POLLS_PER_CLIENT: usize = 32;
+/// What one session may start in a burst (see `Rate::PER_SESSION`).
+pub const DEFAULT_SESSION_START_LIMIT: u32 = 60;
 /// Claims held open at once in all: the bench's 10,000 fit (about 23 KiB each).
 pub const DEFAULT_MAX_LONG_POLLS: usize = 10_000;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);

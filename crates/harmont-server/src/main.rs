@@ -78,6 +78,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.cors_origins = args.cors_origins.clone();
         settings.long_polls_per_client = args.max_long_polls_per_client;
         settings.max_long_polls = args.max_long_polls;
+        settings.session_starts.burst = args.session_start_limit;
         if let Some(max) = args.max_connections {
             settings.max_connections = max as usize;
         }
