@@ -10,7 +10,26 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_harmont-auth");
+/// The binary under test; `HARMONT_TEST_BIN` names a copy of it, for a
+/// target folder that other builds share and may overwrite meanwhile.
+fn bin() -> String {
+    std::env::var("HARMONT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_harmont-auth").to_owned())
+}
+
+/// `command`'s output, or a failure if it has not exited within a minute
+/// (a server that should have refused to start).
+fn output_within_a_minute(mut command: Command) -> Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    panic!("still running after a minute: {}", String::from_utf8_lossy(&output.stderr));
+}
 
 struct Operator {
     database: String,
@@ -28,7 +47,7 @@ impl Operator {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(bin());
         command
             .args(args)
             .env("DATABASE_URL", &self.database)
@@ -261,10 +280,13 @@ async fn a_wildcard_cors_origin_is_refused_at_start() {
     let output =
         operator.command(&["serve", "--listen", "127.0.0.1:0"]).env("HARMONT_CORS_ORIGINS", "*").output().unwrap();
     assert_refused(&output, "`*` is not allowed");
-    let output = operator
-        .command(&["serve", "--listen", "127.0.0.1:0", "--cors-origins", "https://ok.example,https://bad.example/path"])
-        .output()
-        .unwrap();
+    let output = output_within_a_minute(operator.command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cors-origins",
+        "https://ok.example,https://bad.example/path",
+    ]));
     assert_refused(&output, "scheme://host[:port]");
 }
 
@@ -280,7 +302,9 @@ async fn a_secret_file_others_can_read_is_refused_with_the_chmod_that_fixes_it()
     let secret = std::path::Path::new(operator.database.strip_prefix("sqlite://").unwrap()).with_file_name("secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
 
-    let output = operator.command(&["serve", "--listen", "127.0.0.1:0"]).env_remove("HARMONT_SECRET").output().unwrap();
+    let mut command = operator.command(&["serve", "--listen", "127.0.0.1:0"]);
+    command.env_remove("HARMONT_SECRET");
+    let output = output_within_a_minute(command);
     assert_refused(&output, &format!("chmod 600 {}", secret.display()));
 }
 
@@ -304,7 +328,8 @@ async fn out_of_file_descriptors_the_server_backs_off_logs_once_and_recovers() {
     let operator = Operator::new(Backend::Sqlite);
     let mut command = Command::new("sh");
     command
-        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", BIN])
+        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
+        .arg(bin())
         .args([
             "serve",
             "--listen",
