@@ -142,7 +142,8 @@ pub struct ServeArgs {
     /// How long a client may take to send a request's body.
     #[arg(long, env = "HARMONT_BODY_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
     pub body_timeout: Duration,
-    /// Log filter, in `tracing` env-filter syntax.
+    /// Log filter, in `tracing` env-filter syntax. The WebAuthn crates
+    /// (`webauthn*` targets) stay at `info` or quieter unless it names them.
     #[arg(long, env = "HARMONT_LOG", default_value = "info")]
     pub log: String,
     #[arg(long, env = "HARMONT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -270,6 +271,21 @@ mod tests {
         assert_eq!(args.trusted_proxies.len(), 2);
         assert!(args.trusted_proxies[0].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
         assert!(!args.trusted_proxies[0].contains(&"127.0.0.2".parse::<IpAddr>().unwrap()));
+    }
+
+    #[test]
+    fn serve_limits_have_their_defaults_and_refuse_zero() {
+        let Command::Serve(args) = Cli::try_parse_from(["harmont-auth", "serve"]).unwrap().command else {
+            panic!("serve")
+        };
+        assert_eq!(args.max_long_polls_per_client, 32);
+        assert_eq!(args.max_long_polls, 10_000);
+        assert_eq!(args.session_start_limit, 60);
+        assert_eq!(args.max_connections, None);
+        assert_eq!((args.header_timeout, args.body_timeout), (Duration::from_secs(10), Duration::from_secs(10)));
+        for flag in ["--session-start-limit", "--max-connections", "--header-timeout", "--body-timeout"] {
+            assert!(Cli::try_parse_from(["harmont-auth", "serve", flag, "0"]).is_err(), "{flag} 0");
+        }
     }
 
     #[test]
