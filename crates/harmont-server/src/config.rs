@@ -223,8 +223,11 @@ pub fn parse_cors_origin(value: &str) -> Result<String, String> {
         && url.query().is_none()
         && url.fragment().is_none();
     let origin = url.origin().ascii_serialization();
-    if !plain || origin != value.to_ascii_lowercase() {
+    if !plain {
         return Err(format!("`{value}` is not a web origin: {shape}"));
+    }
+    if origin != value.to_ascii_lowercase() {
+        return Err(format!("`{value}` is not a web origin as browsers send it (did you mean `{origin}`?): {shape}"));
     }
     Ok(origin)
 }
@@ -294,6 +297,8 @@ mod tests {
         assert_eq!(parse_cors_origin("http://localhost:3000").unwrap(), "http://localhost:3000");
         assert!(parse_cors_origin("*").unwrap_err().contains("`*` is not allowed"));
         assert!(parse_cors_origin("https://*.example.com").is_err());
+        let slash = parse_cors_origin("https://app.example.com/").unwrap_err();
+        assert!(slash.contains("did you mean `https://app.example.com`?"), "{slash}");
         for bad in [
             "app.example.com",
             "https://app.example.com/",

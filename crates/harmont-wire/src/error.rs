@@ -124,7 +124,7 @@ catalogue! {
         "The body is well-formed, but a field's value breaks a rule: a name is empty after trimming, too long, or holds control characters; a date is in the past or not RFC 3339. The message names the field and the rule.";
     RateLimited = "rate_limited", 429, "rate_limit",
         "Too many failed attempts. Retry later.",
-        "Too many failed claim or redeem attempts came from your address. Wait for the number of seconds in the Retry-After header. A CLI polling at its normal pace never reaches this limit.";
+        "Too many failed claim or redeem attempts came from your address, too many claims are held waiting (`Prefer: wait`) from your address or on the server, or your session started too many logins, paste codes or passkey registrations. Wait for the number of seconds in the Retry-After header. A CLI polling at its normal pace never reaches these limits.";
     Internal = "internal_error", 500, "internal",
         "Internal error.",
         "Something went wrong on the server. Nothing about it is shown here; quote the request_id when you report it.";

@@ -216,3 +216,36 @@ async fn shutdown_answers_long_polls_and_stops() {
     assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
     tokio::time::timeout(Duration::from_secs(10), server).await.expect("stopped").unwrap().unwrap();
 }
+
+/// Issue 14 #7: behind a trusted proxy, `6.6.6.6, 203.0.113.7:4431` was read
+/// as 6.6.6.6 (the entry with a port was skipped), so rotating the first
+/// entry never met the limit. The proxy's own entry is the client now.
+async fn a_rotated_forwarded_entry_does_not_escape_the_limit(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec![harmont_server::config::parse_trusted_proxy("127.0.0.1").unwrap()];
+        s.redeem_failures = Rate { burst: 2, refill_every: Duration::from_secs(3600) };
+    })
+    .await;
+    let redeem = |spoofed: u8| {
+        app.http
+            .post(app.url("/api/v0/auth/cli/redeem"))
+            .header("X-Forwarded-For", format!("6.6.6.{spoofed}, 203.0.113.7:4431"))
+            .json(&json!({"code": "ABCD-EFGH-JKMN-PQRS"}))
+            .send()
+    };
+    for spoofed in 0..2 {
+        assert_error(redeem(spoofed).await.unwrap(), StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+    }
+    assert_error(redeem(2).await.unwrap(), StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Another client of the same proxy is not affected.
+    let response = app
+        .http
+        .post(app.url("/api/v0/auth/cli/redeem"))
+        .header("X-Forwarded-For", "203.0.113.8:5000")
+        .json(&json!({"code": "ABCD-EFGH-JKMN-PQRS"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+}
+api_test!(a_rotated_forwarded_entry_does_not_escape_the_limit);
