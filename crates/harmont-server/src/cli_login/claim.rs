@@ -23,6 +23,7 @@ impl Service {
     ) -> Result<SessionToken, ApiError> {
         self.claim_limiter.check(client.ip, Instant::now()).map_err(ApiError::rate_limited)?;
         let key_hash = nonce::hash(nonce);
+        self.note_claim(key_hash, client.ip);
         let challenge = code_verifier.map(pkce::challenge_of);
         let token = if wait.is_zero() {
             self.consume(GrantKind::Transfer, &key_hash, challenge.as_deref(), client).await?

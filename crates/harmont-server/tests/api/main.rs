@@ -7,6 +7,7 @@ mod binary;
 mod claim;
 mod code;
 mod errors;
+mod inspect;
 mod links;
 mod logout;
 mod openapi;
