@@ -44,14 +44,30 @@ describe("#1 one keystroke must not approve a login", () => {
     const nonce = freshNonce();
     assert.equal((await claim(server, nonce)).body.error.code, "cli_code_invalid", "the terminal is waiting");
 
+    // Notes, in the page, when the approval appears and when Authorize is enabled.
+    await page.addInitScript(() => {
+      const seen = (window.seenAuthorize = { shownAt: null, disabledWhenShown: null, enabledAt: null });
+      new MutationObserver(() => {
+        const section = document.getElementById("approve");
+        const button = document.getElementById("authorize");
+        if (!section || !button) return;
+        if (seen.shownAt === null && !section.hidden) {
+          seen.shownAt = performance.now();
+          seen.disabledWhenShown = button.disabled;
+        }
+        if (seen.shownAt !== null && seen.enabledAt === null && !button.disabled) seen.enabledAt = performance.now();
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ["hidden", "disabled"] });
+    });
     await page.goto(`${server.web}/cli-login?nonce=${nonce}&host=ada-macbook`);
     const authorize = page.getByRole("button", { name: "Authorize" });
     await authorize.waitFor();
-    assert.equal(await authorize.isDisabled(), true, "disabled at first");
     assert.notEqual(await page.evaluate(() => document.activeElement.id), "authorize", "not focused");
     await page.keyboard.press("Enter");
     await page.keyboard.press(" ");
     await eventually(() => authorize.isEnabled(), "Authorize to be enabled");
+    const seen = await page.evaluate(() => window.seenAuthorize);
+    assert.equal(seen.disabledWhenShown, true, "disabled when the approval appeared");
+    assert.ok(seen.enabledAt - seen.shownAt >= 900, `enabled only after about a second (${seen.enabledAt - seen.shownAt} ms)`);
     assert.notEqual(await page.evaluate(() => document.activeElement.id), "authorize", "still not focused");
     await page.keyboard.press("Enter");
     await page.keyboard.press(" ");
@@ -66,11 +82,13 @@ describe("#1 one keystroke must not approve a login", () => {
     await screenshot(page, "cli-login-address");
 
     // Losing and regaining focus disables it again, for a second.
-    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
-    assert.equal(await authorize.isDisabled(), true, "disabled again after regaining focus");
+    const disabledAfter = (target, type) => page.evaluate(([t, e]) => {
+      (t === "window" ? window : document).dispatchEvent(new Event(e));
+      return document.getElementById("authorize").disabled;
+    }, [target, type]);
+    assert.equal(await disabledAfter("window", "focus"), true, "disabled again after regaining focus");
     await eventually(() => authorize.isEnabled(), "Authorize to be enabled again");
-    await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
-    assert.equal(await authorize.isDisabled(), true, "disabled again after becoming visible");
+    assert.equal(await disabledAfter("document", "visibilitychange"), true, "disabled again after becoming visible");
     await eventually(() => authorize.isEnabled(), "Authorize to be enabled again");
 
     // Tabbing to the button and pressing Enter is deliberate: that approves.

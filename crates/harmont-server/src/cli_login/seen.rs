@@ -97,6 +97,8 @@ impl SeenClaims {
 /// The nonce of the login the page is about to approve.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CliInspectRequest {
+    /// The nonce from the page's URL, as the terminal made it.
+    #[schema(min_length = 22, max_length = 256, pattern = "^[A-Za-z0-9_-]+$")]
     pub nonce: String,
 }
 

@@ -104,5 +104,8 @@ fn is_documented() {
     }
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["CliInspectRequest"]["required"], json!(["nonce"]));
+    let nonce = &schemas["CliInspectRequest"]["properties"]["nonce"];
+    assert_eq!((nonce["minLength"].as_u64(), nonce["maxLength"].as_u64()), (Some(22), Some(256)));
+    assert_eq!(nonce["pattern"], "^[A-Za-z0-9_-]+$");
     assert!(schemas["CliInspectResponse"]["properties"]["claimed_from"].is_object());
 }
