@@ -298,6 +298,17 @@ describe("#2 changing passkeys needs a fresh sign-in", () => {
     await page.getByText(tab.email).waitFor();
     await page.getByRole("button", { name: "Add a passkey" }).click();
     await page.getByText("For your security, sign in again to change your passkeys.").waitFor();
+
+    // Signing in again with the passkey gives a browser session that may, and ends the CLI one.
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await page.waitForURL(`${server.web}/settings`);
+    assert.equal((await userStatus(cliToken)).status, 401, "the CLI session was logged out");
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    // Allowed now: the one authenticator refuses a second passkey for the same user.
+    await page.getByText("This device already has a passkey for your account.").waitFor();
+    assert.equal(await page.locator("#reauth").isVisible(), false);
+    assert.deepEqual(tab.problems, []);
     await tab.close();
   });
 });
