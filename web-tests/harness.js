@@ -12,8 +12,9 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, "..");
-export const SERVER_BIN = process.env.HARMONT_AUTH_BIN || join(repo, "target/debug/harmont-auth");
-export const CLI_BIN = process.env.HARMONT_CLI_BIN || join(repo, "target/debug/harmont");
+const TARGET = resolve(repo, process.env.CARGO_TARGET_DIR || "target");
+export const SERVER_BIN = process.env.HARMONT_AUTH_BIN || join(TARGET, "debug/harmont-auth");
+export const CLI_BIN = process.env.HARMONT_CLI_BIN || join(TARGET, "debug/harmont");
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 export const SCREENSHOTS = join(here, "screenshots");
 
@@ -47,14 +48,15 @@ export async function eventually(check, what, ms = 15000) {
  * `harmont-auth serve` on 127.0.0.1 with its defaults, as a fresh install
  * runs: the public URL is http://127.0.0.1:PORT, so the pages live at
  * http://localhost:PORT (browsers refuse an IP as a passkey's relying party).
+ * `extraArgs` go to `serve` as they are.
  */
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), "harmont-web-"));
   const port = await freePort();
   const database = `sqlite://${dir}/harmont.db`;
   const api = `http://127.0.0.1:${port}`;
   const web = `http://localhost:${port}`;
-  const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database], {
+  const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database, ...extraArgs], {
     env: { ...process.env, HARMONT_LOG: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -75,6 +77,11 @@ export async function startServer() {
     async addUser(name = "Ada Lovelace") {
       const email = `user-${Math.random().toString(36).slice(2, 10)}@example.com`;
       return [email, await admin("user", "add", email, "--name", name)];
+    },
+    /** A session token for an existing user, as `harmont-auth token mint` makes them (a CLI session). */
+    async mintToken(email) {
+      const { stdout } = await run(SERVER_BIN, ["token", "mint", email, "--database", database]);
+      return stdout.trim();
     },
     /** Makes every stored login link expired, as 24 hours passing would. */
     async expireLinks() {

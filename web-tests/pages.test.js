@@ -111,6 +111,10 @@ describe("harmont login", () => {
     assert.equal(await page.locator("#host").textContent(), hostname());
     await page.getByText("reported by the terminal").waitFor();
     await page.getByText(tab.email).waitFor();
+    // The CLI's claims and the browser both come from this machine: no warning.
+    await page.locator("#claimed-from").getByText("127.0.0.1").waitFor();
+    assert.equal(await page.locator("#address-warning").isVisible(), false);
+    assert.equal(await page.locator("#address-unseen").isVisible(), false);
     await screenshot(page, "cli-login");
 
     // Nothing happens without a click.
@@ -153,9 +157,14 @@ describe("harmont login", () => {
     assert.ok(!page.url().includes("nonce"), "the nonce did not travel to the sign-in page");
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
     await page.waitForURL(`${server.web}/cli-login`);
-    // The page focuses "Authorize"; a keyboard alone can approve.
-    await page.getByRole("button", { name: "Authorize" }).waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement.id), "authorize");
+    // "Authorize" is not focused for you; a keyboard alone can still approve,
+    // once the user has tabbed to it.
+    const authorize = page.getByRole("button", { name: "Authorize" });
+    await eventually(() => authorize.isEnabled(), "Authorize to be enabled");
+    assert.notEqual(await page.evaluate(() => document.activeElement.id), "authorize");
+    for (let i = 0; i < 5 && (await page.evaluate(() => document.activeElement.id)) !== "authorize"; i++) {
+      await page.keyboard.press("Tab");
+    }
     await page.keyboard.press("Enter");
     assert.equal(await login.exited, 0, login.stderr);
     cli.cleanup();
@@ -177,6 +186,7 @@ describe("harmont login", () => {
     assert.equal(await page.locator("#paste-result").isVisible(), false, "no code before the click");
     await page.getByRole("button", { name: "Show code" }).click();
     await page.getByText(/Expires in [45]:\d\d/).waitFor();
+    await page.getByText("Never share this code: anyone who types it gets your session.").waitFor();
     const shown = await page.locator("#paste-code").textContent();
     assert.match(shown, /^[0-9A-Z]{4} [0-9A-Z]{4} [0-9A-Z]{4} [0-9A-Z]{4}$/);
     await screenshot(page, "cli-login-paste");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth_cache::AuthCache;
+use crate::cli_login::seen::SeenClaims;
 use crate::cli_login::waiters::Waiters;
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -87,6 +88,7 @@ pub struct Service {
     pub settings: Settings,
     pub(crate) secret: ServerSecret,
     pub(crate) waiters: Waiters,
+    pub(crate) seen_claims: SeenClaims,
     pub(crate) claim_limiter: FailureLimiter,
     pub(crate) redeem_limiter: FailureLimiter,
     pub(crate) sign_in_limiter: FailureLimiter,
@@ -111,6 +113,7 @@ impl Service {
             settings,
             secret,
             waiters: Waiters::default(),
+            seen_claims: SeenClaims::default(),
             shutdown: CancellationToken::new(),
         }
     }

@@ -2,10 +2,20 @@
 // CLI's loopback listener), or show a paste code for `harmont login --paste`.
 // The nonce leaves the address bar as soon as it is read; it is kept in this
 // tab's sessionStorage while the user signs in, and dropped once used.
+//
+// Authorize is never focused for the user, stays disabled for a second after
+// the page (again) becomes visible or focused, and answers only a pointer
+// click or a key pressed on the button itself once the user has moved to it:
+// one Enter meant for something else approves nothing. The page shows where
+// the terminal waiting for this login connects from, and warns when that is
+// not this browser's address.
 import { $, ApiError, api, currentUser, goSignIn, say, show, verificationCode } from "/assets/common.js";
 
 const PENDING = "harmont.cli-login";
 const PASTE_SECONDS = 300;
+const ARM_MS = 1000;
+const INSPECT_EVERY_MS = 2000;
+const INSPECT_FOR_MS = 5 * 60 * 1000;
 
 function readRequest() {
   const query = new URLSearchParams(location.search);
@@ -37,6 +47,100 @@ function validPort(port) {
   return n >= 1 && n <= 65535 ? n : null;
 }
 
+/**
+ * Keeps `button` disabled until the page has been visible and focused for
+ * ARM_MS, and tells deliberate activations from accidental ones.
+ */
+function guard(button) {
+  let timer = null;
+  let busy = false;
+  let focusedWhileArmed = false;
+  const disarm = () => {
+    clearTimeout(timer);
+    timer = null;
+    button.disabled = true;
+    focusedWhileArmed = false;
+    if (document.activeElement === button) button.blur();
+  };
+  const arm = () => {
+    disarm();
+    if (document.visibilityState !== "visible") return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (!busy) button.disabled = false;
+    }, ARM_MS);
+  };
+  document.addEventListener("visibilitychange", arm);
+  window.addEventListener("focus", arm);
+  window.addEventListener("pageshow", arm);
+  window.addEventListener("blur", disarm);
+  button.addEventListener("focus", () => {
+    focusedWhileArmed = !button.disabled && timer === null;
+  });
+  button.addEventListener("blur", () => {
+    focusedWhileArmed = false;
+  });
+  arm();
+  return {
+    /** A real click while enabled: a pointer's, or a key's on the button the user moved to. */
+    deliberate(event) {
+      if (!event.isTrusted || button.disabled || busy) return false;
+      if (event.detail > 0) return true;
+      return document.activeElement === button && focusedWhileArmed;
+    },
+    busy(value) {
+      busy = value;
+      button.disabled = value || timer !== null;
+    },
+    stop() {
+      document.removeEventListener("visibilitychange", arm);
+      window.removeEventListener("focus", arm);
+      window.removeEventListener("pageshow", arm);
+      window.removeEventListener("blur", disarm);
+      clearTimeout(timer);
+      button.disabled = true;
+    },
+  };
+}
+
+const isLoopback = (ip) => ip === "::1" || /^127\./.test(ip);
+const sameMachine = (a, b) => a === b || (isLoopback(a) && isLoopback(b));
+
+/**
+ * Shows where the claims for this nonce come from, as the server sees them,
+ * and keeps checking (a terminal may start asking after the page opened).
+ * Returns a function that stops the checks.
+ */
+function watchAddress(nonce) {
+  let timer = null;
+  let stopped = false;
+  const until = Date.now() + INSPECT_FOR_MS;
+  const check = async () => {
+    let seen;
+    try {
+      seen = await api("POST", "/api/v0/auth/cli/inspect", { nonce });
+    } catch {
+      seen = null;
+    }
+    if (stopped) return;
+    if (seen) {
+      const from = seen.claimed_from;
+      show("address", !!from);
+      show("address-unseen", !from);
+      if (from) $("claimed-from").textContent = from;
+      const elsewhere = !!from && !sameMachine(from, seen.your_address);
+      $("your-address").textContent = `This browser connects from ${seen.your_address}.`;
+      show("address-warning", elsewhere);
+    }
+    if (Date.now() < until) timer = setTimeout(check, INSPECT_EVERY_MS);
+  };
+  check();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
 function finished(text) {
   show("approve", false);
   show("paste", false);
@@ -54,30 +158,37 @@ async function approve(request, me) {
   $("who").textContent = me.email;
   $("host").textContent = request.host || "not reported";
   $("code").textContent = await verificationCode(request.nonce);
+  const button = $("authorize");
+  const guarded = guard(button);
   show("approve");
-
-  $("cancel").addEventListener("click", () => {
+  const stopWatching = watchAddress(request.nonce);
+  const end = (text) => {
+    guarded.stop();
+    stopWatching();
     forget();
-    finished("Cancelled. Nothing was sent to your terminal; you can close this tab.");
-  });
-  $("authorize").addEventListener("click", async () => {
-    const button = $("authorize");
-    button.disabled = true;
+    finished(text);
+  };
+
+  $("cancel").addEventListener("click", () => end("Cancelled. Nothing was sent to your terminal; you can close this tab."));
+  button.addEventListener("click", async (event) => {
+    if (!guarded.deliberate(event)) return;
+    guarded.busy(true);
     say("status", "Authorizing…");
     const body = { nonce: request.nonce };
     if (request.code_challenge) body.code_challenge = request.code_challenge;
     try {
       await api("POST", "/api/v0/auth/cli/transfer", body);
     } catch (err) {
-      button.disabled = false;
+      guarded.busy(false);
       if (err instanceof ApiError && err.status === 401) return goSignIn("/cli-login");
       if (err instanceof ApiError && err.code === "nonce_in_use") {
-        forget();
-        return finished("This login was already authorized. Return to your terminal.");
+        return end("This login was already authorized. Return to your terminal.");
       }
       say("status", err.message, "error");
       return;
     }
+    guarded.stop();
+    stopWatching();
     forget();
     const port = validPort(request.port);
     if (port) {
@@ -89,7 +200,6 @@ async function approve(request, me) {
       finished("Done, return to your terminal.");
     }
   });
-  $("authorize").focus();
 }
 
 function paste(request, me) {

@@ -21,10 +21,13 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the JSON API; sends the session token when there is one. */
-export async function api(method, path, body) {
+/**
+ * Calls the JSON API. Sends the stored session token when there is one, or
+ * `options.bearer` when given (`null`: no token at all).
+ */
+export async function api(method, path, body, options = {}) {
   const headers = { Accept: "application/json" };
-  const t = token.get();
+  const t = options.bearer === undefined ? token.get() : options.bearer;
   if (t) headers.Authorization = `Bearer ${t}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
@@ -54,15 +57,47 @@ export async function currentUser() {
   }
 }
 
-/** Sends the browser to sign in, to come back to `next` (a path on this site). */
-export function goSignIn(next) {
-  location.assign(`/login?next=${encodeURIComponent(next)}`);
+/**
+ * Stores a token the browser just signed in with. A session it replaces (a
+ * switch of account, a fresh sign-in) is logged out on the server first,
+ * never just forgotten.
+ */
+export async function adoptToken(fresh) {
+  const old = token.get();
+  if (old && old !== fresh) {
+    try {
+      await api("POST", "/api/v0/auth/logout", undefined, { bearer: old });
+    } catch (err) {
+      // Already ended (401) is what we wanted; anything else must not leave
+      // the user signed in as nobody, so the new token is stored regardless.
+      if (!(err instanceof ApiError && err.status === 401)) console.warn("could not log out the previous session");
+    }
+  }
+  token.set(fresh);
 }
 
-/** A same-site path to return to, or the settings page. */
-export function safeNext(raw) {
-  if (typeof raw === "string" && raw.startsWith("/") && !raw.startsWith("//") && !raw.startsWith("/\\")) return raw;
-  return "/settings";
+/** Sends the browser to sign in, to come back to `next` (a path on this site). */
+export function goSignIn(next, { reauth = false } = {}) {
+  location.assign(`/login?${reauth ? "reauth=1&" : ""}next=${encodeURIComponent(safeNext(next))}`);
+}
+
+/**
+ * A path on this site to return to (path, query and fragment only), or the
+ * settings page. `raw` must be a path: it is resolved against this origin,
+ * as the browser would (tabs and newlines dropped, backslashes read as
+ * slashes), and anything that leaves the origin, or a path starting with
+ * `//` that a browser would take for another host, falls back.
+ */
+export function safeNext(raw, fallback = "/settings") {
+  if (typeof raw !== "string" || !raw.startsWith("/")) return fallback;
+  let url;
+  try {
+    url = new URL(raw, location.origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith("//")) return fallback;
+  return url.pathname + url.search + url.hash;
 }
 
 export const $ = (id) => document.getElementById(id);
@@ -171,15 +206,17 @@ export function passkeysSupported() {
   return typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
 }
 
-/** Signs in with any passkey this browser holds for the site; stores the token. */
+/** Signs in with any passkey this browser holds for the site; stores the token (see `adoptToken`). */
 export async function signInWithPasskey() {
-  const started = await api("POST", "/api/v0/auth/passkeys/sign-in/start");
+  const started = await api("POST", "/api/v0/auth/passkeys/sign-in/start", undefined, { bearer: null });
   const cred = await navigator.credentials.get(requestOptions(started.options));
-  const done = await api("POST", "/api/v0/auth/passkeys/sign-in/finish", {
-    ceremony: started.ceremony,
-    credential: assertionJson(cred),
-  });
-  token.set(done.token);
+  const done = await api(
+    "POST",
+    "/api/v0/auth/passkeys/sign-in/finish",
+    { ceremony: started.ceremony, credential: assertionJson(cred) },
+    { bearer: null },
+  );
+  await adoptToken(done.token);
 }
 
 /** Registers a passkey for the signed-in user. */

@@ -1,18 +1,22 @@
 // /login: trade a one-time link (in the URL fragment, never sent to the
 // server) for a session and offer to create a passkey; or sign in with a
-// passkey. Then return to `next`.
+// passkey. Then return to `next`. Already signed in, a link is only used
+// once the user says so, and `reauth=1` asks for a fresh sign-in; either way
+// the session it replaces is logged out, not just forgotten.
 import {
-  $, api, currentUser, deviceName, passkeyProblem, passkeysSupported, registerPasskey, safeNext, say, show,
-  signInWithPasskey, token,
+  $, adoptToken, api, currentUser, deviceName, passkeyProblem, passkeysSupported, registerPasskey, safeNext, say,
+  show, signInWithPasskey,
 } from "/assets/common.js";
 
-const next = safeNext(new URLSearchParams(location.search).get("next"));
+const query = new URLSearchParams(location.search);
+const next = safeNext(query.get("next"));
+const reauth = query.get("reauth") === "1";
 
 async function redeem(link) {
   say("status", "Signing you in…");
   try {
-    const done = await api("POST", "/api/v0/auth/links/redeem", { link });
-    token.set(done.token);
+    const done = await api("POST", "/api/v0/auth/links/redeem", { link }, { bearer: null });
+    await adoptToken(done.token);
   } catch (err) {
     say("status", "");
     show("link-failed");
@@ -70,15 +74,28 @@ function showSignIn() {
   });
 }
 
+/** Someone is signed in here already: a link (perhaps someone else's) is used only if they say so. */
+function askBeforeSwitching(link, me) {
+  $("switch-email").textContent = me.email;
+  show("switch");
+  $("switch-continue").addEventListener("click", () => {
+    show("switch", false);
+    redeem(link);
+  }, { once: true });
+  $("switch-stay").addEventListener("click", () => location.replace(next), { once: true });
+}
+
 async function main() {
   const link = new URLSearchParams(location.hash.slice(1)).get("link");
   // The link is a secret: out of the address bar and history before anything else.
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-  if (link) return redeem(link);
-  if (await currentUser().catch(() => null)) {
+  const me = await currentUser().catch(() => null);
+  if (link) return me ? askBeforeSwitching(link, me) : redeem(link);
+  if (me && !reauth) {
     location.replace(next);
     return;
   }
+  show("reauth-note", reauth);
   showSignIn();
 }
 

@@ -1,11 +1,24 @@
 // /settings: sessions (revoke), passkeys (add, remove; the last one only
-// after a warning), and sign out, which revokes this browser's token.
+// after a warning; both only after a recent sign-in, else the page asks for
+// one), and sign out, which revokes this browser's token.
 import {
   $, ApiError, api, currentUser, deviceName, el, goSignIn, passkeyProblem, registerPasskey, say, show, token, when,
 } from "/assets/common.js";
 
+/** The server wants a recent sign-in before passkeys change (not a CLI session, not an old one). */
+function needsReauth(err) {
+  return err instanceof ApiError && err.status === 403 && err.code === "reauthentication_required";
+}
+
+function askReauth() {
+  say("status", "");
+  show("last-warning", false);
+  show("reauth");
+}
+
 function failed(err) {
   if (err instanceof ApiError && err.status === 401) return goSignIn("/settings");
+  if (needsReauth(err)) return askReauth();
   say("status", err.message || "Something went wrong.", "error");
 }
 
@@ -96,6 +109,7 @@ async function main() {
     return failed(err);
   }
 
+  $("reauth-button").addEventListener("click", () => goSignIn("/settings", { reauth: true }));
   $("remove-last").addEventListener("click", () => pendingRemoval && removePasskey(pendingRemoval));
   $("keep-last").addEventListener("click", () => {
     pendingRemoval = null;
@@ -110,7 +124,8 @@ async function main() {
       say("status", "Passkey added.", "ok");
       await loadPasskeys();
     } catch (err) {
-      say("status", passkeyProblem(err), "error");
+      if (needsReauth(err)) askReauth();
+      else say("status", passkeyProblem(err), "error");
     }
     button.disabled = false;
   });

@@ -28,6 +28,7 @@ impl Service {
     ) -> Result<SessionToken, ApiError> {
         self.claim_limiter.check(client.ip, Instant::now()).map_err(ApiError::rate_limited)?;
         let key_hash = nonce::hash(nonce);
+        self.note_claim(key_hash, client.ip);
         let challenge = code_verifier.map(pkce::challenge_of);
         if wait.is_zero() {
             let token = self.consume(GrantKind::Transfer, &key_hash, challenge.as_deref(), client).await?;

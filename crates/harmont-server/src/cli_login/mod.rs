@@ -10,6 +10,7 @@
 mod claim;
 mod code;
 mod redeem;
+pub(crate) mod seen;
 mod transfer;
 pub(crate) mod waiters;
 

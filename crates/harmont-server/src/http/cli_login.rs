@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody};
 use super::no_store;
+use crate::cli_login::seen::{CliInspectRequest, CliInspectResponse};
 use crate::error::ApiError;
 use crate::service::Service;
 
@@ -118,6 +119,29 @@ pub async fn redeem(
     JsonBody(body): JsonBody<CliRedeemRequest>,
 ) -> Response {
     token_response(service.redeem(&body.code, body.code_verifier.as_deref(), &client).await)
+}
+
+/// Where the terminal waiting for this login connects from, for the approval page.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/inspect", operation_id = "cliInspect", tag = "auth",
+    request_body(content = CliInspectRequest, description = "The nonce of the login about to be approved"),
+    responses(
+        (status = 200, description = "The address the claims for this nonce came from, and the caller's", body = CliInspectResponse),
+        (status = 400, description = "Bad body or nonce (`nonce_invalid`)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn inspect(
+    State(service): State<Arc<Service>>,
+    Bearer(_): Bearer,
+    Client(client): Client,
+    JsonBody(body): JsonBody<CliInspectRequest>,
+) -> Result<Json<CliInspectResponse>, ApiError> {
+    service.inspect_claims(&body.nonce, client.ip).map(Json)
 }
 
 fn token_response(result: Result<SessionToken, ApiError>) -> Response {

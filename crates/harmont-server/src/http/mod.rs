@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/cli/claim", post(cli_login::claim))
         .route("/api/v0/auth/cli/code", post(cli_login::code))
         .route("/api/v0/auth/cli/redeem", post(cli_login::redeem))
+        .route("/api/v0/auth/cli/inspect", post(cli_login::inspect))
         .route("/api/v0/auth/logout", post(account::logout))
         .route("/api/v0/auth/sessions", get(account::list_sessions))
         .route("/api/v0/auth/sessions/{id}", delete(account::revoke_session))

@@ -13,7 +13,7 @@ use crate::web;
 #[openapi(
     info(title = "Harmont API", version = "0", description = "harmont-auth: Harmont's authentication API."),
     paths(
-        cli_login::transfer, cli_login::claim, cli_login::code, cli_login::redeem,
+        cli_login::transfer, cli_login::claim, cli_login::code, cli_login::redeem, cli_login::inspect,
         account::logout, account::current_user,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,
         health::ping, health::healthz,

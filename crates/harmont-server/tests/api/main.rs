@@ -7,6 +7,7 @@ mod binary;
 mod claim;
 mod code;
 mod errors;
+mod inspect;
 mod limits;
 mod links;
 mod logout;
