@@ -49,17 +49,21 @@ impl Service {
         let token = SessionToken::parse(raw).map_err(|_| ApiError::invalid_token())?;
         let now = self.clock.now();
         let hash = token.hash();
-        let (mut auth, mut changed) = match self.auth_cache.get(&hash, now) {
-            Some(auth) => (auth, false),
-            None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, true),
+        let (mut auth, cached) = match self.auth_cache.get(&hash, now) {
+            Some(auth) => (auth, true),
+            None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
-        if auth.session.last_used_at.is_none_or(|at| now - at >= 60_000) {
+        let touch = auth.session.last_used_at.is_none_or(|at| now - at >= 60_000);
+        if touch {
             self.store.touch_session(auth.session.id, now).await?;
             auth.session.last_used_at = Some(now);
-            changed = true;
         }
-        if changed {
-            self.auth_cache.put(hash, auth.clone());
+        if !cached {
+            self.auth_cache.put(hash, auth.clone(), now);
+        } else if touch {
+            // The entry keeps the time it was read: a revocation elsewhere
+            // must still be seen once the TTL is up, however busy the token.
+            self.auth_cache.touched(&hash, now);
         }
         Ok(auth)
     }
@@ -67,7 +71,7 @@ impl Service {
     /// Revokes the session that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
         self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
-        self.auth_cache.clear();
+        self.auth_cache.forget_session(auth.session.id);
         Ok(())
     }
 
@@ -91,7 +95,7 @@ impl Service {
     /// Someone else's session answers exactly as a missing one does.
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
-            self.auth_cache.clear();
+            self.auth_cache.forget_session(session_id);
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::SessionNotFound))
@@ -100,7 +104,7 @@ impl Service {
 
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
         let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
-        self.auth_cache.clear();
+        self.auth_cache.forget_user(auth.user.id);
         Ok(revoked)
     }
 
