@@ -133,7 +133,7 @@ mod tests {
             "a".repeat(22),
             "a".repeat(256),
             "ab".repeat(11),
-            "abcdefg".repeat(4),                  // 7 different characters
+            "abcdefg".repeat(4),                   // 7 different characters
             format!("abcdefgh{}", "x".repeat(14)), // a run of 14
             format!("{}aaaaaaaa", VARIED_22),      // a run of 8
         ] {

@@ -71,7 +71,9 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_naming_the_field() {
-        for bad in ["a\0b", "tab\there", "new\nline", "\r", "\u{1b}[31mred", "\u{7f}", "\u{85}", "\u{202E}gnp.exe", "\u{2028}"] {
+        for bad in
+            ["a\0b", "tab\there", "new\nline", "\r", "\u{1b}[31mred", "\u{7f}", "\u{85}", "\u{202E}gnp.exe", "\u{2028}"]
+        {
             let err = validate_display_text("name", bad, 64).unwrap_err();
             assert_eq!(err.problem, TextProblem::ControlCharacter, "{bad:?}");
             assert_eq!(err.to_string(), "`name` must not contain control characters (such as NUL, tab or newline)");

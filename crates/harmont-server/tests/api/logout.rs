@@ -2,8 +2,8 @@
 
 use crate::api_test;
 use crate::helpers::{assert_error, spawn_app, Backend};
-use reqwest::StatusCode;
 use harmont_server::clock::Clock;
+use reqwest::StatusCode;
 use std::time::Duration;
 
 async fn revokes_the_token_on_the_server(backend: Backend) {

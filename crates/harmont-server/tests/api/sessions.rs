@@ -3,8 +3,8 @@
 
 use crate::api_test;
 use crate::helpers::{assert_error, spawn_app, Backend};
-use reqwest::StatusCode;
 use harmont_server::clock::Clock;
+use reqwest::StatusCode;
 use std::time::Duration;
 
 async fn lists_the_callers_sessions_newest_first(backend: Backend) {
