@@ -111,7 +111,7 @@ impl AuthCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harmont_store::{Session, User};
+    use harmont_store::{Session, SignInMethod, User};
 
     const T0: Millis = 1_767_225_600_000;
 
@@ -133,6 +133,8 @@ mod tests {
             last_used_at: None,
             user_agent: None,
             ip: None,
+            method: SignInMethod::Cli,
+            passkey_id: None,
         };
         (TokenHash(hash), Authenticated { session, user })
     }

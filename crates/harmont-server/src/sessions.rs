@@ -1,7 +1,7 @@
 //! Session tokens: minting, the bearer check every request passes through,
 //! and the user's own management of their sessions (list, revoke, logout).
 
-use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, StoreError, User};
+use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, SignInMethod, StoreError, User};
 use harmont_wire::api::{SessionInfo, SessionList};
 use harmont_wire::token::SessionToken;
 use harmont_wire::ErrorCode;
@@ -15,8 +15,51 @@ use crate::service::Service;
 /// Longest user agent kept on a session; the rest is cut.
 const MAX_USER_AGENT: usize = 256;
 
+/// How recent a browser sign-in must be to change credentials.
+pub const REAUTHENTICATION_WINDOW: Millis = 10 * 60 * 1000;
+
+/// How a session about to be minted was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignIn {
+    pub method: SignInMethod,
+    /// The passkey that signed it in, for [`SignInMethod::Passkey`].
+    pub passkey_id: Option<Uuid>,
+}
+
+impl SignIn {
+    /// `claim` and `redeem`.
+    pub const CLI: SignIn = SignIn { method: SignInMethod::Cli, passkey_id: None };
+    /// A one-time login link.
+    pub const LINK: SignIn = SignIn { method: SignInMethod::Link, passkey_id: None };
+    /// `harmont-auth token mint`.
+    pub const OPERATOR: SignIn = SignIn { method: SignInMethod::Operator, passkey_id: None };
+
+    pub fn passkey(passkey_id: Uuid) -> SignIn {
+        SignIn { method: SignInMethod::Passkey, passkey_id: Some(passkey_id) }
+    }
+}
+
+/// Adding or removing a credential (a passkey, a sign-in identity) and
+/// deleting the account need a browser session signed in (passkey, link,
+/// SSO) within the last [`REAUTHENTICATION_WINDOW`]; CLI and operator
+/// sessions never qualify. Otherwise `403 reauthentication_required`.
+pub fn require_recent_sign_in(auth: &Authenticated, now: Millis) -> Result<(), ApiError> {
+    let session = &auth.session;
+    let age = now - session.created_at;
+    if session.method.is_browser_sign_in() && (0..=REAUTHENTICATION_WINDOW).contains(&age) {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::ReauthenticationRequired))
+    }
+}
+
 impl Service {
-    pub(crate) fn session_draft(&self, client: &ClientInfo, now: Millis) -> (SessionToken, SessionDraft) {
+    pub(crate) fn session_draft(
+        &self,
+        client: &ClientInfo,
+        now: Millis,
+        sign_in: SignIn,
+    ) -> (SessionToken, SessionDraft) {
         let token = SessionToken::generate();
         let draft = SessionDraft {
             id: Uuid::new_v4(),
@@ -25,14 +68,21 @@ impl Service {
             expires_at: now + millis(self.settings.session_ttl),
             user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT).to_owned()),
             ip: Some(client.ip.to_string()),
+            method: sign_in.method,
+            passkey_id: sign_in.passkey_id,
         };
         (token, draft)
     }
 
     /// A fresh session for a user the caller has already authenticated some
-    /// other way (a passkey, the operator's `token mint`).
-    pub async fn mint_session(&self, user_id: Uuid, client: &ClientInfo) -> Result<SessionToken, ApiError> {
-        let (token, draft) = self.session_draft(client, self.clock.now());
+    /// other way (a passkey, the operator's `token mint`), recording how.
+    pub async fn mint_session(
+        &self,
+        user_id: Uuid,
+        client: &ClientInfo,
+        sign_in: SignIn,
+    ) -> Result<SessionToken, ApiError> {
+        let (token, draft) = self.session_draft(client, self.clock.now(), sign_in);
         self.store.create_session(user_id, draft).await?;
         Ok(token)
     }

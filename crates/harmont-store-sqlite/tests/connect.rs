@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use harmont_store::{GrantKind, NewGrant, NewUser, SessionDraft, Store};
+use harmont_store::{GrantKind, NewGrant, NewUser, SessionDraft, SignInMethod, Store};
 use harmont_store_sqlite::SqliteStore;
 use harmont_wire::token::TokenHash;
 use sqlx::{Connection, SqliteConnection};
@@ -31,6 +31,8 @@ fn draft() -> SessionDraft {
         expires_at: NOW + 1_000_000,
         user_agent: None,
         ip: None,
+        method: SignInMethod::Cli,
+        passkey_id: None,
     }
 }
 
@@ -118,6 +120,7 @@ async fn stores_sharing_a_file_consume_a_grant_once() {
             code_challenge: None,
             created_at: NOW,
             expires_at: NOW + 300_000,
+            reserved_until: NOW + 300_000,
         };
         assert!(stores[round % STORES].park_grant(grant).await.unwrap());
 
