@@ -2,8 +2,9 @@
 //! more than one server process.
 //!
 //! Single use leans on row locks: a grant is consumed by one statement that
-//! deletes it and inserts the session, and of concurrent deleters the ones
-//! that wait on the winner's lock find the row gone and insert nothing.
+//! marks it consumed and inserts the session (a login link, by one that
+//! deletes it), and of concurrent callers the ones that wait on the winner's
+//! lock find the row spent and insert nothing.
 
 use std::fmt;
 use std::str::FromStr;
