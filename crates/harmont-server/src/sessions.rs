@@ -42,11 +42,12 @@ impl SignIn {
 /// Adding or removing a credential (a passkey, a sign-in identity) and
 /// deleting the account need a browser session signed in (passkey, link,
 /// SSO) within the last [`REAUTHENTICATION_WINDOW`]; CLI and operator
-/// sessions never qualify. Otherwise `403 reauthentication_required`.
+/// sessions never qualify. Otherwise `403 reauthentication_required`. A
+/// session stamped slightly in the future (another replica's clock) counts
+/// as just signed in.
 pub fn require_recent_sign_in(auth: &Authenticated, now: Millis) -> Result<(), ApiError> {
     let session = &auth.session;
-    let age = now - session.created_at;
-    if session.method.is_browser_sign_in() && (0..=REAUTHENTICATION_WINDOW).contains(&age) {
+    if session.method.is_browser_sign_in() && now - session.created_at <= REAUTHENTICATION_WINDOW {
         Ok(())
     } else {
         Err(ApiError::new(ErrorCode::ReauthenticationRequired))
@@ -231,6 +232,43 @@ mod tests {
     fn timestamps_are_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+    }
+
+    #[test]
+    fn only_recent_browser_sign_ins_may_change_credentials() {
+        const T0: Millis = 1_767_225_600_000;
+        let auth = |method| Authenticated {
+            session: harmont_store::Session {
+                id: Uuid::new_v4(),
+                user_id: Uuid::nil(),
+                created_at: T0,
+                expires_at: T0 + REAUTHENTICATION_WINDOW * 1000,
+                last_used_at: None,
+                user_agent: None,
+                ip: None,
+                method,
+                passkey_id: None,
+            },
+            user: User {
+                id: Uuid::nil(),
+                email: "ada@example.com".into(),
+                name: None,
+                personal_org_slug: None,
+                created_at: T0,
+            },
+        };
+        for method in [SignInMethod::Passkey, SignInMethod::Link, SignInMethod::Sso] {
+            for now in [T0 - 5_000, T0, T0 + REAUTHENTICATION_WINDOW] {
+                assert!(require_recent_sign_in(&auth(method), now).is_ok(), "{method:?} at {now}");
+            }
+            let late = require_recent_sign_in(&auth(method), T0 + REAUTHENTICATION_WINDOW + 1).unwrap_err();
+            assert_eq!(late.code, ErrorCode::ReauthenticationRequired);
+        }
+        for method in [SignInMethod::Cli, SignInMethod::Operator, SignInMethod::Unknown] {
+            let refused = require_recent_sign_in(&auth(method), T0).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::ReauthenticationRequired, "{method:?}");
+            assert_eq!(refused.status(), axum::http::StatusCode::FORBIDDEN);
+        }
     }
 
     #[test]
