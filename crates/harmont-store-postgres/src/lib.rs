@@ -495,36 +495,48 @@ impl Store for PostgresStore {
         row.as_ref().map(passkey_from_row).transpose()
     }
 
-    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3")
-            .bind(data)
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // The UPDATE locks the passkey's row: a removal running meanwhile
+        // either finds the session committed or makes this update find no row.
+        let record = "UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3 RETURNING user_id";
+        self.consume_into_session(record, 3, draft, |q| q.bind(data).bind(now).bind(id)).await
     }
 
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
-        // One statement: the passkey goes exactly when its sessions end.
-        let row = sqlx::query(
-            "WITH deleted AS (DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING id), \
-                  revoked AS (UPDATE sessions SET revoked_at = $3 \
-                              WHERE passkey_id IN (SELECT id FROM deleted) AND user_id = $2 \
-                                AND revoked_at IS NULL AND expires_at > $3 \
-                              RETURNING id) \
-             SELECT EXISTS (SELECT 1 FROM deleted), ARRAY(SELECT id FROM revoked)",
+        // One transaction, two statements: the DELETE waits for a sign-in
+        // holding the passkey's row (`record_passkey_sign_in`) to commit, and
+        // the UPDATE, a later statement, then sees that sign-in's session. In
+        // a single statement its snapshot would predate the session.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let deleted = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if deleted.rows_affected() != 1 {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        }
+        let revoked: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE passkey_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1 \
+             RETURNING id",
         )
+        .bind(now)
         .bind(id)
         .bind(user_id)
-        .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
-        let deleted: bool = row.try_get(0).map_err(backend)?;
-        let revoked: Vec<Uuid> = row.try_get(1).map_err(backend)?;
-        Ok(deleted.then_some(revoked))
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(revoked))
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

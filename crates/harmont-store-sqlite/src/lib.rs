@@ -525,15 +525,19 @@ impl Store for SqliteStore {
         row.as_ref().map(passkey_from_row).transpose()
     }
 
-    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE passkeys SET data = ?, last_used_at = ? WHERE id = ?")
-            .bind(data)
-            .bind(now)
-            .bind(id.hyphenated().to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        let record =
+            sqlx::query_scalar("UPDATE passkeys SET data = ?, last_used_at = ? WHERE id = ? RETURNING user_id")
+                .bind(data)
+                .bind(now)
+                .bind(id.hyphenated().to_string());
+        self.consume_into_session(record, draft).await
     }
 
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {

@@ -66,12 +66,14 @@ macro_rules! contract_tests {
             passkey_use_is_recorded,
             delete_passkey_deletes_only_own,
             delete_passkey_revokes_the_sessions_it_signed_in,
+            passkey_sign_in_needs_the_passkey,
             ceremony_is_taken_once_while_live,
             sweep_removes_expired_links_and_ceremonies,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
             login_link_has_exactly_one_winner,
+            passkey_removal_ends_every_racing_sign_in,
         );
     };
     (@by_ref $make:expr; $($name:ident),* $(,)?) => {$(
@@ -905,14 +907,67 @@ pub async fn passkeys_are_per_user_and_unique_by_credential(store: &dyn Store) {
     assert_eq!(store.passkey_by_credential_id(&random_bytes()).await.unwrap(), None);
 }
 
+fn passkey_draft(passkey: &NewPasskey, at: Millis) -> SessionDraft {
+    SessionDraft { method: SignInMethod::Passkey, passkey_id: Some(passkey.id), ..draft_at(at) }
+}
+
 pub async fn passkey_use_is_recorded(store: &dyn Store) {
     let user = new_user(store).await;
     let key = new_passkey(&user, T0);
     store.create_passkey(key.clone()).await.unwrap();
-    store.record_passkey_use(key.id, "{\"counter\":2}".to_owned(), T0 + MINUTE).await.unwrap();
+    let now = T0 + MINUTE;
+    let d = passkey_draft(&key, now);
+    let session = store.record_passkey_sign_in(key.id, "{\"counter\":2}".to_owned(), now, d.clone()).await.unwrap();
+    let session = session.expect("a stored passkey signs in");
+    assert_eq!(session, d.clone().into_session(user.id));
+    assert_eq!(who(store, &d.token_hash, now).await, Some(Authenticated { session, user: user.clone() }));
     let found = store.passkey_by_credential_id(&key.credential_id).await.unwrap().unwrap();
     assert_eq!(found.data, "{\"counter\":2}");
-    assert_eq!(found.last_used_at, Some(T0 + MINUTE));
+    assert_eq!(found.last_used_at, Some(now));
+}
+
+pub async fn passkey_sign_in_needs_the_passkey(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = new_passkey(&user, T0);
+    store.create_passkey(key.clone()).await.unwrap();
+    assert_eq!(store.delete_passkey(user.id, key.id, T0 + 1).await.unwrap(), Some(vec![]));
+    let d = passkey_draft(&key, T0 + 2);
+    assert_eq!(store.record_passkey_sign_in(key.id, "{}".to_owned(), T0 + 2, d.clone()).await.unwrap(), None);
+    assert_eq!(who(store, &d.token_hash, T0 + 2).await, None, "no session for a removed passkey");
+    assert!(ids(store, &user, T0 + 2).await.is_empty());
+}
+
+/// A sign-in and the removal of its passkey, at the same moment, many times:
+/// the sign-in either fails or its session is revoked; never does a session
+/// signed in with a removed passkey live on.
+pub async fn passkey_removal_ends_every_racing_sign_in(store: Arc<dyn Store>) {
+    const ROUNDS: usize = 40;
+    let user = new_user(&*store).await;
+    let now = T0 + MINUTE;
+    for _ in 0..ROUNDS {
+        let key = new_passkey(&user, T0);
+        store.create_passkey(key.clone()).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let d = passkey_draft(&key, now);
+        let signing_in = {
+            let (store, start, d, id) = (Arc::clone(&store), Arc::clone(&start), d.clone(), key.id);
+            tokio::spawn(async move {
+                start.wait().await;
+                store.record_passkey_sign_in(id, "{}".to_owned(), now, d).await
+            })
+        };
+        let removing = {
+            let (store, start, user_id, id) = (Arc::clone(&store), Arc::clone(&start), user.id, key.id);
+            tokio::spawn(async move {
+                start.wait().await;
+                store.delete_passkey(user_id, id, now).await
+            })
+        };
+        let signed_in = signing_in.await.unwrap().expect("no error under contention");
+        let revoked = removing.await.unwrap().expect("no error under contention").expect("the passkey was there");
+        assert_eq!(who(&*store, &d.token_hash, now).await, None, "a removed passkey's session lives on");
+        assert_eq!(revoked, signed_in.iter().map(|s| s.id).collect::<Vec<_>>());
+    }
 }
 
 pub async fn delete_passkey_deletes_only_own(store: &dyn Store) {

@@ -352,8 +352,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>>;
 
-    /// After a sign-in: stores the updated credential (its counter) and `last_used_at = now`.
-    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()>;
+    /// After a sign-in, in one transaction: stores the updated credential
+    /// (its counter) and `last_used_at = now`, and creates the session `draft`
+    /// for the passkey's user. `None`, with nothing changed, when the passkey
+    /// is gone: a sign-in racing [`Store::delete_passkey`] either fails or
+    /// creates a session that the removal revokes.
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
 
     /// In one transaction: deletes the user's passkey and revokes (at `now`)
     /// the live sessions it signed in. The ids of those sessions; `None` when

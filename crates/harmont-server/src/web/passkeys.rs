@@ -194,8 +194,11 @@ impl Service {
             .map_err(invalid)?;
         passkey.update_credential(&result);
         let data = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
-        self.store.record_passkey_use(stored.id, data, now).await?;
-        self.mint_session(user_id, client, SignIn::passkey(stored.id)).await
+        let (token, draft) = self.session_draft(client, now, SignIn::passkey(stored.id));
+        match self.store.record_passkey_sign_in(stored.id, data, now, draft).await? {
+            Some(_) => Ok(token),
+            None => Err(invalid("passkey removed during the sign-in")),
+        }
     }
 
     pub async fn list_passkeys(&self, auth: &Authenticated) -> Result<Vec<PasskeySummary>, ApiError> {
