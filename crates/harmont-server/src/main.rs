@@ -6,7 +6,7 @@ use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
 use harmont_server::config::{Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
 use harmont_server::secret::ServerSecret;
-use harmont_server::sessions::AddUserError;
+use harmont_server::sessions::{AddUserError, SignIn};
 use harmont_server::{store, Service, Settings};
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
@@ -59,7 +59,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
             let operator =
                 ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("harmont-auth token mint".into()) };
-            let token = service.mint_session(user.id, &operator).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let token = service
+                .mint_session(user.id, &operator, SignIn::OPERATOR)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             println!("{}", token.expose());
             Ok(())
         }

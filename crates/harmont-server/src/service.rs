@@ -172,7 +172,7 @@ impl Service {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "sweep failed"),
             }
-            self.auth_cache.forget_stale();
+            self.auth_cache.forget_stale(self.clock.now());
             self.claim_limiter.forget_idle(std::time::Instant::now());
             self.redeem_limiter.forget_idle(std::time::Instant::now());
             self.sign_in_limiter.forget_idle(std::time::Instant::now());

@@ -1,7 +1,7 @@
 //! Session tokens: minting, the bearer check every request passes through,
 //! and the user's own management of their sessions (list, revoke, logout).
 
-use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, StoreError, User};
+use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, SignInMethod, StoreError, User};
 use harmont_wire::api::{SessionInfo, SessionList};
 use harmont_wire::token::SessionToken;
 use harmont_wire::ErrorCode;
@@ -15,8 +15,52 @@ use crate::service::Service;
 /// Longest user agent kept on a session; the rest is cut.
 const MAX_USER_AGENT: usize = 256;
 
+/// How recent a browser sign-in must be to change credentials.
+pub const REAUTHENTICATION_WINDOW: Millis = 10 * 60 * 1000;
+
+/// How a session about to be minted was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignIn {
+    pub method: SignInMethod,
+    /// The passkey that signed it in, for [`SignInMethod::Passkey`].
+    pub passkey_id: Option<Uuid>,
+}
+
+impl SignIn {
+    /// `claim` and `redeem`.
+    pub const CLI: SignIn = SignIn { method: SignInMethod::Cli, passkey_id: None };
+    /// A one-time login link.
+    pub const LINK: SignIn = SignIn { method: SignInMethod::Link, passkey_id: None };
+    /// `harmont-auth token mint`.
+    pub const OPERATOR: SignIn = SignIn { method: SignInMethod::Operator, passkey_id: None };
+
+    pub fn passkey(passkey_id: Uuid) -> SignIn {
+        SignIn { method: SignInMethod::Passkey, passkey_id: Some(passkey_id) }
+    }
+}
+
+/// Adding or removing a credential (a passkey, a sign-in identity) and
+/// deleting the account need a browser session signed in (passkey, link,
+/// SSO) within the last [`REAUTHENTICATION_WINDOW`]; CLI and operator
+/// sessions never qualify. Otherwise `403 reauthentication_required`. A
+/// session stamped slightly in the future (another replica's clock) counts
+/// as just signed in.
+pub fn require_recent_sign_in(auth: &Authenticated, now: Millis) -> Result<(), ApiError> {
+    let session = &auth.session;
+    if session.method.is_browser_sign_in() && now - session.created_at <= REAUTHENTICATION_WINDOW {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::ReauthenticationRequired))
+    }
+}
+
 impl Service {
-    pub(crate) fn session_draft(&self, client: &ClientInfo, now: Millis) -> (SessionToken, SessionDraft) {
+    pub(crate) fn session_draft(
+        &self,
+        client: &ClientInfo,
+        now: Millis,
+        sign_in: SignIn,
+    ) -> (SessionToken, SessionDraft) {
         let token = SessionToken::generate();
         let draft = SessionDraft {
             id: Uuid::new_v4(),
@@ -25,14 +69,21 @@ impl Service {
             expires_at: now + millis(self.settings.session_ttl),
             user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT).to_owned()),
             ip: Some(client.ip.to_string()),
+            method: sign_in.method,
+            passkey_id: sign_in.passkey_id,
         };
         (token, draft)
     }
 
     /// A fresh session for a user the caller has already authenticated some
-    /// other way (a passkey, the operator's `token mint`).
-    pub async fn mint_session(&self, user_id: Uuid, client: &ClientInfo) -> Result<SessionToken, ApiError> {
-        let (token, draft) = self.session_draft(client, self.clock.now());
+    /// other way (a passkey, the operator's `token mint`), recording how.
+    pub async fn mint_session(
+        &self,
+        user_id: Uuid,
+        client: &ClientInfo,
+        sign_in: SignIn,
+    ) -> Result<SessionToken, ApiError> {
+        let (token, draft) = self.session_draft(client, self.clock.now(), sign_in);
         self.store.create_session(user_id, draft).await?;
         Ok(token)
     }
@@ -49,17 +100,21 @@ impl Service {
         let token = SessionToken::parse(raw).map_err(|_| ApiError::invalid_token())?;
         let now = self.clock.now();
         let hash = token.hash();
-        let (mut auth, mut changed) = match self.auth_cache.get(&hash, now) {
-            Some(auth) => (auth, false),
-            None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, true),
+        let (mut auth, cached) = match self.auth_cache.get(&hash, now) {
+            Some(auth) => (auth, true),
+            None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
-        if auth.session.last_used_at.is_none_or(|at| now - at >= 60_000) {
+        let touch = auth.session.last_used_at.is_none_or(|at| now - at >= 60_000);
+        if touch {
             self.store.touch_session(auth.session.id, now).await?;
             auth.session.last_used_at = Some(now);
-            changed = true;
         }
-        if changed {
-            self.auth_cache.put(hash, auth.clone());
+        if !cached {
+            self.auth_cache.put(hash, auth.clone(), now);
+        } else if touch {
+            // The entry keeps the time it was read: a revocation elsewhere
+            // must still be seen once the TTL is up, however busy the token.
+            self.auth_cache.touched(&hash, now);
         }
         Ok(auth)
     }
@@ -67,7 +122,7 @@ impl Service {
     /// Revokes the session that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
         self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
-        self.auth_cache.clear();
+        self.auth_cache.forget_session(auth.session.id);
         Ok(())
     }
 
@@ -91,7 +146,7 @@ impl Service {
     /// Someone else's session answers exactly as a missing one does.
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
-            self.auth_cache.clear();
+            self.auth_cache.forget_session(session_id);
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::SessionNotFound))
@@ -100,7 +155,7 @@ impl Service {
 
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
         let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
-        self.auth_cache.clear();
+        self.auth_cache.forget_user(auth.user.id);
         Ok(revoked)
     }
 
@@ -177,6 +232,43 @@ mod tests {
     fn timestamps_are_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+    }
+
+    #[test]
+    fn only_recent_browser_sign_ins_may_change_credentials() {
+        const T0: Millis = 1_767_225_600_000;
+        let auth = |method| Authenticated {
+            session: harmont_store::Session {
+                id: Uuid::new_v4(),
+                user_id: Uuid::nil(),
+                created_at: T0,
+                expires_at: T0 + REAUTHENTICATION_WINDOW * 1000,
+                last_used_at: None,
+                user_agent: None,
+                ip: None,
+                method,
+                passkey_id: None,
+            },
+            user: User {
+                id: Uuid::nil(),
+                email: "ada@example.com".into(),
+                name: None,
+                personal_org_slug: None,
+                created_at: T0,
+            },
+        };
+        for method in [SignInMethod::Passkey, SignInMethod::Link, SignInMethod::Sso] {
+            for now in [T0 - 5_000, T0, T0 + REAUTHENTICATION_WINDOW] {
+                assert!(require_recent_sign_in(&auth(method), now).is_ok(), "{method:?} at {now}");
+            }
+            let late = require_recent_sign_in(&auth(method), T0 + REAUTHENTICATION_WINDOW + 1).unwrap_err();
+            assert_eq!(late.code, ErrorCode::ReauthenticationRequired);
+        }
+        for method in [SignInMethod::Cli, SignInMethod::Operator, SignInMethod::Unknown] {
+            let refused = require_recent_sign_in(&auth(method), T0).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::ReauthenticationRequired, "{method:?}");
+            assert_eq!(refused.status(), axum::http::StatusCode::FORBIDDEN);
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! more than one server process.
 //!
 //! Single use leans on row locks: a grant is consumed by one statement that
-//! deletes it and inserts the session, and of concurrent deleters the ones
-//! that wait on the winner's lock find the row gone and insert nothing.
+//! marks it consumed and inserts the session (a login link, by one that
+//! deletes it), and of concurrent callers the ones that wait on the winner's
+//! lock find the row spent and insert nothing.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,7 +12,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use harmont_store::{
     Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Result, Session, SessionDraft, Store, StoreError, Swept, User,
+    Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -80,9 +81,12 @@ fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Reads a session from columns 0..=6: id, user_id, created_at, expires_at,
-/// last_used_at, user_agent, ip.
+/// The columns [`session_from_row`] reads, in its order.
+const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, user_agent, ip, method, passkey_id";
+
+/// Reads a session from columns 0..=8, [`SESSION_COLUMNS`].
 fn session_from_row(row: &PgRow) -> Result<Session> {
+    let method: String = row.try_get(7).map_err(backend)?;
     Ok(Session {
         id: row.try_get(0).map_err(backend)?,
         user_id: row.try_get(1).map_err(backend)?,
@@ -91,6 +95,9 @@ fn session_from_row(row: &PgRow) -> Result<Session> {
         last_used_at: row.try_get(4).map_err(backend)?,
         user_agent: row.try_get(5).map_err(backend)?,
         ip: row.try_get(6).map_err(backend)?,
+        method: SignInMethod::parse(&method)
+            .ok_or_else(|| StoreError::Backend(format!("stored sign-in method {method:?}")))?,
+        passkey_id: row.try_get(8).map_err(backend)?,
     })
 }
 
@@ -109,7 +116,7 @@ fn passkey_from_row(row: &PgRow) -> Result<Passkey> {
 }
 
 impl PostgresStore {
-    /// Runs `consume` (a `DELETE … RETURNING user_id` of a single-use row,
+    /// Runs `consume` (a `DELETE` or `UPDATE … RETURNING user_id` of a single-use row,
     /// whose `params` placeholders `bind` fills) and inserts `draft` for that
     /// user in the same statement, so one is never done without the other.
     /// `None`, with nothing changed, when the DELETE found no row.
@@ -123,8 +130,9 @@ impl PostgresStore {
         let n = |i: usize| format!("${}", params + i);
         let sql = format!(
             "WITH consumed AS ({consume}) \
-             INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
-             SELECT {}, user_id, {}, {}, {}, {}, {} FROM consumed \
+             INSERT INTO sessions \
+                 (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
+             SELECT {}, user_id, {}, {}, {}, {}, {}, {}, {} FROM consumed \
              RETURNING user_id",
             n(1),
             n(2),
@@ -132,6 +140,8 @@ impl PostgresStore {
             n(4),
             n(5),
             n(6),
+            n(7),
+            n(8),
         );
         let row = bind(sqlx::query(&sql))
             .bind(draft.id)
@@ -140,6 +150,8 @@ impl PostgresStore {
             .bind(draft.expires_at)
             .bind(draft.user_agent.as_deref())
             .bind(draft.ip.as_deref())
+            .bind(draft.method.as_str())
+            .bind(draft.passkey_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
@@ -199,8 +211,9 @@ impl Store for PostgresStore {
 
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions \
+                 (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(draft.id)
         .bind(user_id)
@@ -209,6 +222,8 @@ impl Store for PostgresStore {
         .bind(draft.expires_at)
         .bind(draft.user_agent.as_deref())
         .bind(draft.ip.as_deref())
+        .bind(draft.method.as_str())
+        .bind(draft.passkey_id)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -218,7 +233,7 @@ impl Store for PostgresStore {
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
-                    s.user_agent, s.ip, u.email, u.name, u.personal_org_slug, \
+                    s.user_agent, s.ip, s.method, s.passkey_id, u.email, u.name, u.personal_org_slug, \
                     u.created_at AS user_created_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
@@ -240,10 +255,10 @@ impl Store for PostgresStore {
         Ok(Some(Authenticated { session, user }))
     }
 
-    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<()> {
-        sqlx::query(
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
             "UPDATE sessions SET last_used_at = $1 \
-             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)",
         )
         .bind(now)
         .bind(session_id)
@@ -251,16 +266,15 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, created_at, expires_at, last_used_at, user_agent, ip \
-             FROM sessions \
+        let rows = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-             ORDER BY created_at DESC, id DESC",
-        )
+             ORDER BY created_at DESC, id DESC"
+        ))
         .bind(user_id)
         .bind(now)
         .fetch_all(&self.pool)
@@ -298,20 +312,23 @@ impl Store for PostgresStore {
     }
 
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
-        // The WHERE on the upsert keeps a live grant untouched; a skipped
+        // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
         // The notification goes out with the commit, to every replica
         // listening (see `watch_transfers`), only when the row was written.
         let done = sqlx::query(
             "WITH parked AS ( \
-                 INSERT INTO cli_grants (kind, key_hash, user_id, code_challenge, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 INSERT INTO cli_grants \
+                     (kind, key_hash, user_id, code_challenge, created_at, expires_at, reserved_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (kind, key_hash) DO UPDATE SET \
                      user_id = excluded.user_id, \
                      code_challenge = excluded.code_challenge, \
                      created_at = excluded.created_at, \
-                     expires_at = excluded.expires_at \
-                 WHERE cli_grants.expires_at <= excluded.created_at \
+                     expires_at = excluded.expires_at, \
+                     reserved_until = excluded.reserved_until, \
+                     consumed_at = NULL \
+                 WHERE cli_grants.reserved_until <= excluded.created_at \
                  RETURNING kind, key_hash) \
              SELECT pg_notify('harmont_grants', kind || ':' || encode(key_hash, 'hex')) FROM parked",
         )
@@ -321,6 +338,7 @@ impl Store for PostgresStore {
         .bind(grant.code_challenge.as_deref())
         .bind(grant.created_at)
         .bind(grant.expires_at)
+        .bind(grant.reserved_until.max(grant.expires_at))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -352,7 +370,8 @@ impl Store for PostgresStore {
 
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
         sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM cli_grants WHERE kind = $1 AND key_hash = $2 AND expires_at > $3)",
+            "SELECT EXISTS (SELECT 1 FROM cli_grants \
+                            WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL)",
         )
         .bind(kind.as_str())
         .bind(&key_hash[..])
@@ -370,9 +389,13 @@ impl Store for PostgresStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
-        let consume = "DELETE FROM cli_grants \
-                       WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
-                         AND (code_challenge IS NULL OR code_challenge = $4) \
+        // NOT DISTINCT compares NULL as a value: no challenge matches only no
+        // verifier, so a verifier cannot be sent to a grant parked without one.
+        // Of concurrent updaters, those waiting on the winner's row lock
+        // re-check `consumed_at` once it commits and update nothing.
+        let consume = "UPDATE cli_grants SET consumed_at = $3 \
+                       WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL \
+                         AND code_challenge IS NOT DISTINCT FROM $4 \
                        RETURNING user_id";
         self.consume_into_session(consume, 4, draft, |q| {
             q.bind(kind.as_str()).bind(key_hash.to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
@@ -383,7 +406,7 @@ impl Store for PostgresStore {
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
         let ended_before = now - keep_ended;
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let grants = sqlx::query("DELETE FROM cli_grants WHERE expires_at <= $1")
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= $1")
             .bind(now)
             .execute(&mut *tx)
             .await
@@ -472,25 +495,48 @@ impl Store for PostgresStore {
         row.as_ref().map(passkey_from_row).transpose()
     }
 
-    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3")
-            .bind(data)
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // The UPDATE locks the passkey's row: a removal running meanwhile
+        // either finds the session committed or makes this update find no row.
+        let record = "UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3 RETURNING user_id";
+        self.consume_into_session(record, 3, draft, |q| q.bind(data).bind(now).bind(id)).await
     }
 
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
+        // One transaction, two statements: the DELETE waits for a sign-in
+        // holding the passkey's row (`record_passkey_sign_in`) to commit, and
+        // the UPDATE, a later statement, then sees that sign-in's session. In
+        // a single statement its snapshot would predate the session.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let deleted = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        if deleted.rows_affected() != 1 {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        }
+        let revoked: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE passkey_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1 \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(revoked))
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use harmont_store::{
     Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Result, Session, SessionDraft, Store, StoreError, Swept, User,
+    Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -35,8 +35,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const TOUCH_INTERVAL: Millis = 60_000;
 
 const INSERT_SESSION: &str = "INSERT INTO sessions \
-     (id, user_id, token_hash, created_at, expires_at, user_agent, ip) \
-     VALUES (?, ?, ?, ?, ?, ?, ?)";
+     (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// The columns [`session_from_row`] reads, in its order.
+const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, user_agent, ip, method, passkey_id";
 
 /// Storage in one SQLite database (a file, or memory for tests and demos).
 pub struct SqliteStore {
@@ -141,11 +144,16 @@ fn parse_uuid(text: &str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| StoreError::Backend(format!("stored id {text:?}: {e}")))
 }
 
-/// Reads a session from columns 0..=6: id, user_id, created_at, expires_at,
-/// last_used_at, user_agent, ip.
+fn parse_method(text: &str) -> Result<SignInMethod> {
+    SignInMethod::parse(text).ok_or_else(|| StoreError::Backend(format!("stored sign-in method {text:?}")))
+}
+
+/// Reads a session from columns 0..=8, [`SESSION_COLUMNS`].
 fn session_from_row(row: &SqliteRow) -> Result<Session> {
     let id: String = row.try_get(0).map_err(backend)?;
     let user_id: String = row.try_get(1).map_err(backend)?;
+    let method: String = row.try_get(7).map_err(backend)?;
+    let passkey_id: Option<String> = row.try_get(8).map_err(backend)?;
     Ok(Session {
         id: parse_uuid(&id)?,
         user_id: parse_uuid(&user_id)?,
@@ -154,6 +162,8 @@ fn session_from_row(row: &SqliteRow) -> Result<Session> {
         last_used_at: row.try_get(4).map_err(backend)?,
         user_agent: row.try_get(5).map_err(backend)?,
         ip: row.try_get(6).map_err(backend)?,
+        method: parse_method(&method)?,
+        passkey_id: passkey_id.as_deref().map(parse_uuid).transpose()?,
     })
 }
 
@@ -193,6 +203,8 @@ async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft:
         .bind(draft.expires_at)
         .bind(draft.user_agent.as_deref())
         .bind(draft.ip.as_deref())
+        .bind(draft.method.as_str())
+        .bind(draft.passkey_id.map(|id| id.hyphenated().to_string()))
         .execute(conn)
         .await
         .map_err(backend)?;
@@ -200,7 +212,7 @@ async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft:
 }
 
 impl SqliteStore {
-    /// Runs `consume` (a `DELETE … RETURNING user_id` of a single-use row)
+    /// Runs `consume` (a `DELETE` or `UPDATE … RETURNING user_id` of a single-use row)
     /// and inserts `draft` for that user, in one transaction: a grant or link
     /// is spent exactly when its session exists. `None`, with nothing changed,
     /// when the DELETE found no row.
@@ -272,7 +284,7 @@ impl Store for SqliteStore {
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
-                    s.user_agent, s.ip, u.email, u.name, u.personal_org_slug, \
+                    s.user_agent, s.ip, s.method, s.passkey_id, u.email, u.name, u.personal_org_slug, \
                     u.created_at AS user_created_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
@@ -294,10 +306,10 @@ impl Store for SqliteStore {
         Ok(Some(Authenticated { session, user }))
     }
 
-    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<()> {
-        sqlx::query(
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
             "UPDATE sessions SET last_used_at = ? \
-             WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
         )
         .bind(now)
         .bind(session_id.hyphenated().to_string())
@@ -305,16 +317,15 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(backend)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, created_at, expires_at, last_used_at, user_agent, ip \
-             FROM sessions \
+        let rows = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
-             ORDER BY created_at DESC, id DESC",
-        )
+             ORDER BY created_at DESC, id DESC"
+        ))
         .bind(user_id.hyphenated().to_string())
         .bind(now)
         .fetch_all(&self.reader)
@@ -354,18 +365,20 @@ impl Store for SqliteStore {
     }
 
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
-        // The WHERE on the upsert keeps a live grant untouched; a skipped
+        // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
         let done = sqlx::query(
             "INSERT INTO cli_grants \
-                 (kind, key_hash, user_id, code_challenge, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?) \
+                 (kind, key_hash, user_id, code_challenge, created_at, expires_at, reserved_until) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (kind, key_hash) DO UPDATE SET \
                  user_id = excluded.user_id, \
                  code_challenge = excluded.code_challenge, \
                  created_at = excluded.created_at, \
-                 expires_at = excluded.expires_at \
-             WHERE cli_grants.expires_at <= excluded.created_at",
+                 expires_at = excluded.expires_at, \
+                 reserved_until = excluded.reserved_until, \
+                 consumed_at = NULL \
+             WHERE cli_grants.reserved_until <= excluded.created_at",
         )
         .bind(grant.kind.as_str())
         .bind(&grant.key_hash[..])
@@ -373,6 +386,7 @@ impl Store for SqliteStore {
         .bind(grant.code_challenge.as_deref())
         .bind(grant.created_at)
         .bind(grant.expires_at)
+        .bind(grant.reserved_until.max(grant.expires_at))
         .execute(&self.writer)
         .await
         .map_err(backend)?;
@@ -382,7 +396,7 @@ impl Store for SqliteStore {
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM cli_grants \
-                            WHERE kind = ? AND key_hash = ? AND expires_at > ?)",
+                            WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL)",
         )
         .bind(kind.as_str())
         .bind(&key_hash[..])
@@ -400,12 +414,15 @@ impl Store for SqliteStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
+        // `IS` compares NULL as a value: no challenge matches only no
+        // verifier, so a verifier cannot be sent to a grant parked without one.
         let consume = sqlx::query_scalar(
-            "DELETE FROM cli_grants \
-             WHERE kind = ? AND key_hash = ? AND expires_at > ? \
-               AND (code_challenge IS NULL OR code_challenge = ?) \
+            "UPDATE cli_grants SET consumed_at = ? \
+             WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL \
+               AND code_challenge IS ? \
              RETURNING user_id",
         )
+        .bind(now)
         .bind(kind.as_str())
         .bind(&key_hash[..])
         .bind(now)
@@ -416,7 +433,7 @@ impl Store for SqliteStore {
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
         let ended_before = now - keep_ended;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let grants = sqlx::query("DELETE FROM cli_grants WHERE expires_at <= ?")
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= ?")
             .bind(now)
             .execute(&mut *tx)
             .await
@@ -508,25 +525,49 @@ impl Store for SqliteStore {
         row.as_ref().map(passkey_from_row).transpose()
     }
 
-    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE passkeys SET data = ?, last_used_at = ? WHERE id = ?")
-            .bind(data)
-            .bind(now)
-            .bind(id.hyphenated().to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        let record =
+            sqlx::query_scalar("UPDATE passkeys SET data = ?, last_used_at = ? WHERE id = ? RETURNING user_id")
+                .bind(data)
+                .bind(now)
+                .bind(id.hyphenated().to_string());
+        self.consume_into_session(record, draft).await
     }
 
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM passkeys WHERE id = ? AND user_id = ?")
-            .bind(id.hyphenated().to_string())
-            .bind(user_id.hyphenated().to_string())
-            .execute(&self.writer)
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
+        let id = id.hyphenated().to_string();
+        let user_id = user_id.hyphenated().to_string();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let deleted = sqlx::query("DELETE FROM passkeys WHERE id = ? AND user_id = ?")
+            .bind(&id)
+            .bind(&user_id)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        if deleted.rows_affected() != 1 {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(None);
+        }
+        let revoked: Vec<String> = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = ? \
+             WHERE passkey_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ? \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(&id)
+        .bind(&user_id)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        revoked.iter().map(|id| parse_uuid(id)).collect::<Result<Vec<_>>>().map(Some)
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use harmont_store::{GrantKind, NewGrant, NewUser, SessionDraft, Store};
+use harmont_store::{GrantKind, NewGrant, NewUser, SessionDraft, SignInMethod, Store};
 use harmont_store_sqlite::SqliteStore;
 use harmont_wire::token::TokenHash;
 use sqlx::{Connection, SqliteConnection};
@@ -31,6 +31,8 @@ fn draft() -> SessionDraft {
         expires_at: NOW + 1_000_000,
         user_agent: None,
         ip: None,
+        method: SignInMethod::Cli,
+        passkey_id: None,
     }
 }
 
@@ -118,6 +120,7 @@ async fn stores_sharing_a_file_consume_a_grant_once() {
             code_challenge: None,
             created_at: NOW,
             expires_at: NOW + 300_000,
+            reserved_until: NOW + 300_000,
         };
         assert!(stores[round % STORES].park_grant(grant).await.unwrap());
 
@@ -141,4 +144,67 @@ async fn stores_sharing_a_file_consume_a_grant_once() {
         }
         assert_eq!(winners, 1, "round {round}");
     }
+}
+
+/// A database a release before migration 3 wrote: its sessions never qualify
+/// for changing credentials, and its grants keep their keys until they expire.
+#[tokio::test]
+async fn rows_from_before_migration_3_are_unknown_sign_ins_and_reserve_until_expiry() {
+    use harmont_store::SignInMethod;
+    let path = scratch_dir().join("auth.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = SqliteStore::connect(&url).await.expect("connecting");
+
+    let mut old =
+        sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")))
+            .await
+            .expect("reading the migrations");
+    old.migrations = old.migrations.iter().filter(|m| m.version <= 2).cloned().collect::<Vec<_>>().into();
+    let mut raw = SqliteConnection::connect(&url).await.unwrap();
+    old.run(&mut raw).await.expect("migrating to version 2");
+    let user_id = Uuid::new_v4().hyphenated().to_string();
+    let token = random_hash();
+    let key = random_hash();
+    sqlx::query("INSERT INTO users (id, email, created_at) VALUES (?, 'old@example.com', ?)")
+        .bind(&user_id)
+        .bind(NOW)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(&user_id)
+        .bind(&token[..])
+        .bind(NOW)
+        .bind(NOW + 1_000_000)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO cli_grants (kind, key_hash, user_id, created_at, expires_at) VALUES ('transfer', ?, ?, ?, ?)",
+    )
+    .bind(&key[..])
+    .bind(&user_id)
+    .bind(NOW)
+    .bind(NOW + 60_000)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+
+    store.migrate().await.expect("migrating the old rows");
+    let session = store.authenticate(&TokenHash(token), NOW + 1).await.unwrap().expect("still signed in").session;
+    assert_eq!((session.method, session.passkey_id), (SignInMethod::Unknown, None));
+    assert!(!session.method.is_browser_sign_in());
+    assert!(store.grant_pending(GrantKind::Transfer, &key, NOW + 1).await.unwrap(), "still waiting");
+    let again = |created_at| NewGrant {
+        kind: GrantKind::Transfer,
+        key_hash: key,
+        user_id: Uuid::parse_str(&user_id).unwrap(),
+        code_challenge: None,
+        created_at,
+        expires_at: created_at + 60_000,
+        reserved_until: created_at + 120_000,
+    };
+    assert!(!store.park_grant(again(NOW + 59_999)).await.unwrap(), "live");
+    assert!(store.park_grant(again(NOW + 60_000)).await.unwrap(), "reserved until it expired");
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Session, SessionDraft, Store, StoreError, Swept, User,
+    Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, Swept, User,
 };
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
@@ -40,18 +40,22 @@ macro_rules! contract_tests {
             authenticate_refuses_revoked_session,
             authenticate_refuses_session_expired_at_now,
             touch_session_writes_at_most_once_a_minute,
+            touch_session_leaves_revoked_sessions_alone,
+            sessions_record_how_they_were_signed_in,
             list_sessions_shows_own_live_sessions_newest_first,
             revoke_session_revokes_only_own_live_session,
             revoke_other_sessions_keeps_the_given_one,
             park_grant_refuses_a_live_duplicate,
-            park_grant_replaces_an_expired_grant,
+            park_grant_replaces_a_grant_whose_reservation_ended,
+            park_grant_refuses_an_expired_key_until_its_reservation_ends,
+            park_grant_refuses_a_consumed_key_until_its_reservation_ends,
             grants_are_keyed_by_kind_and_hash,
             grant_pending_sees_only_live_grants,
             consume_grant_is_single_use,
             consume_grant_refuses_grant_expired_at_now,
             consume_grant_respects_kind,
             consume_grant_checks_the_pkce_challenge,
-            consume_grant_without_challenge_accepts_any_verifier,
+            consume_grant_without_challenge_refuses_a_verifier,
             consumed_grant_session_authenticates_for_grant_user,
             consume_grant_keeps_grant_when_session_insert_fails,
             sweep_removes_expired_grants_and_ended_sessions,
@@ -61,12 +65,15 @@ macro_rules! contract_tests {
             passkeys_are_per_user_and_unique_by_credential,
             passkey_use_is_recorded,
             delete_passkey_deletes_only_own,
+            delete_passkey_revokes_the_sessions_it_signed_in,
+            passkey_sign_in_needs_the_passkey,
             ceremony_is_taken_once_while_live,
             sweep_removes_expired_links_and_ceremonies,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
             login_link_has_exactly_one_winner,
+            passkey_removal_ends_every_racing_sign_in,
         );
     };
     (@by_ref $make:expr; $($name:ident),* $(,)?) => {$(
@@ -133,6 +140,8 @@ fn draft_at(created_at: Millis) -> SessionDraft {
         expires_at: created_at + SESSION_LIFETIME,
         user_agent: Some("harmont-cli/contract".to_owned()),
         ip: Some("203.0.113.7".to_owned()),
+        method: SignInMethod::Cli,
+        passkey_id: None,
     }
 }
 
@@ -152,6 +161,7 @@ fn transfer_grant(user: &User, key_hash: [u8; 32], created_at: Millis) -> NewGra
         code_challenge: None,
         created_at,
         expires_at: created_at + TRANSFER_WINDOW,
+        reserved_until: created_at + 2 * TRANSFER_WINDOW,
     }
 }
 
@@ -223,6 +233,8 @@ pub async fn created_session_authenticates(store: &dyn Store) {
             last_used_at: None,
             user_agent: full.user_agent.clone(),
             ip: full.ip.clone(),
+            method: SignInMethod::Cli,
+            passkey_id: None,
         }
     );
     assert_eq!(who(store, &full.token_hash, T0).await, Some(Authenticated { session, user: user.clone() }));
@@ -298,6 +310,66 @@ pub async fn touch_session_writes_at_most_once_a_minute(store: &dyn Store) {
     assert_eq!(last_used(first + MINUTE).await, Some(first + MINUTE), "a minute later");
 
     store.touch_session(Uuid::new_v4(), T0).await.expect("touching an unknown id is no error");
+}
+
+pub async fn touch_session_leaves_revoked_sessions_alone(store: &dyn Store) {
+    let user = new_user(store).await;
+    let session = new_session(store, &user, draft()).await;
+    assert!(store.revoke_session(user.id, session.id, T0 + 1).await.unwrap());
+    // Another replica, holding the session in its cache, touches it after the revocation.
+    assert!(!store.touch_session(session.id, T0 + MINUTE).await.unwrap(), "a revoked session is not written");
+    assert!(!store.touch_session(Uuid::new_v4(), T0 + MINUTE).await.unwrap(), "nor an unknown one");
+    let live = new_session(store, &user, draft()).await;
+    assert!(store.touch_session(live.id, T0 + MINUTE).await.unwrap(), "a live one is");
+    assert!(!store.touch_session(live.id, T0 + MINUTE + 1).await.unwrap(), "once a minute");
+}
+
+pub async fn sessions_record_how_they_were_signed_in(store: &dyn Store) {
+    let user = new_user(store).await;
+    let passkey = new_passkey(&user, T0);
+    store.create_passkey(passkey.clone()).await.unwrap();
+    let now = T0 + SECOND;
+    let mut drafts = Vec::new();
+    for (i, method) in
+        [SignInMethod::Cli, SignInMethod::Link, SignInMethod::Sso, SignInMethod::Operator, SignInMethod::Unknown]
+            .into_iter()
+            .enumerate()
+    {
+        drafts.push(SessionDraft { method, ..draft_at(T0 - i64::try_from(i).unwrap() - 1) });
+    }
+    drafts.push(SessionDraft { method: SignInMethod::Passkey, passkey_id: Some(passkey.id), ..draft_at(T0) });
+    for d in &drafts {
+        let session = new_session(store, &user, d.clone()).await;
+        assert_eq!((session.method, session.passkey_id), (d.method, d.passkey_id));
+        let found = who(store, &d.token_hash, now).await.expect("the session authenticates").session;
+        assert_eq!(found, session, "authenticate reads {:?} back", d.method);
+    }
+    let listed = store.list_sessions(user.id, now).await.unwrap();
+    let read: Vec<_> = listed.iter().map(|s| (s.method, s.passkey_id)).collect();
+    let mut want: Vec<_> = drafts.iter().map(|d| (d.method, d.passkey_id)).collect();
+    want.rotate_right(1); // newest first: the passkey one, then the others in order
+    assert_eq!(read, want);
+
+    // Consuming a grant or a link stores the draft's method as given.
+    let key = random_bytes();
+    park(store, transfer_grant(&user, key, T0)).await;
+    let d = SessionDraft { method: SignInMethod::Cli, ..draft_at(now) };
+    let session = store.consume_grant(GrantKind::Transfer, &key, None, now, d.clone()).await.unwrap().unwrap();
+    assert_eq!(who(store, &d.token_hash, now).await.unwrap().session, session);
+    assert_eq!(session.method, SignInMethod::Cli);
+    let link_key = link(store, &user, T0).await;
+    let d = SessionDraft { method: SignInMethod::Link, ..draft_at(now) };
+    let session = store.consume_login_link(&link_key, now, d.clone()).await.unwrap().unwrap();
+    assert_eq!(who(store, &d.token_hash, now).await.unwrap().session, session);
+    assert_eq!(session.method, SignInMethod::Link);
+
+    for method in
+        [SignInMethod::Cli, SignInMethod::Link, SignInMethod::Sso, SignInMethod::Operator, SignInMethod::Unknown]
+    {
+        assert_eq!(SignInMethod::parse(method.as_str()), Some(method));
+    }
+    assert_eq!(SignInMethod::parse("passkey"), Some(SignInMethod::Passkey));
+    assert_eq!(SignInMethod::parse("password"), None);
 }
 
 pub async fn list_sessions_shows_own_live_sessions_newest_first(store: &dyn Store) {
@@ -393,22 +465,63 @@ pub async fn park_grant_refuses_a_live_duplicate(store: &dyn Store) {
     assert_eq!(session.expect("the original still consumes").user_id, owner.id);
 }
 
-pub async fn park_grant_replaces_an_expired_grant(store: &dyn Store) {
+pub async fn park_grant_replaces_a_grant_whose_reservation_ended(store: &dyn Store) {
     let first = new_user(store).await;
     let second = new_user(store).await;
     let key = random_bytes();
     let old = transfer_grant(&first, key, T0);
     park(store, old.clone()).await;
 
-    let new =
-        NewGrant { code_challenge: Some("new-challenge".to_owned()), ..transfer_grant(&second, key, old.expires_at) };
-    assert!(store.park_grant(new.clone()).await.unwrap(), "a grant expired at now is replaced");
+    let new = NewGrant {
+        code_challenge: Some("new-challenge".to_owned()),
+        ..transfer_grant(&second, key, old.reserved_until)
+    };
+    assert!(store.park_grant(new.clone()).await.unwrap(), "a grant whose reservation ended at now is replaced");
 
     let now = new.created_at + 1;
     let kind = GrantKind::Transfer;
     assert_eq!(consume(store, kind, &key, None, now).await, None, "the new challenge applies");
     let session = consume(store, kind, &key, Some("new-challenge"), now).await;
     assert_eq!(session.expect("the new grant consumes").user_id, second.id);
+}
+
+pub async fn park_grant_refuses_an_expired_key_until_its_reservation_ends(store: &dyn Store) {
+    let owner = new_user(store).await;
+    let intruder = new_user(store).await;
+    let key = random_bytes();
+    let original = transfer_grant(&owner, key, T0);
+    park(store, original.clone()).await;
+    let kind = GrantKind::Transfer;
+
+    for created_at in [original.expires_at, original.reserved_until - 1] {
+        let again = transfer_grant(&intruder, key, created_at);
+        assert!(!store.park_grant(again).await.unwrap(), "an expired key is reserved at {created_at}");
+        assert!(!store.grant_pending(kind, &key, created_at).await.unwrap(), "and nothing waits under it");
+        assert_eq!(consume(store, kind, &key, None, created_at).await, None);
+    }
+    let later = transfer_grant(&intruder, key, original.reserved_until);
+    assert!(store.park_grant(later.clone()).await.unwrap(), "free once the reservation ends");
+    let session = consume(store, kind, &key, None, later.created_at + 1).await;
+    assert_eq!(session.expect("the new grant consumes").user_id, intruder.id);
+}
+
+pub async fn park_grant_refuses_a_consumed_key_until_its_reservation_ends(store: &dyn Store) {
+    let owner = new_user(store).await;
+    let key = random_bytes();
+    let original = transfer_grant(&owner, key, T0);
+    park(store, original.clone()).await;
+    let kind = GrantKind::Transfer;
+    assert!(consume(store, kind, &key, None, T0 + 1).await.is_some());
+
+    for created_at in [T0 + 2, original.expires_at, original.reserved_until - 1] {
+        let again = transfer_grant(&owner, key, created_at);
+        assert!(!store.park_grant(again).await.unwrap(), "a claimed key is reserved at {created_at}");
+    }
+    assert_eq!(consume(store, kind, &key, None, T0 + 3).await, None, "and stays consumed");
+    let later = transfer_grant(&owner, key, original.reserved_until);
+    assert!(store.park_grant(later.clone()).await.unwrap(), "free once the reservation ends");
+    assert!(store.grant_pending(kind, &key, later.created_at).await.unwrap());
+    assert!(consume(store, kind, &key, None, later.created_at + 1).await.is_some(), "and consumes once more");
 }
 
 pub async fn grants_are_keyed_by_kind_and_hash(store: &dyn Store) {
@@ -504,14 +617,23 @@ pub async fn consume_grant_checks_the_pkce_challenge(store: &dyn Store) {
     assert!(!store.grant_pending(kind, &key, now).await.unwrap());
 }
 
-pub async fn consume_grant_without_challenge_accepts_any_verifier(store: &dyn Store) {
+/// OAuth 2.1: a verifier sent for a grant parked without a challenge is a
+/// downgrade attempt and is refused, leaving the grant; without a verifier it
+/// consumes, as the published CLI needs.
+pub async fn consume_grant_without_challenge_refuses_a_verifier(store: &dyn Store) {
     let user = new_user(store).await;
-    let kind = GrantKind::Transfer;
-    for challenge in [None, Some("any-challenge-at-all")] {
+    for grant_kind in [GrantKind::Transfer, GrantKind::Paste] {
         let key = random_bytes();
-        park(store, transfer_grant(&user, key, T0)).await;
-        let session = consume(store, kind, &key, challenge, T0 + 1).await;
-        assert!(session.is_some(), "an unbound grant consumes with {challenge:?}");
+        park(store, NewGrant { kind: grant_kind, ..transfer_grant(&user, key, T0) }).await;
+        for challenge in ["E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", ""] {
+            let loser = draft_at(T0 + 1);
+            let refused = store.consume_grant(grant_kind, &key, Some(challenge), T0 + 1, loser.clone()).await.unwrap();
+            assert_eq!(refused, None, "{grant_kind:?}: a verifier for an unbound grant must not consume");
+            assert!(store.grant_pending(grant_kind, &key, T0 + 1).await.unwrap(), "refusal leaves the grant");
+            assert_eq!(who(store, &loser.token_hash, T0 + 1).await, None);
+        }
+        let session = consume(store, grant_kind, &key, None, T0 + 2).await;
+        assert_eq!(session.expect("no verifier consumes an unbound grant").user_id, user.id);
     }
 }
 
@@ -536,6 +658,8 @@ pub async fn consumed_grant_session_authenticates_for_grant_user(store: &dyn Sto
         last_used_at: None,
         user_agent: d.user_agent.clone(),
         ip: d.ip.clone(),
+        method: d.method,
+        passkey_id: None,
     };
     assert_eq!(session, want);
     assert_eq!(who(store, &d.token_hash, now).await, Some(Authenticated { session, user: owner.clone() }));
@@ -604,15 +728,23 @@ pub async fn sweep_removes_expired_grants_and_ended_sessions(store: &dyn Store) 
     let now = T0 + 40 * DAY;
     let keep_ended = DAY;
 
-    // Grants: two expired at `now` (one exactly), one live.
+    // Grants: two whose reservation ended at `now` (one exactly), one live,
+    // and one expired and one claimed that still reserve their keys.
     let mut gone_grants = Vec::new();
-    for expires_at in [now - 1, now] {
-        let grant = NewGrant { expires_at, ..transfer_grant(&user, random_bytes(), expires_at - 1) };
+    for reserved_until in [now - 1, now] {
+        let created_at = reserved_until - 2 * TRANSFER_WINDOW;
+        let grant = transfer_grant(&user, random_bytes(), created_at);
+        assert_eq!(grant.reserved_until, reserved_until);
         park(store, grant.clone()).await;
         gone_grants.push(grant);
     }
     let live_grant = transfer_grant(&user, random_bytes(), now);
     park(store, live_grant.clone()).await;
+    let expired_reserved = transfer_grant(&user, random_bytes(), now - TRANSFER_WINDOW - 1);
+    park(store, expired_reserved.clone()).await;
+    let claimed_reserved = transfer_grant(&user, random_bytes(), now - SECOND);
+    park(store, claimed_reserved.clone()).await;
+    assert!(consume(store, GrantKind::Transfer, &claimed_reserved.key_hash, None, now - 1).await.is_some());
 
     // Sessions: ended long enough ago (by expiry or revocation) go, the rest stay.
     let created = now - 10 * DAY;
@@ -637,6 +769,10 @@ pub async fn sweep_removes_expired_grants_and_ended_sessions(store: &dyn Store) 
         assert!(store.park_grant(grant).await.unwrap(), "an expired grant was swept");
     }
     assert!(store.grant_pending(GrantKind::Transfer, &live_grant.key_hash, now).await.unwrap());
+    for kept in [expired_reserved, claimed_reserved] {
+        let again = NewGrant { created_at: now, expires_at: now + TRANSFER_WINDOW, ..kept };
+        assert!(!store.park_grant(again).await.unwrap(), "a reserved key was kept");
+    }
 
     // Looking back in time tells a removed session from an expired one.
     assert_eq!(who(store, &expired_long_ago.token_hash, created).await, None, "swept");
@@ -771,14 +907,67 @@ pub async fn passkeys_are_per_user_and_unique_by_credential(store: &dyn Store) {
     assert_eq!(store.passkey_by_credential_id(&random_bytes()).await.unwrap(), None);
 }
 
+fn passkey_draft(passkey: &NewPasskey, at: Millis) -> SessionDraft {
+    SessionDraft { method: SignInMethod::Passkey, passkey_id: Some(passkey.id), ..draft_at(at) }
+}
+
 pub async fn passkey_use_is_recorded(store: &dyn Store) {
     let user = new_user(store).await;
     let key = new_passkey(&user, T0);
     store.create_passkey(key.clone()).await.unwrap();
-    store.record_passkey_use(key.id, "{\"counter\":2}".to_owned(), T0 + MINUTE).await.unwrap();
+    let now = T0 + MINUTE;
+    let d = passkey_draft(&key, now);
+    let session = store.record_passkey_sign_in(key.id, "{\"counter\":2}".to_owned(), now, d.clone()).await.unwrap();
+    let session = session.expect("a stored passkey signs in");
+    assert_eq!(session, d.clone().into_session(user.id));
+    assert_eq!(who(store, &d.token_hash, now).await, Some(Authenticated { session, user: user.clone() }));
     let found = store.passkey_by_credential_id(&key.credential_id).await.unwrap().unwrap();
     assert_eq!(found.data, "{\"counter\":2}");
-    assert_eq!(found.last_used_at, Some(T0 + MINUTE));
+    assert_eq!(found.last_used_at, Some(now));
+}
+
+pub async fn passkey_sign_in_needs_the_passkey(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = new_passkey(&user, T0);
+    store.create_passkey(key.clone()).await.unwrap();
+    assert_eq!(store.delete_passkey(user.id, key.id, T0 + 1).await.unwrap(), Some(vec![]));
+    let d = passkey_draft(&key, T0 + 2);
+    assert_eq!(store.record_passkey_sign_in(key.id, "{}".to_owned(), T0 + 2, d.clone()).await.unwrap(), None);
+    assert_eq!(who(store, &d.token_hash, T0 + 2).await, None, "no session for a removed passkey");
+    assert!(ids(store, &user, T0 + 2).await.is_empty());
+}
+
+/// A sign-in and the removal of its passkey, at the same moment, many times:
+/// the sign-in either fails or its session is revoked; never does a session
+/// signed in with a removed passkey live on.
+pub async fn passkey_removal_ends_every_racing_sign_in(store: Arc<dyn Store>) {
+    const ROUNDS: usize = 40;
+    let user = new_user(&*store).await;
+    let now = T0 + MINUTE;
+    for _ in 0..ROUNDS {
+        let key = new_passkey(&user, T0);
+        store.create_passkey(key.clone()).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let d = passkey_draft(&key, now);
+        let signing_in = {
+            let (store, start, d, id) = (Arc::clone(&store), Arc::clone(&start), d.clone(), key.id);
+            tokio::spawn(async move {
+                start.wait().await;
+                store.record_passkey_sign_in(id, "{}".to_owned(), now, d).await
+            })
+        };
+        let removing = {
+            let (store, start, user_id, id) = (Arc::clone(&store), Arc::clone(&start), user.id, key.id);
+            tokio::spawn(async move {
+                start.wait().await;
+                store.delete_passkey(user_id, id, now).await
+            })
+        };
+        let signed_in = signing_in.await.unwrap().expect("no error under contention");
+        let revoked = removing.await.unwrap().expect("no error under contention").expect("the passkey was there");
+        assert_eq!(who(&*store, &d.token_hash, now).await, None, "a removed passkey's session lives on");
+        assert_eq!(revoked, signed_in.iter().map(|s| s.id).collect::<Vec<_>>());
+    }
 }
 
 pub async fn delete_passkey_deletes_only_own(store: &dyn Store) {
@@ -786,12 +975,46 @@ pub async fn delete_passkey_deletes_only_own(store: &dyn Store) {
     let other = new_user(store).await;
     let key = new_passkey(&user, T0);
     store.create_passkey(key.clone()).await.unwrap();
-    assert!(!store.delete_passkey(other.id, key.id).await.unwrap(), "someone else's");
-    assert!(!store.delete_passkey(user.id, Uuid::new_v4()).await.unwrap(), "unknown");
-    assert!(store.delete_passkey(user.id, key.id).await.unwrap());
-    assert!(!store.delete_passkey(user.id, key.id).await.unwrap(), "already gone");
+    let now = T0 + 1;
+    assert_eq!(store.delete_passkey(other.id, key.id, now).await.unwrap(), None, "someone else's");
+    assert_eq!(store.delete_passkey(user.id, Uuid::new_v4(), now).await.unwrap(), None, "unknown");
+    assert_eq!(store.delete_passkey(user.id, key.id, now).await.unwrap(), Some(vec![]));
+    assert_eq!(store.delete_passkey(user.id, key.id, now).await.unwrap(), None, "already gone");
     assert!(store.list_passkeys(user.id).await.unwrap().is_empty());
     assert_eq!(store.passkey_by_credential_id(&key.credential_id).await.unwrap(), None);
+}
+
+pub async fn delete_passkey_revokes_the_sessions_it_signed_in(store: &dyn Store) {
+    let user = new_user(store).await;
+    let doomed = new_passkey(&user, T0);
+    let kept = new_passkey(&user, T0 + 1);
+    store.create_passkey(doomed.clone()).await.unwrap();
+    store.create_passkey(kept.clone()).await.unwrap();
+    let signed_in = |passkey: &NewPasskey, at: Millis| SessionDraft {
+        method: SignInMethod::Passkey,
+        passkey_id: Some(passkey.id),
+        ..draft_at(at)
+    };
+    let first = new_session(store, &user, signed_in(&doomed, T0 + 2)).await;
+    let second = new_session(store, &user, signed_in(&doomed, T0 + 3)).await;
+    let already_revoked = new_session(store, &user, signed_in(&doomed, T0 + 4)).await;
+    assert!(store.revoke_session(user.id, already_revoked.id, T0 + 5).await.unwrap());
+    let by_other_key = signed_in(&kept, T0 + 6);
+    new_session(store, &user, by_other_key.clone()).await;
+    let by_link = SessionDraft { method: SignInMethod::Link, ..draft_at(T0 + 7) };
+    new_session(store, &user, by_link.clone()).await;
+
+    let now = T0 + MINUTE;
+    let mut revoked = store.delete_passkey(user.id, doomed.id, now).await.unwrap().expect("the passkey was there");
+    revoked.sort();
+    let mut want = vec![first.id, second.id];
+    want.sort();
+    assert_eq!(revoked, want, "only the live sessions it signed in");
+    let mut live = ids(store, &user, now).await;
+    live.sort();
+    let mut want = vec![by_other_key.id, by_link.id];
+    want.sort();
+    assert_eq!(live, want);
 }
 
 fn ceremony(kind: CeremonyKind, user: Option<&User>, created_at: Millis) -> NewCeremony {

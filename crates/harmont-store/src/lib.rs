@@ -7,9 +7,9 @@
 //!   token, grants by the SHA-256 of a nonce or the HMAC of a paste code.
 //! - Time is passed in (`now`, Unix milliseconds), never read inside, so the
 //!   windows can be tested exactly.
-//! - Single use is one atomic statement: [`Store::consume_grant`] deletes the
-//!   grant and inserts the session it pays for in one transaction, and of N
-//!   concurrent calls exactly one gets `Some`.
+//! - Single use is one atomic statement: [`Store::consume_grant`] marks the
+//!   grant consumed and inserts the session it pays for in one transaction,
+//!   and of N concurrent calls exactly one gets `Some`.
 
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -51,6 +51,49 @@ pub struct NewUser {
     pub created_at: Millis,
 }
 
+/// How a session was signed in. Changing credentials needs a recent browser
+/// sign-in ([`SignInMethod::is_browser_sign_in`]); the rest never qualify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignInMethod {
+    /// Minted by `claim` or `redeem` for a CLI.
+    Cli,
+    /// A passkey sign-in in a browser.
+    Passkey,
+    /// A one-time login link opened in a browser.
+    Link,
+    /// Single sign-on through an identity provider, in a browser.
+    Sso,
+    /// `harmont-auth token mint`, by whoever runs the server.
+    Operator,
+    /// Sessions created before the method was recorded.
+    Unknown,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Cli => "cli",
+            SignInMethod::Passkey => "passkey",
+            SignInMethod::Link => "link",
+            SignInMethod::Sso => "sso",
+            SignInMethod::Operator => "operator",
+            SignInMethod::Unknown => "unknown",
+        }
+    }
+
+    /// The stored text back; `None` for text no backend writes.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Cli, Self::Passkey, Self::Link, Self::Sso, Self::Operator, Self::Unknown]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+
+    /// A person proved who they are in a browser: passkey, link or SSO.
+    pub fn is_browser_sign_in(self) -> bool {
+        matches!(self, SignInMethod::Passkey | SignInMethod::Link | SignInMethod::Sso)
+    }
+}
+
 /// A session about to be created; the user comes from the caller or, in
 /// [`Store::consume_grant`], from the consumed grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +104,9 @@ pub struct SessionDraft {
     pub expires_at: Millis,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    pub method: SignInMethod,
+    /// The passkey that signed this session in, for [`SignInMethod::Passkey`].
+    pub passkey_id: Option<Uuid>,
 }
 
 impl SessionDraft {
@@ -74,6 +120,8 @@ impl SessionDraft {
             last_used_at: None,
             user_agent: self.user_agent,
             ip: self.ip,
+            method: self.method,
+            passkey_id: self.passkey_id,
         }
     }
 }
@@ -88,6 +136,8 @@ pub struct Session {
     pub last_used_at: Option<Millis>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    pub method: SignInMethod,
+    pub passkey_id: Option<Uuid>,
 }
 
 /// What a bearer token resolves to.
@@ -124,6 +174,9 @@ pub struct NewGrant {
     pub code_challenge: Option<String>,
     pub created_at: Millis,
     pub expires_at: Millis,
+    /// Until when the key stays taken, claimed, expired or not (at least
+    /// `expires_at`): a spent nonce cannot be parked again meanwhile.
+    pub reserved_until: Millis,
 }
 
 /// A one-time sign-in link, stored as the SHA-256 of its secret. Both the
@@ -224,8 +277,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>>;
 
     /// Sets `last_used_at = now` unless it was set less than a minute before
-    /// `now`, so a busy token costs at most one write a minute.
-    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<()>;
+    /// `now`, so a busy token costs at most one write a minute. A revoked
+    /// session is left as it is. Whether it wrote.
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool>;
 
     /// The user's live sessions, newest first.
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>>;
@@ -238,8 +292,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64>;
 
     /// Parks a grant. `false`, leaving the parked grant untouched, when a
-    /// grant of the same kind and key is still live at `grant.created_at`; an
-    /// expired one is replaced.
+    /// grant of the same kind and key still reserves it at `grant.created_at`
+    /// (live, or claimed or expired before its `reserved_until`); one whose
+    /// reservation ended is replaced.
     async fn park_grant(&self, grant: NewGrant) -> Result<bool>;
 
     /// The keys of transfer grants as any process sharing this store parks
@@ -254,11 +309,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// to decide whether [`Store::consume_grant`] is worth trying).
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool>;
 
-    /// In one transaction: deletes the live grant of this kind and key whose
-    /// challenge is absent or equals `code_challenge`, and creates the session
-    /// `draft` for the grant's user. `None`, with nothing changed, when there is
-    /// no such grant (unknown, expired, consumed, or the challenge does not
-    /// match). Of concurrent calls for one grant exactly one gets `Some`.
+    /// In one transaction: marks consumed the live grant of this kind and key
+    /// whose challenge equals `code_challenge` (both absent, or both the same
+    /// text), and creates the session `draft` for the grant's user. `None`,
+    /// with nothing changed, when there is no such grant (unknown, expired,
+    /// consumed, or the challenge does not match: a verifier sent for a grant
+    /// parked without a challenge is refused too). Of concurrent calls for one
+    /// grant exactly one gets `Some`.
     async fn consume_grant(
         &self,
         kind: GrantKind,
@@ -268,7 +325,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         draft: SessionDraft,
     ) -> Result<Option<Session>>;
 
-    /// Deletes grants expired at `now`, and sessions that expired or were
+    /// Deletes grants whose reservation ended at `now`, and sessions that expired or were
     /// revoked before `now - keep_ended`. Also deletes login links and
     /// ceremonies expired at `now` (not counted in [`Swept`]).
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept>;
@@ -295,11 +352,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>>;
 
-    /// After a sign-in: stores the updated credential (its counter) and `last_used_at = now`.
-    async fn record_passkey_use(&self, id: Uuid, data: String, now: Millis) -> Result<()>;
+    /// After a sign-in, in one transaction: stores the updated credential
+    /// (its counter) and `last_used_at = now`, and creates the session `draft`
+    /// for the passkey's user. `None`, with nothing changed, when the passkey
+    /// is gone: a sign-in racing [`Store::delete_passkey`] either fails or
+    /// creates a session that the removal revokes.
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
 
-    /// `false` when the user has no passkey with that id (someone else's looks the same).
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool>;
+    /// In one transaction: deletes the user's passkey and revokes (at `now`)
+    /// the live sessions it signed in. The ids of those sessions; `None` when
+    /// the user has no passkey with that id (someone else's looks the same).
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>>;
 
     /// Stores a ceremony's server state. [`StoreError::Conflict`] if the key is taken.
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()>;

@@ -76,7 +76,7 @@ catalogue! {
         "The body could not be read as the JSON object this endpoint takes: it is malformed, a required field is missing, or a field has the wrong type. The message names the problem.";
     NonceInvalid = "nonce_invalid", 400, "invalid_request",
         "The nonce must be 22 to 256 URL-safe characters.",
-        "A nonce is the secret a CLI polls with. It must be 22 to 256 characters of base64url (A-Z, a-z, 0-9, - and _), so that it carries at least 128 bits and cannot be guessed.";
+        "A nonce is the secret a CLI polls with. It must be 22 to 256 characters of base64url (A-Z, a-z, 0-9, - and _), so that it carries at least 128 bits and cannot be guessed, and look random: at least 8 different characters, none repeated more than 7 times in a row.";
     CodeChallengeInvalid = "code_challenge_invalid", 400, "invalid_request",
         "The code_challenge must be an S256 challenge of 43 base64url characters.",
         "A PKCE code_challenge is the base64url SHA-256 of the CLI's verifier (RFC 7636, S256): exactly 43 characters of A-Z, a-z, 0-9, - and _.";
@@ -112,7 +112,7 @@ catalogue! {
         "The server waits 10 seconds (by default) for a request's body once its headers have arrived; this one was still incomplete. Send the whole request at once.";
     NonceInUse = "nonce_in_use", 409, "conflict",
         "A login is already waiting under this nonce.",
-        "A transfer was already parked under this nonce and has not been claimed or expired. The first one stays as it was; start a new login to get a new nonce.";
+        "A transfer was already parked under this nonce: it is still waiting, or it was claimed or expired less than one transfer window ago (a spent nonce is never used twice). The first one stays as it was; start a new login to get a new nonce.";
     PayloadTooLarge = "payload_too_large", 413, "invalid_request",
         "The request body is too large.",
         "The Auth endpoints take small JSON bodies; this one exceeded the server's limit.";

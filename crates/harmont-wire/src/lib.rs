@@ -11,6 +11,7 @@ pub mod nonce;
 pub mod paste_code;
 pub mod pkce;
 mod random;
+pub mod text;
 pub mod token;
 pub mod verification;
 

@@ -25,6 +25,7 @@ impl Service {
                     code_challenge: code_challenge.clone(),
                     created_at: now,
                     expires_at: now + millis(self.settings.paste_ttl),
+                    reserved_until: now + millis(self.settings.paste_ttl),
                 })
                 .await?;
             if parked {

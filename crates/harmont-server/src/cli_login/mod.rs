@@ -21,6 +21,7 @@ use std::net::IpAddr;
 
 use crate::error::ApiError;
 use crate::service::Service;
+use crate::sessions::SignIn;
 
 /// Who is asking, as far as the server can tell; recorded on the sessions it mints.
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ impl Service {
         client: &ClientInfo,
     ) -> Result<Option<SessionToken>, ApiError> {
         let now = self.clock.now();
-        let (token, draft) = self.session_draft(client, now);
+        let (token, draft) = self.session_draft(client, now, SignIn::CLI);
         let session = self.store.consume_grant(kind, key_hash, code_challenge, now, draft).await?;
         Ok(session.map(|_| token))
     }

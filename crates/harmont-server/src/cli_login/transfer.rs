@@ -10,14 +10,17 @@ use crate::error::ApiError;
 use crate::service::Service;
 
 impl Service {
-    /// Refuses weak nonces, and a nonce that already has a live grant (which
-    /// stays as it was). Wakes any claim waiting on this nonce in this process.
+    /// Refuses weak nonces, and a nonce that still reserves a grant (which
+    /// stays as it was): one waiting, or one claimed or expired less than a
+    /// transfer window ago, so a spent nonce is never parked again meanwhile.
+    /// Wakes any claim waiting on this nonce in this process.
     pub async fn transfer(&self, user: &User, nonce: &str, code_challenge: Option<String>) -> Result<(), ApiError> {
         let nonce =
             Nonce::parse(nonce).map_err(|err| ApiError::new(ErrorCode::NonceInvalid).with_message(err.to_string()))?;
         check_challenge(code_challenge.as_deref())?;
         let now = self.clock.now();
         let key_hash = nonce.hash();
+        let window = millis(self.settings.transfer_ttl);
         let parked = self
             .store
             .park_grant(NewGrant {
@@ -26,11 +29,14 @@ impl Service {
                 user_id: user.id,
                 code_challenge,
                 created_at: now,
-                expires_at: now + millis(self.settings.transfer_ttl),
+                expires_at: now + window,
+                reserved_until: now + 2 * window,
             })
             .await?;
         if !parked {
-            return Err(ApiError::new(ErrorCode::NonceInUse));
+            return Err(ApiError::new(ErrorCode::NonceInUse).with_message(
+                "This nonce is taken: a login is waiting under it or used it moments ago. Start a new login.",
+            ));
         }
         self.waiters.wake(&key_hash);
         Ok(())

@@ -57,8 +57,10 @@ pub struct PasskeyRegistrationFinish {
     /// The `PublicKeyCredential` from `navigator.credentials.create()`, binary fields as base64url.
     #[schema(value_type = Object)]
     pub credential: Value,
-    /// A name to tell it apart, such as "Laptop"; at most 64 characters.
+    /// A name to tell it apart, such as "Laptop": at most 64 characters
+    /// (after trimming), no control characters; "Passkey" when absent or empty.
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub name: Option<String>,
 }
 
@@ -152,12 +154,14 @@ pub async fn sign_in_finish(
     Ok(token_response(token.expose()))
 }
 
-/// Starts registering a passkey for the signed-in user.
+/// Starts registering a passkey for the signed-in user. Needs a browser
+/// session signed in (passkey or link) within the last 10 minutes.
 #[utoipa::path(
     post, path = "/api/v0/auth/passkeys/register/start", operation_id = "startPasskeyRegistration", tag = "web",
     responses(
         (status = 200, description = "The options for navigator.credentials.create()", body = CeremonyStart),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -170,7 +174,8 @@ pub async fn register_start(
     Ok(Json(service.start_passkey_registration(&auth).await?.into()))
 }
 
-/// Verifies a new passkey and stores it for the signed-in user.
+/// Verifies a new passkey and stores it for the signed-in user. Needs a
+/// browser session signed in (passkey or link) within the last 10 minutes.
 #[utoipa::path(
     post, path = "/api/v0/auth/passkeys/register/finish", operation_id = "finishPasskeyRegistration", tag = "web",
     request_body(content = PasskeyRegistrationFinish, description = "The ceremony and the browser's answer"),
@@ -178,8 +183,10 @@ pub async fn register_start(
         (status = 201, description = "Registered", body = PasskeyInfo),
         (status = 400, description = "Bad body, or the passkey did not verify (`passkey_invalid`)", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`); the ceremony is left unused", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "The name is too long or holds control characters (`validation_failed`); the ceremony is left unused", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -208,13 +215,16 @@ pub async fn list(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> 
     Ok(Json(PasskeyList { passkeys }))
 }
 
-/// Removes one of the signed-in user's passkeys.
+/// Removes one of the signed-in user's passkeys, and ends the sessions that
+/// were signed in with it. Needs a browser session signed in (passkey or
+/// link) within the last 10 minutes.
 #[utoipa::path(
     delete, path = "/api/v0/auth/passkeys/{id}", operation_id = "deletePasskey", tag = "web",
     params(("id" = Uuid, Path, description = "The passkey's id")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`)", body = ErrorBody),
         (status = 404, description = "You have no passkey with this id (`passkey_not_found`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),

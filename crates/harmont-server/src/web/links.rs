@@ -18,6 +18,7 @@ use crate::cli_login::ClientInfo;
 use crate::clock::millis;
 use crate::error::ApiError;
 use crate::service::Service;
+use crate::sessions::SignIn;
 
 /// How long a login link works.
 pub const LINK_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -73,7 +74,7 @@ impl Service {
     pub async fn redeem_login_link(&self, raw: &str, client: &ClientInfo) -> Result<SessionToken, ApiError> {
         let secret = LinkSecret::parse(raw.trim()).ok_or_else(|| ApiError::new(ErrorCode::LinkInvalid))?;
         let now = self.clock.now();
-        let (token, draft) = self.session_draft(client, now);
+        let (token, draft) = self.session_draft(client, now, SignIn::LINK);
         match self.store.consume_login_link(&secret.hash(), now, draft).await? {
             Some(_) => Ok(token),
             None => Err(ApiError::new(ErrorCode::LinkInvalid)),

@@ -24,10 +24,12 @@ use crate::cli_login::ClientInfo;
 use crate::clock::millis;
 use crate::error::ApiError;
 use crate::service::Service;
+use crate::sessions::{require_recent_sign_in, SignIn};
 
 /// How long the browser has to answer a ceremony.
 pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
-const MAX_NAME: usize = 64;
+/// The longest passkey name, in characters.
+pub const MAX_NAME: usize = 64;
 
 /// A started ceremony: the id to send back with the answer, and the options
 /// for `navigator.credentials.create()` / `.get()`.
@@ -63,6 +65,15 @@ fn ceremony_hash(id: &str) -> [u8; 32] {
     Sha256::digest(id.as_bytes()).into()
 }
 
+/// The name to store: trimmed, "Passkey" when empty; `422 validation_failed`
+/// naming the field when it is too long or holds control characters.
+fn passkey_name(name: Option<&str>) -> Result<String, ApiError> {
+    let name = name.map(str::trim).unwrap_or_default();
+    harmont_wire::text::validate_display_text("name", name, MAX_NAME)
+        .map_err(|err| ApiError::new(ErrorCode::ValidationFailed).with_message(err.to_string()))?;
+    Ok(if name.is_empty() { "Passkey".to_owned() } else { name.to_owned() })
+}
+
 impl Service {
     fn webauthn(&self) -> Result<Webauthn, ApiError> {
         let origin = super::web_origin(&self.settings.public_url);
@@ -83,7 +94,9 @@ impl Service {
 
     /// Starts registering a passkey for the signed-in user. Their existing
     /// passkeys are excluded, so one authenticator is not registered twice.
+    /// Needs a recent browser sign-in.
     pub async fn start_passkey_registration(&self, auth: &Authenticated) -> Result<Started, ApiError> {
+        require_recent_sign_in(auth, self.clock.now())?;
         let webauthn = self.webauthn()?;
         let existing = self.store.list_passkeys(auth.user.id).await?;
         let exclude = existing.iter().map(|p| p.credential_id.clone().into()).collect::<Vec<_>>();
@@ -104,6 +117,8 @@ impl Service {
         Ok(Started { ceremony, options })
     }
 
+    /// Needs a recent browser sign-in, checked (with the name) before the
+    /// ceremony is used up, so a refusal leaves it to finish with a fix.
     pub async fn finish_passkey_registration(
         &self,
         auth: &Authenticated,
@@ -112,6 +127,8 @@ impl Service {
         name: Option<String>,
     ) -> Result<PasskeySummary, ApiError> {
         let now = self.clock.now();
+        require_recent_sign_in(auth, now)?;
+        let name = passkey_name(name.as_deref())?;
         let taken = self.store.take_ceremony(CeremonyKind::Register, &ceremony_hash(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired registration"))?;
         if taken.user_id != Some(auth.user.id) {
@@ -120,10 +137,6 @@ impl Service {
         let state: PasskeyRegistration = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential).map_err(invalid)?;
         let passkey = self.webauthn()?.finish_passkey_registration(&credential, &state).map_err(invalid)?;
-        let name = name
-            .map(|n| n.trim().chars().take(MAX_NAME).collect::<String>())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "Passkey".to_owned());
         let stored = NewPasskey {
             id: Uuid::new_v4(),
             user_id: auth.user.id,
@@ -133,7 +146,10 @@ impl Service {
             created_at: now,
         };
         match self.store.create_passkey(stored).await {
-            Ok(p) => Ok(PasskeySummary { id: p.id, name: p.name, created_at: p.created_at, last_used_at: None }),
+            Ok(p) => {
+                tracing::info!(user_id = %auth.user.id, passkey_id = %p.id, session_id = %auth.session.id, "passkey added");
+                Ok(PasskeySummary { id: p.id, name: p.name, created_at: p.created_at, last_used_at: None })
+            }
             Err(StoreError::Conflict(_)) => Err(invalid("credential already registered")),
             Err(e) => Err(e.into()),
         }
@@ -178,8 +194,11 @@ impl Service {
             .map_err(invalid)?;
         passkey.update_credential(&result);
         let data = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
-        self.store.record_passkey_use(stored.id, data, now).await?;
-        self.mint_session(user_id, client).await
+        let (token, draft) = self.session_draft(client, now, SignIn::passkey(stored.id));
+        match self.store.record_passkey_sign_in(stored.id, data, now, draft).await? {
+            Some(_) => Ok(token),
+            None => Err(invalid("passkey removed during the sign-in")),
+        }
     }
 
     pub async fn list_passkeys(&self, auth: &Authenticated) -> Result<Vec<PasskeySummary>, ApiError> {
@@ -190,12 +209,25 @@ impl Service {
             .collect())
     }
 
-    /// Someone else's passkey answers exactly as a missing one does.
+    /// Removes a passkey and ends the sessions it signed in. Needs a recent
+    /// browser sign-in. Someone else's passkey answers exactly as a missing
+    /// one does.
     pub async fn delete_passkey(&self, auth: &Authenticated, id: Uuid) -> Result<(), ApiError> {
-        if self.store.delete_passkey(auth.user.id, id).await? {
-            Ok(())
-        } else {
-            Err(ApiError::new(ErrorCode::PasskeyNotFound))
+        let now = self.clock.now();
+        require_recent_sign_in(auth, now)?;
+        let Some(revoked) = self.store.delete_passkey(auth.user.id, id, now).await? else {
+            return Err(ApiError::new(ErrorCode::PasskeyNotFound));
+        };
+        for session_id in &revoked {
+            self.auth_cache.forget_session(*session_id);
         }
+        tracing::info!(
+            user_id = %auth.user.id,
+            passkey_id = %id,
+            session_id = %auth.session.id,
+            sessions_ended = revoked.len(),
+            "passkey removed",
+        );
+        Ok(())
     }
 }

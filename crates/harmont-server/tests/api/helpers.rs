@@ -5,6 +5,7 @@
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::ManualClock;
 use harmont_server::secret::ServerSecret;
+use harmont_server::sessions::SignIn;
 use harmont_server::{Service, Settings};
 use harmont_store::Store;
 use reqwest::{Response, StatusCode};
@@ -100,11 +101,12 @@ impl TestApp {
         email
     }
 
-    /// A session token for `email`, as `harmont-auth token mint` makes them.
+    /// A session token for `email`, as `harmont-auth token mint` makes them
+    /// (an operator session: it may not change credentials).
     pub async fn token_for(&self, email: &str) -> String {
         let user = self.service.user_by_email(email).await.expect("lookup").expect("user exists");
         let client = ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("tests".into()) };
-        self.service.mint_session(user.id, &client).await.expect("mint").expose().to_owned()
+        self.service.mint_session(user.id, &client, SignIn::OPERATOR).await.expect("mint").expose().to_owned()
     }
 
     /// A user and a token for them.
@@ -187,5 +189,209 @@ impl TestApp {
             dir: None,
             database_url: self.database_url.clone(),
         }
+    }
+}
+
+/// Tokens signed in each way the server records.
+impl TestApp {
+    /// A browser session from a one-time login link, as `/login#link=…` makes it.
+    pub async fn link_token_for(&self, email: &str) -> String {
+        let user = self.service.user_by_email(email).await.expect("lookup").expect("user exists");
+        let url = self.service.create_login_link(user.id).await.expect("a login link");
+        let secret = url.split_once("#link=").expect("a link URL").1;
+        let response = self.post_json("/api/v0/auth/links/redeem", None, serde_json::json!({"link": secret})).await;
+        assert_eq!(response.status(), StatusCode::OK, "redeeming a fresh link");
+        response.json::<Value>().await.expect("JSON")["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// A CLI session, as `transfer` and `claim` make it (no PKCE).
+    pub async fn cli_token_for(&self, email: &str) -> String {
+        let web = self.token_for(email).await;
+        let nonce = nonce();
+        let parked = self.post_json("/api/v0/auth/cli/transfer", Some(&web), serde_json::json!({"nonce": nonce})).await;
+        assert_eq!(parked.status(), StatusCode::NO_CONTENT);
+        let claimed = self.post_json("/api/v0/auth/cli/claim", None, serde_json::json!({"nonce": nonce})).await;
+        assert_eq!(claimed.status(), StatusCode::OK);
+        claimed.json::<Value>().await.expect("JSON")["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// The origin the pages (and so WebAuthn) live at.
+    pub fn web_origin(&self) -> String {
+        harmont_server::web::web_base(&self.base)
+    }
+
+    /// Registers `authenticator` for the user of `token` (which must qualify)
+    /// under `name`; returns the passkey's id.
+    pub async fn register_passkey(&self, token: &str, authenticator: &mut SoftPasskey, name: &str) -> String {
+        let started = self.post_json("/api/v0/auth/passkeys/register/start", Some(token), serde_json::json!({})).await;
+        assert_eq!(started.status(), StatusCode::OK, "register/start");
+        let started: Value = started.json().await.expect("JSON");
+        let credential = authenticator.register(&self.web_origin(), &started["options"]);
+        let body = serde_json::json!({"ceremony": started["ceremony"], "credential": credential, "name": name});
+        let finished = self.post_json("/api/v0/auth/passkeys/register/finish", Some(token), body).await;
+        assert_eq!(finished.status(), StatusCode::CREATED, "register/finish");
+        finished.json::<Value>().await.expect("JSON")["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Signs in with `authenticator`, as the login page does; returns the token.
+    pub async fn passkey_sign_in(&self, authenticator: &mut SoftPasskey) -> String {
+        let started = self.post_json("/api/v0/auth/passkeys/sign-in/start", None, serde_json::json!({})).await;
+        assert_eq!(started.status(), StatusCode::OK, "sign-in/start");
+        let started: Value = started.json().await.expect("JSON");
+        let credential = authenticator.sign_in(&self.web_origin(), &started["options"]);
+        let body = serde_json::json!({"ceremony": started["ceremony"], "credential": credential});
+        let finished = self.post_json("/api/v0/auth/passkeys/sign-in/finish", None, body).await;
+        assert_eq!(finished.status(), StatusCode::OK, "sign-in/finish");
+        finished.json::<Value>().await.expect("JSON")["token"].as_str().expect("a token").to_owned()
+    }
+}
+
+/// A software authenticator: one ES256 discoverable credential with user
+/// verification and "none" attestation, answering the options the server
+/// sends as a browser's `navigator.credentials` would.
+pub struct SoftPasskey {
+    key: ring::signature::EcdsaKeyPair,
+    credential_id: Vec<u8>,
+    user_handle: Option<String>,
+    counter: u32,
+}
+
+impl std::fmt::Debug for SoftPasskey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftPasskey").field("counter", &self.counter).finish_non_exhaustive()
+    }
+}
+
+impl Default for SoftPasskey {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// CBOR head of a major type with a length or small value.
+fn cbor_head(out: &mut Vec<u8>, major: u8, n: usize) {
+    let major = major << 5;
+    match n {
+        0..=23 => out.push(major | n as u8),
+        24..=0xff => out.extend([major | 24, n as u8]),
+        _ => {
+            out.push(major | 25);
+            out.extend((n as u16).to_be_bytes());
+        }
+    }
+}
+
+fn cbor_text(out: &mut Vec<u8>, text: &str) {
+    cbor_head(out, 3, text.len());
+    out.extend(text.as_bytes());
+}
+
+fn cbor_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    cbor_head(out, 2, bytes.len());
+    out.extend(bytes);
+}
+
+/// A small CBOR integer (-24..=23).
+fn cbor_int(out: &mut Vec<u8>, n: i8) {
+    if n >= 0 {
+        cbor_head(out, 0, n as usize);
+    } else {
+        cbor_head(out, 1, (-1 - n) as usize);
+    }
+}
+
+impl SoftPasskey {
+    pub fn new() -> Self {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).expect("a key");
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).expect("the key");
+        let credential_id = uuid::Uuid::new_v4().as_bytes().to_vec();
+        Self { key, credential_id, user_handle: None, counter: 0 }
+    }
+
+    fn client_data(kind: &str, origin: &str, options: &Value) -> Vec<u8> {
+        let challenge = options["publicKey"]["challenge"].as_str().expect("a challenge");
+        serde_json::to_vec(&serde_json::json!({
+            "type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false,
+        }))
+        .expect("JSON")
+    }
+
+    /// The answer to `navigator.credentials.create(options)`.
+    pub fn register(&mut self, origin: &str, options: &Value) -> Value {
+        use ring::signature::KeyPair as _;
+        let public = &options["publicKey"];
+        let rp_id = public["rp"]["id"].as_str().expect("rp.id");
+        self.user_handle = Some(public["user"]["id"].as_str().expect("user.id").to_owned());
+        let client_data = Self::client_data("webauthn.create", origin, options);
+
+        let point = self.key.public_key().as_ref();
+        let mut cose = Vec::new();
+        cbor_head(&mut cose, 5, 5);
+        for (label, value) in [(1, 2), (3, -7), (-1, 1)] {
+            cbor_int(&mut cose, label);
+            cbor_int(&mut cose, value);
+        }
+        cbor_int(&mut cose, -2);
+        cbor_bytes(&mut cose, &point[1..33]);
+        cbor_int(&mut cose, -3);
+        cbor_bytes(&mut cose, &point[33..65]);
+
+        let mut auth_data = sha256(rp_id.as_bytes()).to_vec();
+        auth_data.push(0x01 | 0x04 | 0x40); // user present, user verified, attested credential data
+        auth_data.extend(self.counter.to_be_bytes());
+        auth_data.extend([0u8; 16]); // AAGUID
+        auth_data.extend((self.credential_id.len() as u16).to_be_bytes());
+        auth_data.extend(&self.credential_id);
+        auth_data.extend(cose);
+
+        let mut attestation = Vec::new();
+        cbor_head(&mut attestation, 5, 3);
+        cbor_text(&mut attestation, "fmt");
+        cbor_text(&mut attestation, "none");
+        cbor_text(&mut attestation, "attStmt");
+        cbor_head(&mut attestation, 5, 0);
+        cbor_text(&mut attestation, "authData");
+        cbor_bytes(&mut attestation, &auth_data);
+
+        let id = b64url(&self.credential_id);
+        serde_json::json!({
+            "id": id, "rawId": id, "type": "public-key", "extensions": {},
+            "response": {"attestationObject": b64url(&attestation), "clientDataJSON": b64url(&client_data)},
+        })
+    }
+
+    /// The answer to `navigator.credentials.get(options)`.
+    pub fn sign_in(&mut self, origin: &str, options: &Value) -> Value {
+        let rp_id = options["publicKey"]["rpId"].as_str().expect("rpId");
+        let client_data = Self::client_data("webauthn.get", origin, options);
+        self.counter += 1;
+        let mut auth_data = sha256(rp_id.as_bytes()).to_vec();
+        auth_data.push(0x01 | 0x04); // user present, user verified
+        auth_data.extend(self.counter.to_be_bytes());
+        let mut signed = auth_data.clone();
+        signed.extend(sha256(&client_data));
+        let signature = self.key.sign(&ring::rand::SystemRandom::new(), &signed).expect("signing");
+        let id = b64url(&self.credential_id);
+        serde_json::json!({
+            "id": id, "rawId": id, "type": "public-key", "extensions": {},
+            "response": {
+                "authenticatorData": b64url(&auth_data),
+                "clientDataJSON": b64url(&client_data),
+                "signature": b64url(signature.as_ref()),
+                "userHandle": self.user_handle.as_deref().expect("registered first"),
+            },
+        })
     }
 }

@@ -2,7 +2,9 @@
 
 use crate::api_test;
 use crate::helpers::{assert_error, spawn_app, Backend};
+use harmont_server::clock::Clock;
 use reqwest::StatusCode;
+use std::time::Duration;
 
 async fn revokes_the_token_on_the_server(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -25,21 +27,42 @@ api_test!(revokes_the_token_on_the_server);
 
 async fn a_logout_on_another_replica_is_seen_within_the_cache_ttl(backend: Backend) {
     let app = spawn_app(backend).await;
-    let replica = app.replica(|s| s.auth_cache_ttl = std::time::Duration::from_millis(200)).await;
+    let replica = app.replica(|s| s.auth_cache_ttl = Duration::from_millis(200)).await;
     let (_, token) = app.signed_in().await;
     // The replica remembers the token...
     assert_eq!(replica.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK);
-    // ...until its entry is older than the TTL, after a logout elsewhere.
     app.http.post(app.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let response = replica.get("/api/v0/user", Some(&token)).await;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the replica never saw the logout");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    app.advance(Duration::from_millis(199));
+    assert_eq!(replica.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK, "within its TTL");
+    // ...until its entry is older than the TTL, after a logout elsewhere.
+    app.advance(Duration::from_millis(1));
+    assert_error(replica.get("/api/v0/user", Some(&token)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 api_test!(a_logout_on_another_replica_is_seen_within_the_cache_ttl);
+
+/// Issue 14, item 8: a cache hit that recorded `last_used_at` stored the entry
+/// again with a fresh time, so a busy token was never re-read and a
+/// revocation made elsewhere was ignored for as long as it kept being used.
+async fn a_busy_token_is_still_re_read_once_the_cache_ttl_is_up(backend: Backend) {
+    let ttl = Duration::from_secs(5 * 60);
+    let app = crate::helpers::spawn_app_with(backend, |s| s.auth_cache_ttl = ttl).await;
+    let (email, token) = app.signed_in().await;
+    assert_eq!(app.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK);
+
+    // Another replica revokes it, straight in the shared store.
+    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let session = app.service.store.list_sessions(user.id, app.clock.now()).await.unwrap()[0].clone();
+    assert!(app.service.store.revoke_session(user.id, session.id, app.clock.now()).await.unwrap());
+
+    // Used every 61 s (so each hit also records last_used_at): remembered
+    // within the TTL, refused from the TTL on.
+    let mut waited = Duration::ZERO;
+    while waited + Duration::from_secs(61) < ttl {
+        app.advance(Duration::from_secs(61));
+        waited += Duration::from_secs(61);
+        assert_eq!(app.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK, "cached at {waited:?}");
+    }
+    app.advance(ttl - waited);
+    assert_error(app.get("/api/v0/user", Some(&token)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+api_test!(a_busy_token_is_still_re_read_once_the_cache_ttl_is_up);

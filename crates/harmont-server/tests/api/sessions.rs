@@ -3,6 +3,7 @@
 
 use crate::api_test;
 use crate::helpers::{assert_error, spawn_app, Backend};
+use harmont_server::clock::Clock;
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -63,3 +64,50 @@ async fn revoke_others_keeps_the_current_one(backend: Backend) {
     assert_eq!(app.get("/api/v0/user", Some(&mine)).await.status(), StatusCode::OK);
 }
 api_test!(revoke_others_keeps_the_current_one);
+
+/// Issue 14, item 17: any user's revoke-others emptied the whole bearer
+/// cache. Now it drops only that user's entries: another user's cached
+/// session is still answered from the cache (here, even though another
+/// replica revoked it in the store meanwhile, which shows the entry stayed).
+async fn revoking_drops_only_the_affected_cache_entries(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |s| s.auth_cache_ttl = Duration::from_secs(3600)).await;
+    let (email, mine) = app.signed_in().await;
+    let second = app.token_for(&email).await;
+    let third = app.token_for(&email).await;
+    let (bystander_email, bystander) = app.signed_in().await;
+    for token in [&mine, &second, &third, &bystander] {
+        assert_eq!(app.get("/api/v0/user", Some(token)).await.status(), StatusCode::OK);
+    }
+    let user = app.service.user_by_email(&bystander_email).await.unwrap().unwrap();
+    let now = app.clock.now();
+    let theirs = app.service.store.list_sessions(user.id, now).await.unwrap()[0].id;
+    assert!(app.service.store.revoke_session(user.id, theirs, now).await.unwrap());
+
+    let response =
+        app.http.post(app.url("/api/v0/auth/sessions/revoke-others")).bearer_auth(&mine).send().await.unwrap();
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"revoked": 2}));
+    assert_eq!(app.get("/api/v0/user", Some(&bystander)).await.status(), StatusCode::OK, "still cached");
+    for token in [&second, &third] {
+        assert_error(app.get("/api/v0/user", Some(token)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+
+    // Revoking one session, or logging out, drops just that one.
+    let fourth = app.token_for(&email).await;
+    assert_eq!(app.get("/api/v0/user", Some(&fourth)).await.status(), StatusCode::OK);
+    let fourth_id =
+        app.client().with_token(&fourth).sessions().await.unwrap().into_iter().find(|s| s.current).unwrap().id;
+    let revoked = app
+        .http
+        .delete(app.url(&format!("/api/v0/auth/sessions/{fourth_id}")))
+        .bearer_auth(&mine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_error(app.get("/api/v0/user", Some(&fourth)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(app.get("/api/v0/user", Some(&bystander)).await.status(), StatusCode::OK, "still cached");
+    app.http.post(app.url("/api/v0/auth/logout")).bearer_auth(&mine).send().await.unwrap();
+    assert_error(app.get("/api/v0/user", Some(&mine)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(app.get("/api/v0/user", Some(&bystander)).await.status(), StatusCode::OK, "still cached");
+}
+api_test!(revoking_drops_only_the_affected_cache_entries);
