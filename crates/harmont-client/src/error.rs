@@ -72,6 +72,34 @@ impl ApiError {
         }
     }
 
+    /// Worth trying again shortly: no answer at all (refused, reset, timed
+    /// out: a server restarting, a network blip) or a gateway's `502`, `503`
+    /// or `504`. Not a TLS or protocol mismatch, which a retry cannot fix.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } => self.protocol_mismatch().is_none(),
+            _ => matches!(self.status(), Some(502..=504)),
+        }
+    }
+
+    /// A TLS/plain-HTTP mismatch: an `https://` URL for a server that speaks
+    /// plain HTTP, or an `http://` URL for one that speaks TLS.
+    pub fn protocol_mismatch(&self) -> Option<ProtocolMismatch> {
+        let ApiError::Transport { url, source } = self else { return None };
+        let chain = chain_text(source).to_ascii_lowercase();
+        if url.starts_with("https://")
+            && ["invalidcontenttype", "corrupt message", "wrong version number", "record overflow"]
+                .iter()
+                .any(|needle| chain.contains(needle))
+        {
+            return Some(ProtocolMismatch::TlsToPlain);
+        }
+        if url.starts_with("http://") && chain.contains("invalid http version") {
+            return Some(ProtocolMismatch::PlainToTls);
+        }
+        None
+    }
+
     /// The `request_id` of the envelope, to quote in a bug report.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -79,6 +107,28 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// Which way round TLS and plain HTTP were mixed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolMismatch {
+    /// `https://` was asked for, and the server answered in plain HTTP.
+    TlsToPlain,
+    /// `http://` was asked for, and the server answered in TLS.
+    PlainToTls,
+}
+
+/// Every message down the source chain, for recognising a failure.
+fn chain_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        text.push_str(&format!(" {next:?}"));
+        cause = next;
+    }
+    text
 }
 
 /// `message (code); see doc_url`.
