@@ -174,5 +174,20 @@ mod tests {
         assert!(err.is_unauthorized());
         assert!(err.is(ErrorCode::Unauthorized));
         assert!(!err.is_transport());
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn gateway_errors_are_transient_and_others_are_not() {
+        let unexpected =
+            |status| ApiError::Unexpected { url: "http://h/x".into(), status, detail: "a text/html body".into() };
+        for status in [502, 503, 504] {
+            assert!(unexpected(status).is_transient(), "{status}");
+        }
+        for status in [200, 400, 404, 500, 501] {
+            assert!(!unexpected(status).is_transient(), "{status}");
+        }
+        let body = ErrorBody::new(ErrorCode::Unavailable, "The service is unavailable.");
+        assert!(ApiError::Api { status: 503, body, retry_after: None }.is_transient());
     }
 }
