@@ -280,6 +280,130 @@ async fn a_server_restart_while_waiting_does_not_end_the_login() {
     assert_eq!(done.stdout, format!("Logged in to {} as {EMAIL} (Alice).\n", server.url));
 }
 
+/// Item 7: a gateway's 502, 503 and 504 in front of the server (a deploy, a
+/// proxy restarting) are waited out too.
+#[tokio::test]
+async fn gateway_errors_while_waiting_do_not_end_the_login() {
+    let server = Server::start().await;
+    let gateway = FlakyGateway::start(&server.url).await;
+    let home = Home::new();
+    // Set before the first claim: one already held by the server would
+    // otherwise be waited out first.
+    gateway.fail_next_claims(3);
+    let mut command = home.harmont(&gateway.url);
+    command.arg("login");
+    let mut cli = Running::spawn(command);
+    let page = cli.approval_url().await;
+    cli.line_containing("Waiting for the approval").await;
+    cli.line_containing("the server is not answering: HTTP 50").await;
+    let web = server.client().with_token(server.mint().await);
+    web.transfer(page.get("nonce"), Some(page.get("code_challenge"))).await.unwrap();
+    let done = cli.finish().await;
+    assert_eq!(done.code, 0, "{done:?}");
+    assert_eq!(gateway.failures_left(), 0, "every failure was met and waited out");
+    assert!(!done.stderr.contains("<html>"), "{}", done.stderr);
+}
+
+/// A reverse proxy that can be told to answer the next claims with 502, 503
+/// and 504 pages, as nginx does while its upstream restarts.
+struct FlakyGateway {
+    url: String,
+    failures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FlakyGateway {
+    async fn start(upstream: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let failures = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (upstream, left) = (upstream.to_owned(), failures.clone());
+        let http = reqwest::Client::new();
+        let forward = move |method: axum::http::Method,
+                            uri: axum::http::Uri,
+                            headers: axum::http::HeaderMap,
+                            body: axum::body::Bytes| {
+            let (upstream, left, http) = (upstream.clone(), left.clone(), http.clone());
+            async move {
+                if uri.path() == "/api/v0/auth/cli/claim" {
+                    let n = left.load(Ordering::SeqCst);
+                    if n > 0 {
+                        left.store(n - 1, Ordering::SeqCst);
+                        let status = [502, 503, 504][n % 3];
+                        let mut reply = axum::response::Response::new(axum::body::Body::from(
+                            "<html><body><h1>Bad Gateway</h1></body></html>",
+                        ));
+                        *reply.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+                        return reply;
+                    }
+                }
+                let mut request = http.request(method, format!("{upstream}{uri}")).body(body);
+                for (name, value) in &headers {
+                    if !matches!(name.as_str(), "host" | "content-length") {
+                        request = request.header(name, value);
+                    }
+                }
+                let response = request.send().await.unwrap();
+                let status = axum::http::StatusCode::from_u16(response.status().as_u16()).unwrap();
+                let mut out = axum::http::HeaderMap::new();
+                for name in ["content-type", "preference-applied", "retry-after"] {
+                    if let Some(value) = response.headers().get(name) {
+                        out.insert(name, value.clone());
+                    }
+                }
+                let mut reply = axum::response::Response::new(axum::body::Body::from(response.bytes().await.unwrap()));
+                *reply.status_mut() = status;
+                *reply.headers_mut() = out;
+                reply
+            }
+        };
+        let app = axum::Router::new().fallback(forward);
+        let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FlakyGateway { url, failures, task }
+    }
+
+    fn fail_next_claims(&self, n: usize) {
+        self.failures.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn failures_left(&self) -> usize {
+        self.failures.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for FlakyGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Item 9, the CLI's half: browsers try `localhost` as `::1` first, so the
+/// loopback answers there too, on the same port.
+#[tokio::test]
+async fn the_callback_answers_on_both_loopbacks() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback on this machine; nothing to check");
+        return;
+    }
+    let server = Server::start().await;
+    let home = Home::new();
+    let browser = FakeBrowser::install(home.dir.path());
+    let mut command = home.harmont(&server.url);
+    command.env("BROWSER", &browser.script).env("DISPLAY", ":0").arg("login");
+    let cli = Running::spawn(command);
+    let page = browser.opened().await;
+    let port = page.get("port");
+    let probe = reqwest::get(format!("http://[::1]:{port}/")).await.expect("::1 answers");
+    assert_eq!(probe.status(), 404);
+
+    let web = server.client().with_token(server.mint().await);
+    web.transfer(page.get("nonce"), Some(page.get("code_challenge"))).await.unwrap();
+    let landing = reqwest::get(format!("http://[::1]:{port}/callback?state={}", page.get("state"))).await.unwrap();
+    assert_eq!(landing.status(), 200);
+    assert_eq!(cli.finish().await.code, 0);
+}
+
 /// Item 13: `rate_limited` says when to try again, from `Retry-After`.
 #[tokio::test]
 async fn rate_limited_says_when_to_try_again() {

@@ -54,9 +54,11 @@ impl ApiError {
         }
     }
 
-    /// `401`: the token is missing, malformed, unknown, expired or revoked.
+    /// `401` with the error envelope: the token is missing, malformed,
+    /// unknown, expired or revoked. A `401` page from something else (a
+    /// proxy, another service at a wrong URL) says nothing about the token.
     pub fn is_unauthorized(&self) -> bool {
-        self.status() == Some(401)
+        matches!(self, ApiError::Api { status: 401, .. })
     }
 
     /// The server could not be reached at all.

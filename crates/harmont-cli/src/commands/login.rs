@@ -103,7 +103,7 @@ async fn handoff(
             let state = Nonce::generate().expose().to_owned();
             let loopback = Loopback::start(state.clone())
                 .await
-                .map_err(|e| CliError::Failed(format!("cannot listen on 127.0.0.1 for the browser: {e}")))?;
+                .map_err(|e| CliError::Failed(format!("cannot listen on the loopback for the browser: {e}")))?;
             Some((loopback, state))
         }
         Err(_) => None,

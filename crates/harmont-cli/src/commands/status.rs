@@ -51,6 +51,13 @@ pub async fn run(ctx: &Context) -> Result<Outcome, CliError> {
             let _ = writeln!(text, "Session:     valid");
             (Some(true), exit::OK, None)
         }
+        Err(err) if err.is_unauthorized() && source == TokenSource::Env => {
+            let _ = writeln!(
+                text,
+                "Session:     not accepted by the server: unset it (`unset HARMONT_API_TOKEN`) to use your own login"
+            );
+            (Some(false), exit::NOT_LOGGED_IN, Some(api_message(err)))
+        }
         Err(err) if err.is_unauthorized() => {
             let _ = writeln!(text, "Session:     refused by the server (revoked or expired): run `harmont login`");
             (Some(false), exit::NOT_LOGGED_IN, Some(api_message(err)))
