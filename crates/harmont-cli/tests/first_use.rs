@@ -269,8 +269,9 @@ async fn a_server_restart_while_waiting_does_not_end_the_login() {
     cli.line_containing("Waiting for the approval").await;
 
     server.stop().await;
-    let line = cli.line_containing("the server is not answering").await;
-    assert!(line.contains("retrying"), "{line}");
+    let line = cli.line_containing("The server is not answering").await;
+    // Reset or closed (the held claim) or refused (the next one), in words.
+    assert!(line.contains("); retrying.") && !line.contains("os error"), "{line}");
     server.restart().await;
     let web = server.client().with_token(server.mint().await);
     web.transfer(page.get("nonce"), Some(page.get("code_challenge"))).await.unwrap();
@@ -295,7 +296,7 @@ async fn gateway_errors_while_waiting_do_not_end_the_login() {
     let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
     cli.line_containing("Waiting for the approval").await;
-    cli.line_containing("the server is not answering: HTTP 50").await;
+    cli.line_containing("The server is not answering (HTTP 50").await;
     let web = server.client().with_token(server.mint().await);
     web.transfer(page.get("nonce"), Some(page.get("code_challenge"))).await.unwrap();
     let done = cli.finish().await;

@@ -102,6 +102,25 @@ impl ApiError {
         None
     }
 
+    /// What went wrong in a few words: `HTTP 503`, `connection refused`.
+    pub fn reason(&self) -> String {
+        match self {
+            ApiError::Transport { source, .. } => {
+                let cause = root_cause(source);
+                let cause = match cause.find(" (os error") {
+                    Some(cut) => &cause[..cut],
+                    None => &cause,
+                };
+                let mut chars = cause.chars();
+                match chars.next() {
+                    Some(first) => first.to_lowercase().chain(chars).collect(),
+                    None => "no answer".to_owned(),
+                }
+            }
+            _ => format!("HTTP {}", self.status().unwrap_or_default()),
+        }
+    }
+
     /// The `request_id` of the envelope, to quote in a bug report.
     pub fn request_id(&self) -> Option<&str> {
         match self {

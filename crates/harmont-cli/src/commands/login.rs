@@ -13,7 +13,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Duration;
 
-use harmont_client::{ApiError, Claim, Client};
+use harmont_client::{Claim, Client};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce::CodeVerifier;
@@ -46,7 +46,7 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The first pause after a transient failure (server restarting, network
 /// blip, a gateway's 502/503/504); it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How many codes a person may type at a terminal before the login ends.
 const PASTE_TRIES: u32 = 3;
 
@@ -135,10 +135,9 @@ async fn handoff(
     }
 
     let loopback = loopback.map(|(loopback, _)| loopback);
-    let waiting = format!("Waiting for the approval (code {code}); Ctrl-C to cancel");
-    let spinner = Spinner::start(waiting.clone());
+    let spinner = Spinner::start(waiting(&code, None));
     let result = tokio::select! {
-        token = poll_claim(client, &nonce, &verifier, loopback.as_ref(), &spinner, &waiting) => token,
+        token = poll_claim(client, &nonce, &verifier, loopback.as_ref(), &spinner, &code) => token,
         _ = interrupt.recv() => Err(CliError::Interrupted(CANCELLED)),
         _ = tokio::time::sleep_until(deadline) => Err(gave_up()),
     };
@@ -158,22 +157,28 @@ async fn poll_claim(
     verifier: &CodeVerifier,
     loopback: Option<&Loopback>,
     spinner: &Spinner,
-    waiting: &str,
+    code: &str,
 ) -> Result<String, CliError> {
     let mut callback_seen = false;
     let mut backoff = FIRST_BACKOFF;
+    let mut failing = false;
     loop {
         let started = Instant::now();
-        let pause = match client.claim(nonce.expose(), Some(verifier.expose()), Some(CLAIM_WAIT)).await {
+        // Right after a failure, a claim the server answers at once: it
+        // tells that the server is back without holding the news for 25 s.
+        let wait = if failing { None } else { Some(CLAIM_WAIT) };
+        let pause = match client.claim(nonce.expose(), Some(verifier.expose()), wait).await {
             Ok(Claim::Token(token)) => return Ok(token),
             Ok(Claim::NotYet { .. }) => {
                 backoff = FIRST_BACKOFF;
-                spinner.set_message(waiting.to_owned());
+                failing = false;
+                spinner.set_message(waiting(code, None));
                 POLL_INTERVAL
             }
             Err(err) if err.is(ErrorCode::RateLimited) => err.retry_after().unwrap_or(DEFAULT_RETRY_AFTER),
             Err(err) if err.is_transient() => {
-                spinner.set_message(format!("{waiting} (the server is not answering: {}; retrying)", short(&err)));
+                failing = true;
+                spinner.set_message(waiting(code, Some(&err.reason())));
                 let pause = backoff;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 pause
@@ -191,16 +196,12 @@ async fn poll_claim(
     }
 }
 
-/// A transient failure in a few words, for the spinner line.
-fn short(err: &ApiError) -> String {
-    match err.status() {
-        Some(status) => format!("HTTP {status}"),
-        None => {
-            let text = err.to_string();
-            match text.rfind('(') {
-                Some(open) => text[open + 1..].trim_end_matches(')').to_owned(),
-                None => text,
-            }
+/// The spinner's line: waiting, or retrying after a transient failure.
+fn waiting(code: &str, failure: Option<&str>) -> String {
+    match failure {
+        None => format!("Waiting for the approval (code {code}); Ctrl-C to cancel"),
+        Some(reason) => {
+            format!("The server is not answering ({reason}); retrying. Code {code}; Ctrl-C to cancel")
         }
     }
 }
