@@ -156,7 +156,11 @@ async fn a_new_login_revokes_the_session_it_replaced() {
     command.args(["login", "--paste"]);
     let done = paste_login(&server, command).await;
     assert_eq!(done.code, 0, "{done:?}");
-    assert!(done.stdout.contains("was not from `harmont login`, so its session was left alone"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("is not marked as one from `harmont login`, so its session was left alone"),
+        "{}",
+        done.stdout
+    );
     server.client().with_token(&handed).current_user().await.expect("left alone");
 }
 

@@ -342,7 +342,8 @@ async fn store(ctx: &Context, client: &Client, token: String, keep_old: bool) ->
         Some(old) if !old.obtained_by_login() => (
             json!("kept"),
             Some(
-                "The credential this login replaced was not from `harmont login`, so its session was left alone."
+                "The credential this login replaced is not marked as one from `harmont login`, so its session was left \
+                 alone (end it with `harmont sessions revoke` if it was yours)."
                     .to_owned(),
             ),
         ),
