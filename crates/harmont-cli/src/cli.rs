@@ -58,6 +58,22 @@ pub enum Command {
     Token,
     /// List your sessions, or revoke them
     Sessions(SessionsArgs),
+    /// Print a shell completion script: `harmont completions bash > /etc/bash_completion.d/harmont`
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +86,11 @@ pub struct LoginArgs {
     /// Do not try to open a browser; only print the URL
     #[arg(long)]
     pub no_browser: bool,
+
+    /// Keep the session this login replaces live (by default it is revoked,
+    /// if it came from `harmont login`)
+    #[arg(long)]
+    pub keep_old: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,14 +108,40 @@ pub enum SessionsAction {
 }
 
 #[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
 pub struct RevokeArgs {
-    /// The session ID, as `harmont sessions` shows it
-    #[arg(required_unless_present = "all_others", conflicts_with = "all_others")]
-    pub id: Option<Uuid>,
+    /// The session ID, as `harmont sessions` shows it, or its first 8 or more characters
+    #[arg(value_parser = parse_session_id)]
+    pub id: Option<SessionId>,
 
     /// Revoke every session except the one this CLI is using
     #[arg(long)]
     pub all_others: bool,
+}
+
+/// A session as named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionId {
+    Full(Uuid),
+    /// Lowercase, at least 8 hex digits, maybe with dashes.
+    Prefix(String),
+}
+
+/// The shortest prefix taken, as git takes abbreviated hashes.
+pub const MIN_PREFIX: usize = 8;
+
+fn parse_session_id(raw: &str) -> Result<SessionId, String> {
+    let raw = raw.trim();
+    if let Ok(id) = Uuid::parse_str(raw) {
+        return Ok(SessionId::Full(id));
+    }
+    let hex = raw.chars().filter(char::is_ascii_hexdigit).count();
+    if raw.chars().all(|c| c.is_ascii_hexdigit() || c == '-') && hex >= MIN_PREFIX && raw.len() < 36 {
+        return Ok(SessionId::Prefix(raw.to_ascii_lowercase()));
+    }
+    Err(format!(
+        "not a session ID: give an ID as `harmont sessions` shows it, or its first {MIN_PREFIX} or more characters"
+    ))
 }
 
 #[cfg(test)]
@@ -115,5 +162,24 @@ mod tests {
         assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", "not-a-uuid"]).is_err());
         assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", id]).is_ok());
         assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", "--all-others"]).is_ok());
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", "6f1c4c1e"]).is_ok());
+        assert!(Cli::try_parse_from(["harmont", "sessions", "revoke", "6f1c4c1"]).is_err(), "7 is too short");
+    }
+
+    #[test]
+    fn session_ids_and_prefixes() {
+        let id = "6F1C4C1E-7d3b-4a59-9a5e-3b8f1d2c0a11";
+        assert_eq!(parse_session_id(id), Ok(SessionId::Full(Uuid::parse_str(id).unwrap())));
+        assert_eq!(parse_session_id("6F1C4C1E"), Ok(SessionId::Prefix("6f1c4c1e".into())));
+        assert_eq!(parse_session_id("6f1c4c1e-7d"), Ok(SessionId::Prefix("6f1c4c1e-7d".into())));
+        for bad in ["6f1c-4c1", "not-a-uuid", "", "6f1c4c1g"] {
+            assert!(parse_session_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn revoke_without_a_target_names_both_ways() {
+        let err = Cli::try_parse_from(["harmont", "sessions", "revoke"]).unwrap_err().to_string();
+        assert!(err.contains("<ID|--all-others>"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! Where the CLI points and where it keeps things: the API base (flag, then
-//! `HARMONT_API_URL`, then the config file, then the default), the web app
-//! base, the `HARMONT_API_TOKEN` override, and the config folder.
+//! `HARMONT_API_URL`, then the config file, then the server of the last
+//! login, then the default), the web app base, the `HARMONT_API_TOKEN`
+//! override, and the config folder.
 
 use std::fs;
 use std::io;
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
+use crate::credentials::CredentialStore;
 use crate::error::CliError;
 
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8080";
@@ -19,12 +21,38 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub struct Settings {
     /// Normalised: no trailing slash. Also the key of the stored credential.
     pub api_url: String,
+    /// Where `api_url` came from.
+    pub api_url_source: ApiUrlSource,
     /// Where the approval page lives.
     pub app_url: String,
     /// `HARMONT_API_TOKEN`, which takes precedence over any stored credential.
     pub env_token: Option<String>,
     /// `$XDG_CONFIG_HOME/harmont`, default `~/.config/harmont`.
     pub config_dir: PathBuf,
+}
+
+/// Where the API base came from, for `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiUrlSource {
+    /// `--api-url` or `HARMONT_API_URL`.
+    Given,
+    /// `api_url` in config.toml.
+    ConfigFile,
+    /// The server of the last successful login.
+    LastLogin,
+    /// Nothing said otherwise.
+    Default,
+}
+
+impl ApiUrlSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiUrlSource::Given => "flag_or_env",
+            ApiUrlSource::ConfigFile => "config_file",
+            ApiUrlSource::LastLogin => "last_login",
+            ApiUrlSource::Default => "default",
+        }
+    }
 }
 
 /// `config.toml`: the same settings as the flags, for people who always use one server.
@@ -39,14 +67,22 @@ impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Self, CliError> {
         let config_dir = config_dir()?;
         let file = read_config_file(&config_dir.join(CONFIG_FILE))?;
-        let api_url = non_empty(args.api_url.clone()).or(file.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let (api_url, api_url_source) = if let Some(url) = non_empty(args.api_url.clone()) {
+            (url, ApiUrlSource::Given)
+        } else if let Some(url) = non_empty(file.api_url) {
+            (url, ApiUrlSource::ConfigFile)
+        } else if let Some(url) = CredentialStore::in_dir(&config_dir).default_server() {
+            (url, ApiUrlSource::LastLogin)
+        } else {
+            (DEFAULT_API_URL.to_owned(), ApiUrlSource::Default)
+        };
         let api_url = normalise_url(&api_url, "API")?;
         let app_url = match non_empty(args.app_url.clone()).or(file.app_url) {
             Some(url) => normalise_url(&url, "app")?,
             None => api_url.clone(),
         };
         let env_token = non_empty(std::env::var("HARMONT_API_TOKEN").ok()).map(|t| t.trim().to_owned());
-        Ok(Self { api_url, app_url, env_token, config_dir })
+        Ok(Self { api_url, api_url_source, app_url, env_token, config_dir })
     }
 }
 

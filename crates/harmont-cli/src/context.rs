@@ -66,7 +66,7 @@ impl Context {
     }
 
     pub fn not_logged_in(&self) -> CliError {
-        CliError::NotLoggedIn(format!("You are not logged in to {}. Run `harmont login`.", self.api_url()))
+        CliError::not_logged_in(format!("You are not logged in to {}. Run `harmont login`.", self.api_url()))
     }
 
     /// Turns a `401` into "log in again", naming where the refused token came from.
@@ -74,13 +74,22 @@ impl Context {
         if !err.is_unauthorized() {
             return err.into();
         }
-        let what = match source {
-            TokenSource::Env => "The token in HARMONT_API_TOKEN".to_owned(),
-            TokenSource::File => format!("Your stored credential for {}", self.api_url()),
+        // A token from the environment may never have been valid at all (a
+        // typo, another server's), and `login` refuses while it is set: say
+        // how to get rid of it rather than "log in again".
+        let message = match source {
+            TokenSource::Env => format!(
+                "The token in HARMONT_API_TOKEN was not accepted by {}. Unset it to use your own login: \
+                 `unset HARMONT_API_TOKEN` (then `harmont login` if you have none).",
+                self.api_url()
+            ),
+            TokenSource::File => format!(
+                "Your stored credential for {} is no longer accepted (revoked or expired). \
+                 Run `harmont login` to get a new one.",
+                self.api_url()
+            ),
         };
-        CliError::NotLoggedIn(format!(
-            "{what} is no longer accepted (revoked or expired). Run `harmont login` to get a new one."
-        ))
+        CliError::NotLoggedIn { message, source: Some(Box::new(err)) }
     }
 }
 

@@ -4,8 +4,12 @@
 //! saying the tab can be closed. Only that path with the expected `state` is
 //! answered; anything else gets a bare 404, so other local software cannot
 //! learn anything by probing the port.
+//!
+//! `localhost` is `::1` as well as `127.0.0.1`, and browsers try `::1` first,
+//! so the listener is on the same port on both loopbacks (on `127.0.0.1`
+//! alone where the machine has no IPv6 loopback).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -31,12 +35,15 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-/// A running listener on `127.0.0.1`, stopped when dropped.
+/// How many ports to try for one free on both loopbacks.
+const PORT_TRIES: usize = 10;
+
+/// A running listener on `127.0.0.1` and `::1`, stopped when dropped.
 #[derive(Debug)]
 pub struct Loopback {
     port: u16,
     called_back: watch::Receiver<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 #[derive(Debug)]
@@ -46,19 +53,26 @@ struct Shared {
 }
 
 impl Loopback {
-    /// Binds `127.0.0.1:0` and serves until dropped.
+    /// Binds a free port on `127.0.0.1` and the same one on `::1`, and
+    /// serves until dropped.
     pub async fn start(state: String) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        let port = listener.local_addr()?.port();
+        let listeners = bind_both().await?;
+        let port = listeners[0].local_addr()?.port();
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared { state, called_back: tx });
         let app = Router::new().route("/callback", any(callback)).fallback(not_found).with_state(shared);
-        let task = tokio::spawn(async move {
-            // Serving ends only when the task is aborted; an accept error on a
-            // loopback socket would just leave the user to close the tab.
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self { port, called_back: rx, task })
+        let tasks = listeners
+            .into_iter()
+            .map(|listener| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    // Serving ends only when the task is aborted; an accept error on a
+                    // loopback socket would just leave the user to close the tab.
+                    let _ = axum::serve(listener, app).await;
+                })
+            })
+            .collect();
+        Ok(Self { port, called_back: rx, tasks })
     }
 
     pub fn port(&self) -> u16 {
@@ -75,8 +89,27 @@ impl Loopback {
 
 impl Drop for Loopback {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
+}
+
+/// `127.0.0.1:P` and `[::1]:P` for one free `P`; only the first when this
+/// machine has no IPv6 loopback at all.
+async fn bind_both() -> std::io::Result<Vec<TcpListener>> {
+    for _ in 0..PORT_TRIES {
+        let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let port = v4.local_addr()?.port();
+        match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+            Ok(v6) => return Ok(vec![v4, v6]),
+            // Taken on ::1 by something else: another port.
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            // No IPv6 here (disabled, or no ::1): browsers will not try it either.
+            Err(_) => return Ok(vec![v4]),
+        }
+    }
+    Ok(vec![TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?])
 }
 
 async fn callback(State(shared): State<Arc<Shared>>, method: Method, RawQuery(query): RawQuery) -> Response {
@@ -106,8 +139,27 @@ mod tests {
     use super::*;
 
     async fn get(port: u16, path: &str) -> (u16, String) {
-        let response = reqwest::get(format!("http://127.0.0.1:{port}{path}")).await.unwrap();
+        get_from("127.0.0.1", port, path).await
+    }
+
+    async fn get_from(host: &str, port: u16, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("http://{host}:{port}{path}")).await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn both_loopbacks_answer_on_one_port() {
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
+            eprintln!("no IPv6 loopback here; nothing to check");
+            return;
+        }
+        let loopback = Loopback::start("s3cret".into()).await.unwrap();
+        let port = loopback.port();
+        assert_eq!(get_from("[::1]", port, "/").await.0, 404);
+        let (status, body) = get_from("[::1]", port, "/callback?state=s3cret").await;
+        assert_eq!(status, 200);
+        assert!(body.contains("You can close this tab"), "{body}");
+        loopback.called_back().await;
     }
 
     #[tokio::test]

@@ -29,9 +29,14 @@ async fn the_file_is_private_and_refused_when_it_is_not() {
     assert_eq!(json.json()["error"]["code"], "credentials");
 
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A folder others can read is fine (the file is private); one they can
+    // write to is not: they could swap the file.
     std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(home.run(&server.url, &["whoami"]).await.code, 0);
+    std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o775)).unwrap();
     let done = home.run(&server.url, &["logout"]).await;
     assert_eq!(done.code, 1, "{done:?}");
+    assert!(done.stderr.contains("can be written by other users (mode 0775)"), "{}", done.stderr);
     assert!(done.stderr.contains(&format!("chmod 700 {}", home.config_dir().display())), "{}", done.stderr);
 
     std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();

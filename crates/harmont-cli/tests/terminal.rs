@@ -48,6 +48,12 @@ impl Tmux {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// The screen with its colours, as escape sequences.
+    fn screen_with_colours(&self) -> String {
+        let output = self.command().args(["capture-pane", "-p", "-e", "-J", "-t", "t"]).output().unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// Polls the screen until `ready` says so; returns that screen.
     async fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -77,9 +83,14 @@ impl Drop for Tmux {
 /// reaches the whole foreground group, so the script traps it (and
 /// carries on) while `harmont` gets the default disposition.
 fn script(home: &Home, api_url: &str, args: &str) -> std::path::PathBuf {
+    script_with(home, api_url, args, "")
+}
+
+/// [`script`] with more `NAME=value` exports.
+fn script_with(home: &Home, api_url: &str, args: &str, exports: &str) -> std::path::PathBuf {
     let path = home.dir.path().join("run.sh");
     let text = format!(
-        "trap 'true' INT\nexport HOME='{home}' XDG_CONFIG_HOME='{home}/config' HARMONT_API_URL='{api_url}'\n\
+        "trap 'true' INT\nexport HOME='{home}' XDG_CONFIG_HOME='{home}/config' HARMONT_API_URL='{api_url}' {exports}\n\
          '{bin}' {args}\necho \"[exit $?]\"\nsleep 600\n",
         home = home.dir.path().display(),
         bin = common::harmont_bin().display(),
@@ -155,10 +166,85 @@ async fn ctrl_c_while_the_spinner_runs() {
     tmux.keys(&["C-c"]);
     let screen = tmux.wait_for("the exit", |s| s.contains("[exit ")).await;
     eprintln!("--- the screen after Ctrl-C ---\n{screen}");
-    // The spinner's last frame stays above: indicatif keeps the cursor at the
-    // right edge, so the terminal's own `^C` echo wraps to the next line,
-    // which is the one cleared and reused for the message.
+    // Issue 11, item 16: the spinner line goes, with the terminal's own `^C`
+    // echo (it used to stay above the message: the line was padded to the
+    // right edge, so the echo wrapped to the next line and only that was
+    // cleared).
     assert!(screen.contains("Login cancelled; nothing was stored.\n[exit 130]"), "{screen}");
     assert!(!screen.contains("^C"), "no stray echo is left: {screen}");
+    assert!(!screen.contains(WAITING), "the spinner line is cleared: {screen}");
     assert!(!home.credentials_path().exists());
+}
+
+/// Issue 11, item 5: a mistyped code at a terminal is asked for again, and
+/// the code from the page still works (the same PKCE verifier throughout).
+/// Nothing says "nonce" or a fixed "5 minutes".
+#[tokio::test]
+async fn a_mistyped_paste_code_is_asked_for_again() {
+    let server = Server::start().await;
+    let home = Home::new();
+    let tmux = Tmux::start("retype", &script(&home, &server.url, "login --paste"));
+    let screen = tmux.wait_for("the prompt", |s| s.contains("Paste the code: ")).await;
+    let page = approval_url(&screen);
+    let code = server.client().with_token(server.mint().await).code(Some(page.get("code_challenge"))).await.unwrap();
+
+    tmux.keys(&["hello", "Enter"]);
+    tmux.wait_for("the second prompt", |s| s.matches("Paste the code: ").count() == 2).await;
+    // One character off: well formed, but not the code.
+    let typo = format!("{}{}", &code[..15], if code.ends_with('A') { 'B' } else { 'A' });
+    tmux.keys(&[&typo, "Enter"]);
+    let screen = tmux.wait_for("the third prompt", |s| s.matches("Paste the code: ").count() == 3).await;
+    eprintln!("--- the screen after two mistakes ---\n{screen}");
+    assert!(screen.contains("That is not a paste code"), "{screen}");
+    assert!(screen.contains("Try again (2 tries left), or Ctrl-C to cancel."), "{screen}");
+    assert!(
+        screen.contains("That code was not accepted: it may have been mistyped, used already, or have expired."),
+        "{screen}"
+    );
+    assert!(screen.contains("Try again (1 try left), or Ctrl-C to cancel."), "{screen}");
+
+    tmux.keys(&[&code, "Enter"]);
+    let screen = tmux.wait_for("the exit", |s| s.contains("[exit ")).await;
+    eprintln!("--- the screen after the right code ---\n{screen}");
+    assert!(screen.contains(&format!("Logged in to {} as {EMAIL} (Alice).\n[exit 0]", server.url)), "{screen}");
+    assert!(!screen.to_lowercase().contains("nonce"), "{screen}");
+    assert!(!screen.contains("5 minutes"), "{screen}");
+}
+
+#[tokio::test]
+async fn three_wrong_codes_end_the_login_without_a_fixed_window() {
+    let server = Server::start().await;
+    let home = Home::new();
+    let tmux = Tmux::start("three", &script(&home, &server.url, "login --paste"));
+    tmux.wait_for("the prompt", |s| s.contains("Paste the code: ")).await;
+    for n in 1..=3 {
+        tmux.keys(&["K7P2-QR9M-X3WZ-4NTV", "Enter"]);
+        if n < 3 {
+            tmux.wait_for("the next prompt", |s| s.matches("Paste the code: ").count() == n + 1).await;
+        }
+    }
+    let screen = tmux.wait_for("the exit", |s| s.contains("[exit ")).await;
+    eprintln!("--- the screen after three wrong codes ---\n{screen}");
+    assert!(screen.contains("(a code works only for the time the page shows)"), "{screen}");
+    assert!(screen.contains("[exit 1]"), "{screen}");
+    assert!(!screen.to_lowercase().contains("nonce") && !screen.contains("5 minutes"), "{screen}");
+}
+
+/// Issue 11, item 16: colour in our own output at a terminal, none with
+/// `NO_COLOR`.
+#[tokio::test]
+async fn colour_at_a_terminal_and_none_with_no_color() {
+    let home = Home::new();
+    let url = "http://127.0.0.1:1";
+    let tmux = Tmux::start("colour", &script(&home, url, "whoami"));
+    tmux.wait_for("the exit", |s| s.contains("[exit ")).await;
+    let screen = tmux.screen_with_colours();
+    assert!(screen.contains("\x1b[1m\x1b[31merror:") || screen.contains("\x1b[1;31merror:"), "{screen:?}");
+    drop(tmux);
+
+    let tmux = Tmux::start("no-colour", &script_with(&home, url, "whoami", "NO_COLOR=1"));
+    tmux.wait_for("the exit", |s| s.contains("[exit ")).await;
+    let screen = tmux.screen_with_colours();
+    assert!(screen.contains("error: You are not logged in"), "{screen:?}");
+    assert!(!screen.contains("\x1b["), "{screen:?}");
 }

@@ -104,9 +104,29 @@ async fn harmont_api_token_overrides_the_stored_credential() {
     let token = run(&["token"], env_token.clone()).await;
     assert_eq!(token.stdout.trim(), env_token);
 
-    let bad = run(&["whoami"], "hms_not_a_real_token".into()).await;
+    // Issue 11, item 11: a token that never worked is "not accepted" (not
+    // "no longer"), and the way out is to unset it, since login refuses
+    // while it is set.
+    let bad = run(&["whoami"], "hms_nope".into()).await;
     assert_eq!(bad.code, 3, "{bad:?}");
-    assert!(bad.stderr.contains("The token in HARMONT_API_TOKEN is no longer accepted"), "{}", bad.stderr);
+    assert_eq!(
+        bad.stderr,
+        format!(
+            "error: The token in HARMONT_API_TOKEN was not accepted by {}. Unset it to use your own login: \
+             `unset HARMONT_API_TOKEN` (then `harmont login` if you have none).\n",
+            server.url
+        )
+    );
+    // Issue 11, item 12: under --json the server's status, code, doc_url and
+    // request_id come along.
+    let bad = run(&["whoami", "--json"], "hms_nope".into()).await;
+    assert_eq!(bad.code, 3, "{bad:?}");
+    let error = &bad.json()["error"];
+    assert_eq!(error["status"], 401);
+    assert_eq!(error["code"], "unauthorized");
+    assert_eq!(error["exit_code"], 3);
+    assert!(error["doc_url"].as_str().unwrap().ends_with("/docs/errors/unauthorized"), "{error}");
+    assert!(!error["request_id"].as_str().unwrap().is_empty(), "{error}");
 }
 
 #[tokio::test]

@@ -54,9 +54,11 @@ impl ApiError {
         }
     }
 
-    /// `401`: the token is missing, malformed, unknown, expired or revoked.
+    /// `401` with the error envelope: the token is missing, malformed,
+    /// unknown, expired or revoked. A `401` page from something else (a
+    /// proxy, another service at a wrong URL) says nothing about the token.
     pub fn is_unauthorized(&self) -> bool {
-        self.status() == Some(401)
+        matches!(self, ApiError::Api { status: 401, .. })
     }
 
     /// The server could not be reached at all.
@@ -72,6 +74,53 @@ impl ApiError {
         }
     }
 
+    /// Worth trying again shortly: no answer at all (refused, reset, timed
+    /// out: a server restarting, a network blip) or a gateway's `502`, `503`
+    /// or `504`. Not a TLS or protocol mismatch, which a retry cannot fix.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } => self.protocol_mismatch().is_none(),
+            _ => matches!(self.status(), Some(502..=504)),
+        }
+    }
+
+    /// A TLS/plain-HTTP mismatch: an `https://` URL for a server that speaks
+    /// plain HTTP, or an `http://` URL for one that speaks TLS.
+    pub fn protocol_mismatch(&self) -> Option<ProtocolMismatch> {
+        let ApiError::Transport { url, source } = self else { return None };
+        let chain = chain_text(source).to_ascii_lowercase();
+        if url.starts_with("https://")
+            && ["invalidcontenttype", "corrupt message", "wrong version number", "record overflow"]
+                .iter()
+                .any(|needle| chain.contains(needle))
+        {
+            return Some(ProtocolMismatch::TlsToPlain);
+        }
+        if url.starts_with("http://") && chain.contains("invalid http version") {
+            return Some(ProtocolMismatch::PlainToTls);
+        }
+        None
+    }
+
+    /// What went wrong in a few words: `HTTP 503`, `connection refused`.
+    pub fn reason(&self) -> String {
+        match self {
+            ApiError::Transport { source, .. } => {
+                let cause = root_cause(source);
+                let cause = match cause.find(" (os error") {
+                    Some(cut) => &cause[..cut],
+                    None => &cause,
+                };
+                let mut chars = cause.chars();
+                match chars.next() {
+                    Some(first) => first.to_lowercase().chain(chars).collect(),
+                    None => "no answer".to_owned(),
+                }
+            }
+            _ => format!("HTTP {}", self.status().unwrap_or_default()),
+        }
+    }
+
     /// The `request_id` of the envelope, to quote in a bug report.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -79,6 +128,28 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// Which way round TLS and plain HTTP were mixed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolMismatch {
+    /// `https://` was asked for, and the server answered in plain HTTP.
+    TlsToPlain,
+    /// `http://` was asked for, and the server answered in TLS.
+    PlainToTls,
+}
+
+/// Every message down the source chain, for recognising a failure.
+fn chain_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        text.push_str(&format!(" {next:?}"));
+        cause = next;
+    }
+    text
 }
 
 /// `message (code); see doc_url`.
@@ -124,5 +195,20 @@ mod tests {
         assert!(err.is_unauthorized());
         assert!(err.is(ErrorCode::Unauthorized));
         assert!(!err.is_transport());
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn gateway_errors_are_transient_and_others_are_not() {
+        let unexpected =
+            |status| ApiError::Unexpected { url: "http://h/x".into(), status, detail: "a text/html body".into() };
+        for status in [502, 503, 504] {
+            assert!(unexpected(status).is_transient(), "{status}");
+        }
+        for status in [200, 400, 404, 500, 501] {
+            assert!(!unexpected(status).is_transient(), "{status}");
+        }
+        let body = ErrorBody::new(ErrorCode::Unavailable, "The service is unavailable.");
+        assert!(ApiError::Api { status: 503, body, retry_after: None }.is_transient());
     }
 }

@@ -22,11 +22,11 @@ use harmont_wire::api::{
     RevokedSessions, SessionList,
 };
 use harmont_wire::{ErrorBody, ErrorCode};
-use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
-pub use error::ApiError;
+pub use error::{ApiError, ProtocolMismatch};
 pub use harmont_wire::api::{CurrentUserResponse, SessionInfo};
 pub use uuid::Uuid;
 
@@ -90,9 +90,19 @@ impl Client {
         &self.base
     }
 
-    /// `GET /api/v0/ping`: whether the server answers.
+    /// `GET /api/v0/ping`: whether a harmont-auth server answers. Anything
+    /// but `200` with the JSON object `{"ok": true}` (a web server's HTML page,
+    /// another service's JSON) is [`ApiError::Unexpected`].
     pub async fn ping(&self) -> Result<(), ApiError> {
-        self.send(self.request(Method::GET, "/api/v0/ping")).await.map(drop)
+        let response = self.send(self.request(Method::GET, "/api/v0/ping")).await?;
+        let status = response.status().as_u16();
+        let url = response.url().to_string();
+        let content_type = content_type(response.headers());
+        let text = response.text().await.map_err(|source| self.transport(source))?;
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) if value.get("ok") == Some(&serde_json::Value::Bool(true)) => Ok(()),
+            _ => Err(ApiError::Unexpected { url, status, detail: describe(content_type.as_deref(), &text) }),
+        }
     }
 
     /// `POST /api/v0/auth/cli/transfer` (Bearer): parks a fresh session token
@@ -215,24 +225,26 @@ impl Client {
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
         let url = response.url().to_string();
+        let content_type = content_type(response.headers());
         let text = match response.text().await {
             Ok(text) => text,
             Err(source) => return self.transport(source),
         };
         match serde_json::from_str::<ErrorBody>(&text) {
             Ok(body) => ApiError::Api { status, body, retry_after },
-            Err(_) => ApiError::Unexpected { url, status, detail: snippet(&text) },
+            Err(_) => ApiError::Unexpected { url, status, detail: describe(content_type.as_deref(), &text) },
         }
     }
 
     async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T, ApiError> {
         let status = response.status().as_u16();
         let url = response.url().to_string();
+        let content_type = content_type(response.headers());
         let text = response.text().await.map_err(|source| self.transport(source))?;
-        serde_json::from_str(&text).map_err(|err| ApiError::Unexpected {
+        serde_json::from_str(&text).map_err(|_| ApiError::Unexpected {
             url,
             status,
-            detail: format!("{err} in {}", snippet(&text)),
+            detail: describe(content_type.as_deref(), &text),
         })
     }
 
@@ -276,16 +288,25 @@ fn preference_applied_wait(headers: &HeaderMap) -> bool {
         .any(|pref| pref.trim().to_ascii_lowercase().starts_with("wait"))
 }
 
-/// The start of a body, for an error message.
-fn snippet(text: &str) -> String {
-    const MAX: usize = 200;
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+/// What kind of body came back, for an error message. Never the body itself:
+/// a page from whatever answered at a wrong URL is noise at best, and may
+/// echo things that do not belong in a terminal or a log.
+fn describe(content_type: Option<&str>, text: &str) -> String {
     let text = text.trim();
     if text.is_empty() {
-        return "empty body".to_owned();
+        return "an empty body".to_owned();
     }
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+    if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+        return "JSON that is not a harmont-auth response".to_owned();
+    }
+    match content_type.filter(|t| !t.is_empty() && t.len() <= 100 && t.bytes().all(|b| b.is_ascii_graphic())) {
+        Some(kind) => format!("a {kind} body"),
+        None => "a body that is not JSON".to_owned(),
     }
 }
 
@@ -309,6 +330,18 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn bodies_are_described_not_quoted() {
+        let page = "<!DOCTYPE HTML><html><title>Error response</title><p>secret-ish</p></html>";
+        assert_eq!(describe(Some("text/html"), page), "a text/html body");
+        assert_eq!(describe(None, page), "a body that is not JSON");
+        assert_eq!(
+            describe(Some("application/json"), r#"{"detail": "x"}"#),
+            "JSON that is not a harmont-auth response"
+        );
+        assert_eq!(describe(Some("text/plain"), "  "), "an empty body");
     }
 
     #[test]

@@ -19,7 +19,6 @@ use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce::CodeVerifier;
 use harmont_wire::verification::verification_code;
 use harmont_wire::ErrorCode;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -28,11 +27,13 @@ use tokio::time::Instant;
 use crate::browser::{self, Launch};
 use crate::cli::LoginArgs;
 use crate::context::{hostname, Context};
-use crate::credentials::Credential;
-use crate::error::CliError;
+use crate::credentials::{Credential, OBTAINED_BY_LOGIN};
+use crate::error::{api_message, CliError};
 use crate::interrupt::Interrupt;
 use crate::loopback::Loopback;
 use crate::output::Outcome;
+use crate::spinner::Spinner;
+use crate::style::{self, Stream};
 
 /// How long each claim asks the server to hold it.
 const CLAIM_WAIT: Duration = Duration::from_secs(25);
@@ -40,11 +41,14 @@ const CLAIM_WAIT: Duration = Duration::from_secs(25);
 const POLL_INTERVAL: Duration = Duration::from_millis(750);
 /// After this the login gives up.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-/// How long to keep the loopback listener up after the token has arrived, so
-/// that the browser's redirect (sent right after `transfer`) finds it.
-const CALLBACK_GRACE: Duration = Duration::from_secs(5);
 /// When a rate-limited server sends no `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// The first pause after a transient failure (server restarting, network
+/// blip, a gateway's 502/503/504); it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How many codes a person may type at a terminal before the login ends.
+const PASTE_TRIES: u32 = 3;
 
 const CANCELLED: &str = "Login cancelled; nothing was stored.";
 
@@ -52,19 +56,16 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<Outcome, CliError> {
     if ctx.settings.env_token.is_some() {
         return Err(CliError::Usage(
             "HARMONT_API_TOKEN is set, and it would take precedence over the credential a login stores. \
-             Unset it to log in."
+             Unset it to log in: `unset HARMONT_API_TOKEN`."
                 .into(),
         ));
     }
+    // Before anyone is sent to a browser: can the credential be stored, and
+    // is a harmont-auth server there at all?
+    ctx.store.check_writable()?;
     let mut interrupt = Interrupt::listen().map_err(|e| CliError::Failed(format!("cannot watch for Ctrl-C: {e}")))?;
     let client = ctx.client();
-    // Before anyone is sent to a browser: is the server there at all? Any
-    // HTTP answer will do; only an unreachable server stops the login here.
-    if let Err(err) = client.ping().await {
-        if err.is_transport() {
-            return Err(err.into());
-        }
-    }
+    client.ping().await?;
 
     let deadline = Instant::now() + LOGIN_TIMEOUT;
     let (token, loopback) = if args.paste {
@@ -72,14 +73,14 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<Outcome, CliError> {
     } else {
         handoff(ctx, &client, &args, &mut interrupt, deadline).await?
     };
-    let outcome = store(ctx, &client, token).await;
-    if let Some(loopback) = loopback {
-        tokio::select! {
-            _ = tokio::time::timeout(CALLBACK_GRACE, loopback.called_back()) => {}
-            _ = interrupt.recv() => {}
-        }
-    }
-    outcome
+    let outcome = store(ctx, &client, token, args.keep_old).await?;
+    // The browser's redirect to the loopback comes right after its `transfer`;
+    // if it has not come yet, the listener stays up a moment after the result
+    // is printed, never longer.
+    Ok(match loopback {
+        Some(loopback) => outcome.lingering(loopback),
+        None => outcome,
+    })
 }
 
 /// The loopback handoff. Returns the token, and the listener if there is one
@@ -102,7 +103,7 @@ async fn handoff(
             let state = Nonce::generate().expose().to_owned();
             let loopback = Loopback::start(state.clone())
                 .await
-                .map_err(|e| CliError::Failed(format!("cannot listen on 127.0.0.1 for the browser: {e}")))?;
+                .map_err(|e| CliError::Failed(format!("cannot listen on the loopback for the browser: {e}")))?;
             Some((loopback, state))
         }
         Err(_) => None,
@@ -119,20 +120,24 @@ async fn handoff(
     let url = approval_url(&ctx.settings.app_url, &params);
 
     eprintln!("To log in to {}, open this page and approve:\n\n    {url}\n", ctx.api_url());
-    eprintln!("Verification code: {code}  (the page must show the same code)\n");
+    eprintln!("Verification code: {}  (the page must show the same code)\n", style::bold(Stream::Stderr, &code));
     match browser::open(&url, args.no_browser).await {
         Launch::Opened => eprintln!("Opened your browser."),
         Launch::Skipped(reason) => eprintln!(
             "Not opening a browser here ({reason}): open the page on any device where you can sign in.\n\
              If the approval cannot get back to this machine, use `harmont login --paste` instead."
         ),
-        Launch::Failed(e) => eprintln!("Could not open a browser ({e}); open the page above yourself."),
+        Launch::Failed(e) => eprintln!(
+            "Could not open a browser ({e}): open the page above yourself, on this machine or any device \
+             where you can sign in.\nIf the approval cannot get back to this machine, use `harmont login --paste` \
+             instead."
+        ),
     }
 
     let loopback = loopback.map(|(loopback, _)| loopback);
-    let spinner = Spinner::start(format!("Waiting for the approval (code {code}); Ctrl-C to cancel"));
+    let spinner = Spinner::start(waiting(&code, None));
     let result = tokio::select! {
-        token = poll_claim(client, &nonce, &verifier, loopback.as_ref()) => token,
+        token = poll_claim(client, &nonce, &verifier, loopback.as_ref(), &spinner, &code) => token,
         _ = interrupt.recv() => Err(CliError::Interrupted(CANCELLED)),
         _ = tokio::time::sleep_until(deadline) => Err(gave_up()),
     };
@@ -143,20 +148,41 @@ async fn handoff(
 /// Claims until the token comes. Each claim long-polls; no two claims start
 /// less than [`POLL_INTERVAL`] apart, which is plain polling at that pace
 /// against a server that answers at once. The browser's callback cuts one
-/// pause short, since the token is parked by then.
+/// pause short, since the token is parked by then. A transient failure (the
+/// server restarting, a blip, a gateway's 502/503/504) is retried with
+/// backoff until the login's own deadline.
 async fn poll_claim(
     client: &Client,
     nonce: &Nonce,
     verifier: &CodeVerifier,
     loopback: Option<&Loopback>,
+    spinner: &Spinner,
+    code: &str,
 ) -> Result<String, CliError> {
     let mut callback_seen = false;
+    let mut backoff = FIRST_BACKOFF;
+    let mut failing = false;
     loop {
         let started = Instant::now();
-        let pause = match client.claim(nonce.expose(), Some(verifier.expose()), Some(CLAIM_WAIT)).await {
+        // Right after a failure, a claim the server answers at once: it
+        // tells that the server is back without holding the news for 25 s.
+        let wait = if failing { None } else { Some(CLAIM_WAIT) };
+        let pause = match client.claim(nonce.expose(), Some(verifier.expose()), wait).await {
             Ok(Claim::Token(token)) => return Ok(token),
-            Ok(Claim::NotYet { .. }) => POLL_INTERVAL,
+            Ok(Claim::NotYet { .. }) => {
+                backoff = FIRST_BACKOFF;
+                failing = false;
+                spinner.set_message(waiting(code, None));
+                POLL_INTERVAL
+            }
             Err(err) if err.is(ErrorCode::RateLimited) => err.retry_after().unwrap_or(DEFAULT_RETRY_AFTER),
+            Err(err) if err.is_transient() => {
+                failing = true;
+                spinner.set_message(waiting(code, Some(&err.reason())));
+                let pause = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                pause
+            }
             Err(err) => return Err(CliError::api("the login failed", err)),
         };
         let next = started + pause;
@@ -170,7 +196,20 @@ async fn poll_claim(
     }
 }
 
+/// The spinner's line: waiting, or retrying after a transient failure.
+fn waiting(code: &str, failure: Option<&str>) -> String {
+    match failure {
+        None => format!("Waiting for the approval (code {code}); Ctrl-C to cancel"),
+        Some(reason) => {
+            format!("The server is not answering ({reason}); retrying. Code {code}; Ctrl-C to cancel")
+        }
+    }
+}
+
 /// `--paste`: the page shows a code bound to our challenge; we redeem it.
+/// At a terminal a mistyped code is asked for again (up to [`PASTE_TRIES`]
+/// codes in all), with the same verifier, so the code on the page still
+/// works; from a pipe one line is all there is.
 async fn paste(
     ctx: &Context,
     client: &Client,
@@ -185,39 +224,64 @@ async fn paste(
     match browser::open(&url, args.no_browser).await {
         Launch::Opened => eprintln!("Opened your browser."),
         Launch::Skipped(_) => {}
-        Launch::Failed(e) => {
-            eprintln!("Could not open a browser ({e}); open the page above yourself.")
-        }
+        Launch::Failed(e) => eprintln!("Could not open a browser ({e}): open the page above yourself."),
     }
 
-    let typed = tokio::select! {
-        line = read_line("Paste the code: ") => line?,
-        _ = interrupt.recv() => {
-            if std::io::stdin().is_terminal() {
-                eprintln!();
+    let tries = if std::io::stdin().is_terminal() { PASTE_TRIES } else { 1 };
+    for attempt in 1..=tries {
+        let last = attempt == tries;
+        let again = |problem: &str| {
+            let left = tries - attempt;
+            eprintln!(
+                "{problem} Try again ({left} {} left), or Ctrl-C to cancel.",
+                if left == 1 { "try" } else { "tries" }
+            );
+        };
+        let typed = tokio::select! {
+            line = read_line("Paste the code: ") => line?,
+            _ = interrupt.recv() => {
+                if std::io::stdin().is_terminal() {
+                    eprintln!();
+                }
+                return Err(CliError::Interrupted(CANCELLED));
             }
-            return Err(CliError::Interrupted(CANCELLED));
+            _ = tokio::time::sleep_until(deadline) => return Err(gave_up()),
+        };
+        let typed = typed.trim();
+        if typed.is_empty() {
+            if last {
+                return Err(CliError::Failed("No code was entered.".into()));
+            }
+            again("No code was entered.");
+            continue;
         }
-        _ = tokio::time::sleep_until(deadline) => return Err(gave_up()),
-    };
-    let typed = typed.trim();
-    if typed.is_empty() {
-        return Err(CliError::Failed("No code was entered.".into()));
+        let Some(code) = PasteCode::parse_lenient(typed) else {
+            const NOT_A_CODE: &str =
+                "That is not a paste code: a code is 16 letters and digits, like K7P2-QR9M-X3WZ-4NTV.";
+            if last {
+                return Err(CliError::Failed(NOT_A_CODE.into()));
+            }
+            again(NOT_A_CODE);
+            continue;
+        };
+        match client.redeem(code.expose(), Some(verifier.expose())).await {
+            Ok(token) => return Ok(token),
+            Err(err) if err.is(ErrorCode::CliCodeInvalid) && !last => {
+                again("That code was not accepted: it may have been mistyped, used already, or have expired.");
+            }
+            Err(err) if err.is(ErrorCode::CliCodeInvalid) => {
+                return Err(CliError::ApiExplained {
+                    message: "That code was not accepted: it may have been mistyped, used already, or have expired \
+                              (a code works only for the time the page shows). Run `harmont login --paste` for a new \
+                              one"
+                    .into(),
+                    source: Box::new(err),
+                })
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
-    let code = PasteCode::parse_lenient(typed).ok_or_else(|| {
-        CliError::Failed("That is not a paste code: a code is 16 letters and digits, like K7P2-QR9M-X3WZ-4NTV.".into())
-    })?;
-    client.redeem(code.expose(), Some(verifier.expose())).await.map_err(|err| {
-        if err.is(ErrorCode::CliCodeInvalid) {
-            CliError::api(
-                "That code was not accepted: it may have been mistyped, used already, or be older than 5 minutes. \
-                 Run `harmont login --paste` for a new one",
-                err,
-            )
-        } else {
-            err.into()
-        }
-    })
+    unreachable!("the last try returns")
 }
 
 /// One line from stdin: prompted when it is a terminal, read silently from a
@@ -241,34 +305,90 @@ async fn read_line(prompt: &'static str) -> Result<String, CliError> {
     }
 }
 
-/// Stores the token and says who it belongs to.
-async fn store(ctx: &Context, client: &Client, token: String) -> Result<Outcome, CliError> {
+/// Stores the token and says who it belongs to. If it cannot be stored, the
+/// new session is revoked rather than left live with nobody holding it. The
+/// session this login replaced is revoked (unless `--keep-old`), but only if
+/// this CLI started it through `login`: a token handed to it is not ours to end.
+async fn store(ctx: &Context, client: &Client, token: String, keep_old: bool) -> Result<Outcome, CliError> {
+    let api = ctx.api_url();
     let user = client.clone().with_token(&token).current_user().await;
     let credential = Credential {
-        token,
+        token: token.clone(),
         email: user.as_ref().ok().map(|u| u.email.clone()),
         logged_in_at: OffsetDateTime::now_utc().format(&Rfc3339).ok(),
+        obtained: Some(OBTAINED_BY_LOGIN.to_owned()),
     };
     // Stored even if the user lookup failed: the session exists either way,
     // and dropping its only copy would leave it live and unrevocable from here.
-    ctx.store.set(ctx.api_url(), credential)?;
+    let replaced = match ctx.store.store_login(api, credential) {
+        Ok(replaced) => replaced,
+        Err(err) => {
+            let revoked = client.clone().with_token(&token).logout().await;
+            let what = match revoked {
+                Ok(()) => "The new session could not be stored, so it was revoked on the server again.".to_owned(),
+                Err(e) => format!(
+                    "The new session could not be stored, and revoking it failed too ({}): \
+                     it stays valid until it expires; end it from `harmont sessions` on another login.",
+                    api_message(&e)
+                ),
+            };
+            return Err(CliError::Failed(format!("{err}\n{what}")));
+        }
+    };
     let path = ctx.store.path().display().to_string();
-    match user {
+
+    let (previous, note) = match replaced.filter(|old| old.token != token) {
+        None => (json!(null), None),
+        Some(old) if !old.obtained_by_login() => (
+            json!("kept"),
+            Some(
+                "The credential this login replaced is not marked as one from `harmont login`, so its session was left \
+                 alone (end it with `harmont sessions revoke` if it was yours)."
+                    .to_owned(),
+            ),
+        ),
+        Some(_) if keep_old => (
+            json!("kept"),
+            Some(
+                "The session this login replaced is still live (--keep-old); end it with `harmont sessions revoke`."
+                    .to_owned(),
+            ),
+        ),
+        Some(old) => match client.clone().with_token(&old.token).logout().await {
+            Ok(()) => (json!("revoked"), Some("Revoked the session this login replaced.".to_owned())),
+            Err(e) if e.is_unauthorized() => (json!("already_ended"), None),
+            Err(e) => {
+                let now = OffsetDateTime::now_utc().format(&Rfc3339).ok();
+                let kept = ctx.store.add_pending_revocation(api, old.token, now).is_ok();
+                let later = if kept { "; it will be retried at the next command" } else { "" };
+                (
+                    json!("revocation_pending"),
+                    Some(format!("Could not revoke the session this login replaced ({}){later}.", api_message(&e))),
+                )
+            }
+        },
+    };
+    let mut outcome = match user {
         Ok(user) => {
             let who = match &user.name {
                 Some(name) if !name.is_empty() => format!("{} ({name})", user.email),
                 _ => user.email.clone(),
             };
-            Ok(Outcome::ok(
-                format!("Logged in to {} as {who}.", ctx.api_url()),
-                json!({"api_url": ctx.api_url(), "user": user, "credentials_path": path}),
-            ))
+            Outcome::ok(
+                format!("{} to {api} as {who}.", style::green(Stream::Stdout, "Logged in")),
+                json!({"api_url": api, "user": user, "credentials_path": path, "previous_session": previous}),
+            )
         }
-        Err(err) => Ok(Outcome::ok(
-            format!("Logged in to {}, but could not look up your account: {err}", ctx.api_url()),
-            json!({"api_url": ctx.api_url(), "user": null, "credentials_path": path, "warning": err.to_string()}),
-        )),
+        Err(err) => Outcome::ok(
+            format!("Logged in to {api}, but could not look up your account: {}", api_message(&err)),
+            json!({"api_url": api, "user": null, "credentials_path": path, "previous_session": previous,
+                   "warning": api_message(&err)}),
+        ),
+    };
+    if let Some(note) = note {
+        outcome.text = format!("{}\n{note}", outcome.text);
     }
+    Ok(outcome)
 }
 
 fn approval_url(app_url: &str, params: &[(&str, &str)]) -> String {
@@ -283,31 +403,6 @@ fn gave_up() -> CliError {
         "Gave up waiting for the approval after {} minutes. Run `harmont login` to try again.",
         LOGIN_TIMEOUT.as_secs() / 60
     ))
-}
-
-/// A spinner on stderr while waiting, only when a person is watching.
-struct Spinner(Option<ProgressBar>);
-
-impl Spinner {
-    fn start(message: String) -> Self {
-        if !std::io::stderr().is_terminal() {
-            eprintln!("{message}…");
-            return Self(None);
-        }
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("the spinner template is valid"),
-        );
-        bar.set_message(message);
-        bar.enable_steady_tick(Duration::from_millis(100));
-        Self(Some(bar))
-    }
-
-    fn finish(self) {
-        if let Some(bar) = self.0 {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 #[cfg(test)]

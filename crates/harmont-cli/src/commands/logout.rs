@@ -1,47 +1,81 @@
 //! `harmont logout`: revoke the session on the server, then forget it here.
-//! The local copy is forgotten even when the server cannot be reached, and
-//! the exit code then says the revocation did not happen.
+//! When the revocation fails (the server cannot be reached), the credential
+//! stops being a login but its token is kept, marked pending revocation, and
+//! revoked at the next command that reaches the server, or the next `logout`.
 
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::context::Context;
-use crate::error::{exit, CliError};
+use crate::error::{api_message, exit, CliError};
 use crate::output::Outcome;
+use crate::style::{self, Stream};
 
-pub async fn run(ctx: &Context) -> Result<Outcome, CliError> {
+/// `revoked_now`: earlier logouts whose revocation just went through.
+pub async fn run(ctx: &Context, revoked_now: usize) -> Result<Outcome, CliError> {
     if ctx.settings.env_token.is_some() {
         return Err(CliError::Usage(
             "HARMONT_API_TOKEN is set; logout only manages the stored credential. \
-             Unset it, or revoke that token with `harmont sessions revoke`."
+             Unset it (`unset HARMONT_API_TOKEN`), or revoke that token with `harmont sessions revoke`."
                 .into(),
         ));
     }
     let api = ctx.api_url();
     let Some(credential) = ctx.store.get(api)? else {
+        if revoked_now > 0 {
+            return Ok(Outcome::ok(
+                format!("You were already logged out of {api}; the revocation that was pending is done now."),
+                json!({"api_url": api, "revoked": true, "forgotten": true, "pending_revocation": false}),
+            ));
+        }
+        let pending = ctx.store.pending_revocations(api)?.len();
+        if pending > 0 {
+            return Ok(Outcome::ok(
+                format!(
+                    "You are logged out of {api}, but the server still cannot be reached to revoke the session; \
+                     it stays marked for revocation."
+                ),
+                json!({"api_url": api, "revoked": false, "forgotten": true, "pending_revocation": true}),
+            )
+            .with_exit_code(exit::UNREACHABLE));
+        }
         return Err(ctx.not_logged_in());
     };
     let revoked = ctx.client().with_token(&credential.token).logout().await;
-    ctx.store.remove(api)?;
     let forgot = format!("removed it from {}", ctx.store.path().display());
     match revoked {
-        Ok(()) => Ok(Outcome::ok(
-            format!("Logged out of {api}: the session is revoked on the server and {forgot}."),
-            json!({"api_url": api, "revoked": true, "forgotten": true}),
-        )),
+        Ok(()) => {
+            ctx.store.remove(api)?;
+            Ok(Outcome::ok(
+                format!("Logged out of {api}: the session is revoked on the server and {forgot}."),
+                json!({"api_url": api, "revoked": true, "forgotten": true, "pending_revocation": false}),
+            ))
+        }
         // The server no longer knew the token: it was revoked or expired already.
-        Err(err) if err.is_unauthorized() => Ok(Outcome::ok(
-            format!("Logged out of {api}: the server had already ended this session; {forgot}."),
-            json!({"api_url": api, "revoked": true, "forgotten": true}),
-        )),
+        Err(err) if err.is_unauthorized() => {
+            ctx.store.remove(api)?;
+            Ok(Outcome::ok(
+                format!("Logged out of {api}: the server had already ended this session; {forgot}."),
+                json!({"api_url": api, "revoked": true, "forgotten": true, "pending_revocation": false}),
+            ))
+        }
         Err(err) => {
+            let now = OffsetDateTime::now_utc().format(&Rfc3339).ok();
+            ctx.store.mark_pending_revocation(api, now)?;
             let exit_code = if err.is_transport() { exit::UNREACHABLE } else { exit::FAILURE };
             eprintln!(
-                "warning: the session was NOT revoked on the server: {err}\n\
-                 It stays valid until it expires; revoke it from another login with `harmont sessions revoke`."
+                "{} the session was NOT revoked on the server: {}\n\
+                 Its token is kept in {}, marked pending revocation: `harmont` revokes it at its next command \
+                 that reaches {api}, or run `harmont logout` again.",
+                style::yellow(Stream::Stderr, "warning:"),
+                api_message(&err),
+                ctx.store.path().display()
             );
             Ok(Outcome::ok(
-                format!("Forgot the credential for {api} locally ({forgot}), but could not revoke it."),
-                json!({"api_url": api, "revoked": false, "forgotten": true, "error": err.to_string()}),
+                format!("Logged out of {api} here; the revocation on the server is pending."),
+                json!({"api_url": api, "revoked": false, "forgotten": true, "pending_revocation": true,
+                       "error": api_message(&err)}),
             )
             .with_exit_code(exit_code))
         }

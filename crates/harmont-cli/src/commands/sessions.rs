@@ -3,13 +3,13 @@
 
 use std::fmt::Write as _;
 
-use harmont_client::{SessionInfo, Uuid};
+use harmont_client::{Client, SessionInfo, Uuid};
 use harmont_wire::ErrorCode;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::cli::{RevokeArgs, SessionsAction, SessionsArgs};
+use crate::cli::{RevokeArgs, SessionId, SessionsAction, SessionsArgs};
 use crate::context::{Context, TokenSource};
 use crate::error::CliError;
 use crate::output::Outcome;
@@ -29,8 +29,29 @@ async fn list(ctx: &Context) -> Result<Outcome, CliError> {
     Ok(Outcome::ok(text, json!({"api_url": ctx.api_url(), "sessions": sessions})))
 }
 
-async fn revoke(ctx: &Context, id: Uuid) -> Result<Outcome, CliError> {
+/// The full ID a prefix stands for, among the caller's live sessions.
+async fn resolve(ctx: &Context, client: &Client, source: TokenSource, id: SessionId) -> Result<Uuid, CliError> {
+    let prefix = match id {
+        SessionId::Full(id) => return Ok(id),
+        SessionId::Prefix(prefix) => prefix,
+    };
+    let sessions = client.sessions().await.map_err(|e| ctx.refused(source, e))?;
+    let matches: Vec<Uuid> = sessions.iter().map(|s| s.id).filter(|id| id.to_string().starts_with(&prefix)).collect();
+    match matches.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(CliError::Failed(format!(
+            "You have no live session whose ID starts with {prefix} (see `harmont sessions`)."
+        ))),
+        several => Err(CliError::Usage(format!(
+            "{prefix} is the start of {} of your sessions' IDs; give more characters (see `harmont sessions`).",
+            several.len()
+        ))),
+    }
+}
+
+async fn revoke(ctx: &Context, id: SessionId) -> Result<Outcome, CliError> {
     let (client, source) = ctx.authed_client()?;
+    let id = resolve(ctx, &client, source, id).await?;
     client.revoke_session(id).await.map_err(|err| {
         if err.is(ErrorCode::SessionNotFound) {
             CliError::api(format!("You have no live session {id} (see `harmont sessions`)"), err)

@@ -28,12 +28,15 @@ pub const NAME: &str = "Alice";
 /// against hangs, never a measurement.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// The `harmont` under test; `HARMONT_TEST_BIN` points the tests at another
+/// build (an older one, to see a new test fail against it).
 pub fn harmont_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_harmont"))
+    std::env::var_os("HARMONT_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_harmont")), PathBuf::from)
 }
 
 pub fn server_bin() -> PathBuf {
-    let path = harmont_bin().with_file_name(format!("harmont-auth{}", std::env::consts::EXE_SUFFIX));
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_harmont"))
+        .with_file_name(format!("harmont-auth{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is missing: build it with `cargo build -p harmont-server --bin harmont-auth` \
@@ -68,8 +71,18 @@ impl Server {
     }
 
     async fn spawn(&mut self) {
-        let port = free_port();
-        let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
+        self.spawn_on(free_port()).await;
+    }
+
+    /// Starts the stopped server again on the same port, with the same database.
+    pub async fn restart(&mut self) {
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        self.spawn_on(port).await;
+    }
+
+    async fn spawn_on(&mut self, port: u16) {
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(server_bin())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &self.database])
             .env("HARMONT_LOG", "warn")
@@ -323,16 +336,19 @@ impl FakeBrowser {
 
 /// Logs `home` in to `server` through `login --paste`, playing the web page.
 pub async fn login(server: &Server, home: &Home) {
-    let mut cli = Running::spawn({
-        let mut command = home.harmont(&server.url);
-        command.args(["login", "--paste"]);
-        command
-    });
+    let mut command = home.harmont(&server.url);
+    command.args(["login", "--paste"]);
+    let done = paste_login(server, command).await;
+    assert_eq!(done.code, 0, "{done:?}");
+}
+
+/// Runs `command` (a `login --paste`), plays the web page, types the code.
+pub async fn paste_login(server: &Server, command: Command) -> Finished {
+    let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
     let code = server.client().with_token(server.mint().await).code(Some(page.get("code_challenge"))).await.unwrap();
     cli.type_line(&code).await;
-    let done = cli.finish().await;
-    assert_eq!(done.code, 0, "{done:?}");
+    cli.finish().await
 }
 
 /// The token `harmont` stored for `server`.
