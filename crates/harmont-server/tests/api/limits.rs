@@ -96,7 +96,9 @@ async fn what_a_session_starts_is_limited(backend: Backend) {
         s.session_starts = Rate { burst: 3, refill_every: Duration::from_secs(3600) };
     })
     .await;
-    let (email, token) = app.signed_in().await;
+    // A fresh browser sign-in, which may register passkeys (issue 14 #2).
+    let email = app.add_user().await;
+    let token = app.link_token_for(&email).await;
     let code = "/api/v0/auth/cli/code";
     assert_eq!(app.post_json(code, Some(&token), json!({})).await.status(), StatusCode::OK);
     let response = app.post_json("/api/v0/auth/cli/transfer", Some(&token), json!({"nonce": nonce()})).await;
