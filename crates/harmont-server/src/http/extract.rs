@@ -75,14 +75,85 @@ async fn read_body(req: Request) -> Result<(bool, Bytes), ApiError> {
     Ok((is_json, bytes))
 }
 
-fn parse<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, ApiError> {
+/// Reads a JSON object into `T`. Anything else (malformed JSON, another kind
+/// of value at the top, a missing field, a field of the wrong type) is a `400
+/// invalid_request` whose message says what is wrong in the API's terms: the
+/// field and the JSON type it should have, never the server's own type names.
+pub(crate) fn parse<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, ApiError> {
     if !is_json {
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
     }
-    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
-        serde_json::error::Category::Data => invalid(format!("invalid body: {err}")),
-        _ => invalid("the body is not well-formed JSON"),
-    })
+    // Well-formedness first, so a syntax error further on is not reported as
+    // a field problem found before it.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        return Err(invalid("the body is not well-formed JSON"));
+    }
+    // serde reads a JSON array as a struct (fields in order), so the kind of
+    // value is checked before any field is.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(invalid("the body must be a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| invalid(describe(&err)))
+}
+
+/// A serde error in the API's words. serde reports only a message, so its
+/// fixed shapes (`missing field`, `invalid type`, `unknown field`, `duplicate
+/// field`) are recognised; the input's values and Rust's type names are never
+/// repeated.
+fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let raw = err.inner().to_string();
+    // serde_json appends the position: " at line 1 column 13".
+    let message = raw.rsplit_once(" at line ").map_or(raw.as_str(), |(message, _)| message);
+    let path = err.path().to_string();
+    let field = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        if let Some(name) = quoted(rest) {
+            return format!("field \"{}\" is required", field(&name));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        if let Some(name) = quoted(rest) {
+            return format!("unknown field \"{}\"", field(&name));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("duplicate field ") {
+        if let Some(name) = quoted(rest) {
+            return format!("field \"{}\" is given more than once", field(&name));
+        }
+    }
+    let subject = if path == "." { "the body".to_owned() } else { format!("field \"{path}\"") };
+    if message.starts_with("invalid type: ") || message.starts_with("invalid length ") {
+        if let Some((_, expected)) = message.rsplit_once(", expected ") {
+            if let Some(kind) = json_kind(expected) {
+                return format!("{subject} must be {kind}");
+            }
+        }
+        return format!("{subject} has the wrong type");
+    }
+    format!("{subject} is not valid")
+}
+
+/// The JSON kind serde's `expected …` text describes, if it is one.
+fn json_kind(expected: &str) -> Option<&'static str> {
+    let expected = expected.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| expected.contains(w));
+    if has(&["string", "char"]) {
+        Some("a string")
+    } else if has(&["bool"]) {
+        Some("true or false")
+    } else if has(&["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "integer"]) {
+        Some("an integer")
+    } else if has(&["f32", "f64", "number", "float"]) {
+        Some("a number")
+    } else if has(&["struct", "map"]) {
+        Some("a JSON object")
+    } else if has(&["sequence", "tuple", "array"]) {
+        Some("an array")
+    } else {
+        None
+    }
 }
 
 fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod binary;
+mod bodies;
 mod claim;
 mod code;
 mod errors;
