@@ -24,7 +24,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-/// A JSON body that may be left out entirely (then `T::default()`).
+/// A JSON body that may be left out entirely (then `T::default()`). Left out
+/// means no bytes at all: whitespace is a body, and not JSON.
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub T);
 
@@ -45,7 +46,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
         let (is_json, bytes) = read_body(req).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.is_empty() {
             return Ok(OptionalJsonBody(T::default()));
         }
         parse(is_json, &bytes).map(OptionalJsonBody)

@@ -62,12 +62,21 @@ async fn a_body_that_is_not_an_object_is_refused_and_mints_nothing(backend: Back
     }
     assert_eq!(grants_of(&app, &email).await, 0, "a refused body must not park a login");
 
-    // Still fine: no body at all, and an empty object.
+    // Whitespace is not an absent body, it is a body that isn't JSON.
+    for raw in ["\t", " ", "\r\n"] {
+        let message = rejected(&app, CODE, Some(&token), raw).await;
+        assert_eq!(message, "the body is not well-formed JSON", "{raw:?}");
+    }
+    assert_eq!(grants_of(&app, &email).await, 0, "a refused body must not park a login");
+
+    // Still fine: no body at all (with or without a JSON content type), and an empty object.
     let response = app.http.post(app.url(CODE)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let response = app.http.post(app.url(CODE)).bearer_auth(&token).header("content-type", "application/json");
+    assert_eq!(response.send().await.unwrap().status(), StatusCode::OK);
     let response = app.http.post(app.url(CODE)).bearer_auth(&token).json(&serde_json::json!({})).send().await;
     assert_eq!(response.unwrap().status(), StatusCode::OK);
-    assert_eq!(grants_of(&app, &email).await, 2);
+    assert_eq!(grants_of(&app, &email).await, 3);
 }
 api_test!(a_body_that_is_not_an_object_is_refused_and_mints_nothing);
 
