@@ -13,7 +13,8 @@
 #   FUZZ_EXAMPLES  cases per operation in each phase (default 100)
 #   FUZZ_MAX_TIME  seconds: fuzzing and stateful testing repeat until they are spent (default: one pass)
 #   FUZZ_SEED      schemathesis seed (default: random, printed)
-#   FUZZ_REPORTS   a folder to keep the reports (JUnit, NDJSON events) and the server's log in
+#   FUZZ_REPORTS   a folder to keep the reports (JUnit, NDJSON events, the cache `st replay`
+#                  reads) and the server's log in
 #   HARMONT_AUTH   the server binary (default: the debug build under the target dir)
 # scripts/test.sh runs it after the cargo tests; bench/fuzz-api.sh runs it longer.
 set -euo pipefail
@@ -41,6 +42,7 @@ fi
 work=$(mktemp -d)
 reports=${FUZZ_REPORTS:-$work/report}
 mkdir -p "$reports"
+reports=$(cd "$reports" && pwd)
 server_pid=""
 cleanup() {
     if [ -n "$server_pid" ]; then
@@ -70,6 +72,8 @@ done
 
 echo "fuzz-api: $examples cases per operation and phase${FUZZ_MAX_TIME:+, repeated for ${FUZZ_MAX_TIME}s}, seed $seed" >&2
 status=0
+# From the reports folder, where schemathesis keeps its cache (`st replay ID` works there).
+cd "$reports"
 HARMONT_FUZZ_BIN=$bin HARMONT_FUZZ_EMAIL=$email HARMONT_FUZZ_SEED=$seed \
     PYTHONPATH=$root/scripts/fuzz SCHEMATHESIS_HOOKS=hooks \
     "$venv/bin/st" --config-file "$root/scripts/fuzz/schemathesis.toml" --no-color run "$base/api/v0/openapi.json" \
