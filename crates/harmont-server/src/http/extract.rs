@@ -233,3 +233,69 @@ mod tests {
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
     }
 }
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use harmont_wire::api::{CliClaimRequest, CliCodeRequest, CliTransferRequest};
+    use proptest::prelude::*;
+
+    fn message(err: ApiError) -> String {
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        err.message.into_owned()
+    }
+
+    /// Any JSON value, a few levels deep.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof!["nonce|code_challenge|code_verifier|code".prop_map(String::from), any::<String>()],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any bytes, and any JSON, give a body or an `invalid_request` in the
+        /// API's words: never a panic, never a Rust type name.
+        #[test]
+        fn any_body_is_read_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..200), value in json()) {
+            let encoded = serde_json::to_vec(&value).unwrap();
+            for bytes in [&raw, &encoded] {
+                if let Err(err) = parse::<CliTransferRequest>(true, bytes) {
+                    let message = message(err);
+                    for leak in ["Cli", "Request", "struct", "expected", "invalid type", "`"] {
+                        prop_assert!(!message.contains(leak), "{}", message);
+                    }
+                }
+                let _ = parse::<CliClaimRequest>(true, bytes);
+                let _ = parse::<CliCodeRequest>(true, bytes);
+            }
+            if !value.is_object() {
+                prop_assert_eq!(message(parse::<CliCodeRequest>(true, &encoded).unwrap_err()), "the body must be a JSON object");
+            }
+        }
+
+        /// A well-formed body reads back as what was sent.
+        #[test]
+        fn well_formed_bodies_round_trip(nonce in any::<String>(), verifier in proptest::option::of(any::<String>())) {
+            let sent = CliClaimRequest { nonce, code_verifier: verifier };
+            let read: CliClaimRequest = parse(true, &serde_json::to_vec(&sent).unwrap()).unwrap();
+            prop_assert_eq!((read.nonce, read.code_verifier), (sent.nonce, sent.code_verifier));
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod links;
 mod logout;
 mod openapi;
 mod pages;
+mod parsers;
 mod passkeys;
 mod redeem;
 mod secrets;
