@@ -4,7 +4,8 @@
   fuzzer calls `logout`, `revoke-others` and `DELETE /sessions/{id}`, which end
   that session; every 401 makes schemathesis drop the token, mint a fresh one
   here and replay the request once, so later cases still reach the code behind
-  the bearer check.
+  the bearer check. A 429 does the same, since some limits are per session
+  (a fresh session starts a fresh count).
 - Contract rejections: schemathesis.toml lets a few operations answer 400 to
   a request the document calls valid, because the contract says so (nothing is
   parked under that nonce or code); the `contract_rejections_only` check below
@@ -39,7 +40,7 @@ def _describe_lambda_safely(f, *args, **kwargs):
 lambda_sources._lambda_description = _describe_lambda_safely
 
 
-@schemathesis.auth()
+@schemathesis.auth(retry_on=[401, 429])
 class MintedToken:
     def get(self, case, context):
         done = subprocess.run(
