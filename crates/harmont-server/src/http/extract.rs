@@ -107,7 +107,17 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
     // serde_json appends the position: " at line 1 column 13".
     let message = raw.rsplit_once(" at line ").map_or(raw.as_str(), |(message, _)| message);
     let path = err.path().to_string();
-    let field = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    // For a missing field the path ends at the object that lacks it; for an
+    // unknown or repeated one it already ends with the field.
+    let field = |name: &str| {
+        if path == "." {
+            name.to_owned()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.clone()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
     if let Some(rest) = message.strip_prefix("missing field ") {
         if let Some(name) = quoted(rest) {
@@ -265,6 +275,47 @@ mod body_tests {
                 .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        n: u32,
+        inner: Option<Inner>,
+        list: Option<Vec<String>>,
+        flag: Option<bool>,
+        ratio: Option<f64>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[test]
+    fn errors_name_the_field_and_its_json_type() {
+        for (body, expected) in [
+            (r#"{"n": 1, "x": 2}"#, r#"unknown field "x""#),
+            (r#"{"n": "1"}"#, r#"field "n" must be an integer"#),
+            (r#"{"n": -1}"#, r#"field "n" is not valid"#),
+            (r#"{"n": 1, "inner": {}}"#, r#"field "inner.name" is required"#),
+            (r#"{"n": 1, "inner": {"name": 7}}"#, r#"field "inner.name" must be a string"#),
+            (r#"{"n": 1, "inner": []}"#, r#"field "inner" must be a JSON object"#),
+            (r#"{"n": 1, "inner": "x"}"#, r#"field "inner" must be a JSON object"#),
+            (r#"{"n": 1, "list": {}}"#, r#"field "list" must be an array"#),
+            (r#"{"n": 1, "list": [1]}"#, r#"field "list[0]" must be a string"#),
+            (r#"{"n": 1, "flag": "yes"}"#, r#"field "flag" must be true or false"#),
+            (r#"{"n": 1, "ratio": "half"}"#, r#"field "ratio" must be a number"#),
+            (r#"{"n": 1, "n": 2}"#, r#"field "n" is given more than once"#),
+            ("[1]", "the body must be a JSON object"),
+            ("{\"n\": 1", "the body is not well-formed JSON"),
+        ] {
+            assert_eq!(message(parse::<Strict>(true, body.as_bytes()).unwrap_err()), expected, "{body}");
+        }
+        let err = parse::<Strict>(false, br#"{"n": 1}"#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnsupportedMediaType);
     }
 
     proptest! {
