@@ -65,7 +65,8 @@ HARMONT_LISTEN=127.0.0.1:$port HARMONT_PUBLIC_URL=$base HARMONT_TRUSTED_PROXIES=
     "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
-    curl -fsS "$base/api/v0/ping" >/dev/null 2>&1 && break
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$base/api/v0/ping" \
+        >/dev/null 2>&1 && break
     kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
     sleep 0.1
 done
