@@ -186,4 +186,26 @@ mod tests {
         assert_eq!(preferred_wait(&prefer("wait=soon")), None);
         assert_eq!(preferred_wait(&HeaderMap::new()), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+        /// Any `Prefer` header (any bytes a header value may hold) is read
+        /// without a panic; a stated `wait=N` round-trips among other preferences.
+        #[test]
+        fn any_prefer_header_is_read_without_panicking(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            before in "[a-z-]{1,10}(=[a-z0-9]{1,5})?",
+            wait in proptest::prelude::any::<u64>(),
+        ) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&raw) {
+                headers.insert("prefer", value);
+            }
+            let _ = preferred_wait(&headers);
+            proptest::prop_assume!(!before.starts_with("wait"));
+            let stated = prefer(&format!("{before}, wait={wait}; x=y"));
+            proptest::prop_assert_eq!(preferred_wait(&stated), Some(Duration::from_secs(wait)));
+        }
+    }
 }

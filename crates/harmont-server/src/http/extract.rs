@@ -24,7 +24,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-/// A JSON body that may be left out entirely (then `T::default()`).
+/// A JSON body that may be left out entirely (then `T::default()`). Left out
+/// means no bytes at all: whitespace is a body, and not JSON.
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub T);
 
@@ -45,7 +46,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
         let (is_json, bytes) = read_body(req).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.is_empty() {
             return Ok(OptionalJsonBody(T::default()));
         }
         parse(is_json, &bytes).map(OptionalJsonBody)
@@ -86,14 +87,95 @@ async fn read_body(req: Request) -> Result<(bool, Bytes), ApiError> {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyDeadline(pub tokio::time::Instant);
 
-fn parse<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, ApiError> {
+/// Reads a JSON object into `T`. Anything else (malformed JSON, another kind
+/// of value at the top, a missing field, a field of the wrong type) is a `400
+/// invalid_request` whose message says what is wrong in the API's terms: the
+/// field and the JSON type it should have, never the server's own type names.
+pub(crate) fn parse<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, ApiError> {
     if !is_json {
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
     }
-    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
-        serde_json::error::Category::Data => invalid(format!("invalid body: {err}")),
-        _ => invalid("the body is not well-formed JSON"),
-    })
+    // Well-formedness first, so a syntax error further on is not reported as
+    // a field problem found before it.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        return Err(invalid("the body is not well-formed JSON"));
+    }
+    // serde reads a JSON array as a struct (fields in order), so the kind of
+    // value is checked before any field is.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(invalid("the body must be a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| invalid(describe(&err)))
+}
+
+/// A serde error in the API's words. serde reports only a message, so its
+/// fixed shapes (`missing field`, `invalid type`, `unknown field`, `duplicate
+/// field`) are recognised; the input's values and Rust's type names are never
+/// repeated.
+fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let raw = err.inner().to_string();
+    // serde_json appends the position: " at line 1 column 13".
+    let message = raw.rsplit_once(" at line ").map_or(raw.as_str(), |(message, _)| message);
+    let path = err.path().to_string();
+    // For a missing field the path ends at the object that lacks it; for an
+    // unknown or repeated one it already ends with the field.
+    let field = |name: &str| {
+        if path == "." {
+            name.to_owned()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.clone()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        if let Some(name) = quoted(rest) {
+            return format!("field \"{}\" is required", field(&name));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        if let Some(name) = quoted(rest) {
+            return format!("unknown field \"{}\"", field(&name));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("duplicate field ") {
+        if let Some(name) = quoted(rest) {
+            return format!("field \"{}\" is given more than once", field(&name));
+        }
+    }
+    let subject = if path == "." { "the body".to_owned() } else { format!("field \"{path}\"") };
+    if message.starts_with("invalid type: ") || message.starts_with("invalid length ") {
+        if let Some((_, expected)) = message.rsplit_once(", expected ") {
+            if let Some(kind) = json_kind(expected) {
+                return format!("{subject} must be {kind}");
+            }
+        }
+        return format!("{subject} has the wrong type");
+    }
+    format!("{subject} is not valid")
+}
+
+/// The JSON kind serde's `expected …` text describes, if it is one.
+fn json_kind(expected: &str) -> Option<&'static str> {
+    let expected = expected.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| expected.contains(w));
+    if has(&["string", "char"]) {
+        Some("a string")
+    } else if has(&["bool"]) {
+        Some("true or false")
+    } else if has(&["u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "integer"]) {
+        Some("an integer")
+    } else if has(&["f32", "f64", "number", "float"]) {
+        Some("a number")
+    } else if has(&["struct", "map"]) {
+        Some("a JSON object")
+    } else if has(&["sequence", "tuple", "array"]) {
+        Some("an array")
+    } else {
+        None
+    }
 }
 
 fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
@@ -262,5 +344,112 @@ mod tests {
         headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
         headers.append("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"\xff1.2.3.4").unwrap());
         assert_eq!(client_ip(ip("127.0.0.1"), &headers, &trusted), ip("127.0.0.1"));
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use harmont_wire::api::{CliClaimRequest, CliCodeRequest, CliTransferRequest};
+    use proptest::prelude::*;
+
+    fn message(err: ApiError) -> String {
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        err.message.into_owned()
+    }
+
+    /// Any JSON value, a few levels deep.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof!["nonce|code_challenge|code_verifier|code".prop_map(String::from), any::<String>()],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        n: u32,
+        inner: Option<Inner>,
+        list: Option<Vec<String>>,
+        flag: Option<bool>,
+        ratio: Option<f64>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    #[test]
+    fn errors_name_the_field_and_its_json_type() {
+        for (body, expected) in [
+            (r#"{"n": 1, "x": 2}"#, r#"unknown field "x""#),
+            (r#"{"n": "1"}"#, r#"field "n" must be an integer"#),
+            (r#"{"n": -1}"#, r#"field "n" is not valid"#),
+            (r#"{"n": 1, "inner": {}}"#, r#"field "inner.name" is required"#),
+            (r#"{"n": 1, "inner": {"name": 7}}"#, r#"field "inner.name" must be a string"#),
+            (r#"{"n": 1, "inner": []}"#, r#"field "inner" must be a JSON object"#),
+            (r#"{"n": 1, "inner": "x"}"#, r#"field "inner" must be a JSON object"#),
+            (r#"{"n": 1, "list": {}}"#, r#"field "list" must be an array"#),
+            (r#"{"n": 1, "list": [1]}"#, r#"field "list[0]" must be a string"#),
+            (r#"{"n": 1, "flag": "yes"}"#, r#"field "flag" must be true or false"#),
+            (r#"{"n": 1, "ratio": "half"}"#, r#"field "ratio" must be a number"#),
+            (r#"{"n": 1, "n": 2}"#, r#"field "n" is given more than once"#),
+            ("[1]", "the body must be a JSON object"),
+            ("{\"n\": 1", "the body is not well-formed JSON"),
+        ] {
+            assert_eq!(message(parse::<Strict>(true, body.as_bytes()).unwrap_err()), expected, "{body}");
+        }
+        let err = parse::<Strict>(false, br#"{"n": 1}"#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnsupportedMediaType);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any bytes, and any JSON, give a body or an `invalid_request` in the
+        /// API's words: never a panic, never a Rust type name.
+        #[test]
+        fn any_body_is_read_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..200), value in json()) {
+            let encoded = serde_json::to_vec(&value).unwrap();
+            for bytes in [&raw, &encoded] {
+                if let Err(err) = parse::<CliTransferRequest>(true, bytes) {
+                    let message = message(err);
+                    for leak in ["Cli", "Request", "struct", "expected", "invalid type", "`"] {
+                        prop_assert!(!message.contains(leak), "{}", message);
+                    }
+                }
+                let _ = parse::<CliClaimRequest>(true, bytes);
+                let _ = parse::<CliCodeRequest>(true, bytes);
+            }
+            if !value.is_object() {
+                prop_assert_eq!(message(parse::<CliCodeRequest>(true, &encoded).unwrap_err()), "the body must be a JSON object");
+            }
+        }
+
+        /// A well-formed body reads back as what was sent.
+        #[test]
+        fn well_formed_bodies_round_trip(nonce in any::<String>(), verifier in proptest::option::of(any::<String>())) {
+            let sent = CliClaimRequest { nonce, code_verifier: verifier };
+            let read: CliClaimRequest = parse(true, &serde_json::to_vec(&sent).unwrap()).unwrap();
+            prop_assert_eq!((read.nonce, read.code_verifier), (sent.nonce, sent.code_verifier));
+        }
     }
 }

@@ -20,7 +20,7 @@ use crate::web;
         web::api::redeem_link, web::api::sign_in_start, web::api::sign_in_finish,
         web::api::register_start, web::api::register_finish, web::api::list, web::api::delete,
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &OptionalCodeBody),
     tags((name = "auth"), (name = "user"), (name = "health"), (name = "web", description = "Web sign-in: login links and passkeys")),
 )]
 pub struct ApiDoc;
@@ -39,6 +39,21 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// `code` takes no body or an object. utoipa renders an optional body as
+/// "object or `null`", but the server reads only objects, so the document says
+/// what the server does: an optional body that is an object.
+struct OptionalCodeBody;
+
+impl Modify for OptionalCodeBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let op = openapi.paths.paths.get_mut("/api/v0/auth/cli/code").and_then(|item| item.post.as_mut());
+        for content in op.and_then(|op| op.request_body.as_mut()).into_iter().flat_map(|body| body.content.values_mut())
+        {
+            content.schema = Some(utoipa::openapi::Ref::from_schema_name("CliCodeRequest").into());
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use crate::sessions::rfc3339;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LinkRedeemRequest {
     /// The secret after `#link=` in the link `harmont-auth user add` or `user link` printed.
+    #[schema(min_length = 47, max_length = 47, pattern = "^hml_[A-Za-z0-9_-]{43}$")]
     pub link: String,
 }
 
@@ -45,6 +46,7 @@ pub struct CeremonyStart {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasskeySignInFinish {
+    #[schema(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub ceremony: String,
     /// The `PublicKeyCredential` from `navigator.credentials.get()`, binary fields as base64url.
     #[schema(value_type = Object)]
@@ -53,6 +55,7 @@ pub struct PasskeySignInFinish {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasskeyRegistrationFinish {
+    #[schema(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub ceremony: String,
     /// The `PublicKeyCredential` from `navigator.credentials.create()`, binary fields as base64url.
     #[schema(value_type = Object)]
@@ -60,7 +63,7 @@ pub struct PasskeyRegistrationFinish {
     /// A name to tell it apart, such as "Laptop": at most 64 characters
     /// (after trimming), no control characters; "Passkey" when absent or empty.
     #[serde(default)]
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$")]
     pub name: Option<String>,
 }
 

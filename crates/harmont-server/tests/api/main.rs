@@ -4,6 +4,7 @@
 mod helpers;
 
 mod binary;
+mod bodies;
 mod claim;
 mod code;
 mod errors;
@@ -14,6 +15,7 @@ mod logout;
 mod network;
 mod openapi;
 mod pages;
+mod parsers;
 mod passkeys;
 mod redeem;
 mod secrets;
