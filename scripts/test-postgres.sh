@@ -79,6 +79,26 @@ free_port() {
     fi
 }
 
+# TLS on, with a throwaway CA and a certificate it signed for localhost and
+# 127.0.0.1, so the tests can connect with sslmode=verify-full too.
+command -v openssl >/dev/null 2>&1 || {
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
+}
+make_certificates() {
+    local dir=$1
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=harmont test CA" \
+        -keyout "$dir/ca.key" -out "$dir/ca.crt" &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" &&
+    printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/server.ext" &&
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+        -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt"
+}
+make_certificates "$workdir" >/dev/null 2>&1 ||
+    { echo "test-postgres: openssl could not make the test certificates" >&2; exit 1; }
+chmod 600 "$workdir/server.key"
+if [ "$(id -u)" -eq 0 ]; then chown postgres: "$workdir/server.key" "$workdir/server.crt"; fi
+
 as_owner "$bindir/initdb" -D "$datadir" -U postgres --auth=trust --encoding=UTF8 --no-sync >"$workdir/initdb.log" 2>&1 ||
     { cat "$workdir/initdb.log" >&2; exit 1; }
 
@@ -87,7 +107,7 @@ started=""
 for _ in 1 2 3 4 5; do
     port=$(free_port)
     if as_owner "$bindir/pg_ctl" -D "$datadir" -l "$workdir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $workdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $workdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$workdir/server.crt -c ssl_key_file=$workdir/server.key" \
         start >/dev/null 2>&1; then
         started=yes
         break
@@ -103,6 +123,8 @@ as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres harmont_test
 
 export HARMONT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/harmont_test"
 echo "test-postgres: $HARMONT_TEST_POSTGRES_URL" >&2
+# The certificate the cluster serves, to verify it with (sslrootcert).
+export HARMONT_TEST_POSTGRES_CA="$workdir/ca.crt"
 
 # Not exec: the trap must outlive the command to remove the cluster. In the
 # background, so a signal reaches the trap at once; it is passed on as TERM
