@@ -77,6 +77,8 @@ CONTRACT_REJECTIONS = {
     "cliRedeem": {"cli_code_invalid"},
     # A nonce of trivially low variety (22 x "a") is well-formed but refused.
     "cliTransfer": {"nonce_invalid"},
+    # The approval page's look-up refuses the nonces transfer refuses.
+    "cliInspect": {"nonce_invalid"},
     # No live login link behind a well-formed one.
     "redeemLoginLink": {"link_invalid"},
     # No started ceremony behind a made-up id, and `credential` is an opaque
