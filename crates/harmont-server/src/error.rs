@@ -1,13 +1,23 @@
 //! One error type for every failure the server returns. Handlers and the
 //! domain return [`ApiError`]; its response carries the code, and the
-//! `http::envelope` middleware renders the documented envelope with the
-//! request id and doc URL, so no handler builds error JSON itself.
+//! `http::middleware::request_context` layer renders the documented envelope
+//! with the request id and doc URL, so no handler builds error JSON itself.
+//!
+//! A 500 carries its cause: the middleware logs it once, with the request id,
+//! and never sends it to the client; the admin commands print it. `ApiError`
+//! is a [`std::error::Error`] whose `source` is that cause.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use harmont_store::StoreError;
 use harmont_wire::ErrorCode;
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// What went wrong behind a 500, with its own chain of sources. Shared, so
+/// that the error stays `Clone` (a response extension must be).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -17,11 +27,13 @@ pub struct ApiError {
     pub bearer_error: Option<&'static str>,
     /// For 429s: seconds until a retry can succeed.
     pub retry_after: Option<u64>,
+    /// For 500s: the cause, for the log and the operator, never the client.
+    cause: Option<Cause>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, message: Cow::Borrowed(code.message()), bearer_error: None, retry_after: None }
+        Self { code, message: Cow::Borrowed(code.message()), bearer_error: None, retry_after: None, cause: None }
     }
 
     pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
@@ -29,11 +41,29 @@ impl ApiError {
         self
     }
 
-    /// A 500 whose cause goes to the log (inside the request's span, so it
-    /// carries the request id) and never to the client.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(cause = %cause, "internal error");
-        Self::new(ErrorCode::Internal)
+    /// A 500 that carries its cause (an error, or a sentence saying what
+    /// went wrong). The cause goes to the log, once, where the middleware
+    /// renders the response, and never to the client.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { cause: Some(Arc::from(cause.into())), ..Self::new(ErrorCode::Internal) }
+    }
+
+    /// The cause of a 500, if this is one.
+    pub fn cause(&self) -> Option<&Cause> {
+        self.cause.as_ref()
+    }
+
+    /// The cause and its sources, `: `-separated, as the log shows them.
+    pub fn cause_chain(&self) -> Option<String> {
+        let cause = self.cause.as_deref()?;
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(err) = source {
+            chain.push_str(": ");
+            chain.push_str(&err.to_string());
+            source = err.source();
+        }
+        Some(chain)
     }
 
     /// No usable bearer token was sent.
@@ -58,6 +88,19 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         Self::internal(err)
+    }
+}
+
+/// The client's message; the cause, if any, is the source.
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|cause| cause as &(dyn std::error::Error + 'static))
     }
 }
 
