@@ -111,3 +111,34 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("storage unavailable")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_500_carries_its_cause_and_its_sources() {
+        let err = ApiError::internal(Outer(std::io::Error::other("attempt to write a readonly database")));
+        assert_eq!(err.code, ErrorCode::Internal);
+        assert_eq!(err.to_string(), "Internal error.", "the client's text");
+        assert_eq!(err.source().unwrap().to_string(), "storage unavailable");
+        assert_eq!(err.cause_chain().unwrap(), "storage unavailable: attempt to write a readonly database");
+        // A clone shares it.
+        assert_eq!(err.clone().cause_chain(), err.cause_chain());
+
+        let said = ApiError::internal("three paste codes in a row collided");
+        assert_eq!(said.cause_chain().unwrap(), "three paste codes in a row collided");
+    }
+
+    #[test]
+    fn other_errors_have_no_cause() {
+        let err = ApiError::new(ErrorCode::NotFound);
+        assert!(err.source().is_none() && err.cause().is_none() && err.cause_chain().is_none());
+        assert_eq!(err.to_string(), "There is nothing at this path.");
+    }
+}
