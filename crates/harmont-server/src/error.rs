@@ -45,7 +45,14 @@ impl ApiError {
     /// went wrong). The cause goes to the log, once, where the middleware
     /// renders the response, and never to the client.
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self { cause: Some(Arc::from(cause.into())), ..Self::new(ErrorCode::Internal) }
+        Self::new(ErrorCode::Internal).with_cause(cause)
+    }
+
+    /// Attaches a cause, for the log and the operator (a 503's, say): logged
+    /// once by the middleware, never sent to the client.
+    pub fn with_cause(mut self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.cause = Some(Arc::from(cause.into()));
+        self
     }
 
     /// The cause of a 500, if this is one.
@@ -133,6 +140,13 @@ mod tests {
 
         let said = ApiError::internal("three paste codes in a row collided");
         assert_eq!(said.cause_chain().unwrap(), "three paste codes in a row collided");
+    }
+
+    #[test]
+    fn any_error_may_carry_a_cause() {
+        let err = ApiError::new(ErrorCode::Unavailable).with_cause("connection refused");
+        assert_eq!(err.to_string(), "The service is unavailable.");
+        assert_eq!(err.cause_chain().unwrap(), "connection refused");
     }
 
     #[test]

@@ -63,9 +63,13 @@ fn render_error(service: &Service, request_id: &str, response: &mut Response) {
         None => return,
     };
     // Called inside the request's span, so the line carries the request id.
-    // The one place a 500's cause is logged: not where it was built, not twice.
+    // The one place an error's cause is logged: not where it was built, not twice.
     if let Some(cause) = error.cause_chain() {
-        tracing::error!(code = error.code.as_str(), cause = %cause, "internal error");
+        if error.code == ErrorCode::Internal {
+            tracing::error!(code = error.code.as_str(), cause = %cause, "internal error");
+        } else {
+            tracing::warn!(code = error.code.as_str(), cause = %cause, "request failed");
+        }
     }
     let mut body = ErrorBody::new(error.code, error.message.clone());
     body.error.doc_url = Some(service.doc_url(error.code));
