@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-/// What went wrong behind a 500, with its own chain of sources. Shared, so
+/// What went wrong behind an error (a 500's, mostly), with its own chain of sources. Shared, so
 /// that the error stays `Clone` (a response extension must be).
 pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
@@ -27,7 +27,7 @@ pub struct ApiError {
     pub bearer_error: Option<&'static str>,
     /// For 429s: seconds until a retry can succeed.
     pub retry_after: Option<u64>,
-    /// For 500s: the cause, for the log and the operator, never the client.
+    /// What went wrong (every 500 has one): for the log and the operator, never the client.
     cause: Option<Cause>,
 }
 
@@ -55,7 +55,7 @@ impl ApiError {
         self
     }
 
-    /// The cause of a 500, if this is one.
+    /// The cause, if one was attached (every 500 has one).
     pub fn cause(&self) -> Option<&Cause> {
         self.cause.as_ref()
     }
