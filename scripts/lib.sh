@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by scripts/*.sh and bench/run.sh. Source it:
 #
 #   . "$repo/scripts/lib.sh"
