@@ -38,8 +38,9 @@ done
 
 cargo_install_if_missing cargo-mutants cargo-mutants
 
-# Equivalent mutants, by the names `cargo mutants --list` gives them (without
-# line numbers). Keep each in step with its comment in the source.
+# Equivalent mutants: regexes over the names `cargo mutants --list` gives
+# them, matching any line and column (those move). Keep each in step with its
+# comment in the source.
 wire_equivalent=(
     # crates/harmont-wire/src/verification.rs: OR-ing a byte into a value shifted left by 8.
     'verification\.rs:[0-9:]+ replace \| with \^ in verification_code$'
