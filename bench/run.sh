@@ -19,14 +19,16 @@
 # Knobs (environment): BENCH_CONNECTIONS (64), BENCH_THREADS (2, wrk's),
 # BENCH_DURATION (10 s a run), BENCH_WARMUP (2 s), BENCH_ROUNDS (2),
 # BENCH_LONGPOLLS (10000), BENCH_WAIT (30), BENCH_TRANSFER_CONCURRENCY (16),
-# BENCH_NO_BUILD=1 to use target/release/harmont-auth as it is,
-# BENCH_OWN_POSTGRES=1 to start the cluster here rather than through
-# scripts/test-postgres.sh (the same settings; also the fallback without it).
+# BENCH_NO_BUILD=1 to use target/release/harmont-auth as it is.
+# Postgres is the tests' throwaway cluster: scripts/test-postgres.sh starts it,
+# runs this script's Postgres phase against it, and removes it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 cd "$repo"
+# shellcheck source=scripts/lib.sh
+. "$repo/scripts/lib.sh"
 
 export BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 export BENCH_THREADS="${BENCH_THREADS:-2}"
@@ -38,26 +40,17 @@ export BENCH_WAIT="${BENCH_WAIT:-30}"
 export BENCH_TRANSFER_CONCURRENCY="${BENCH_TRANSFER_CONCURRENCY:-16}"
 export BENCH_BIN="${BENCH_BIN:-$repo/target/release/harmont-auth}"
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "bench: $*"; exit 1; }
-if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-
 # ---------------------------------------------------------------------------
-# Cleanup: the servers and clusters this script started, and its temp dirs.
+# Cleanup: the servers this script started, and its temp dirs.
 
 server_pids=()
 temp_dirs=()
-pg_stops=()
 
 cleanup() {
     local status=$?
     local pid
     for pid in "${server_pids[@]}"; do
         stop_server "$pid"
-    done
-    local stop
-    for stop in "${pg_stops[@]}"; do
-        eval "$stop" >/dev/null 2>&1 || true
     done
     local dir
     for dir in "${temp_dirs[@]}"; do
@@ -81,20 +74,15 @@ stop_server() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # ---------------------------------------------------------------------------
 # Setup: tools, open files, the binary.
 
 install_tools() {
-    command -v python3 >/dev/null || die "python3 is required"
-    command -v curl >/dev/null || die "curl is required"
+    command -v python3 >/dev/null || die "bench: python3 is required"
+    command -v curl >/dev/null || die "bench: curl is required"
     if ! command -v wrk >/dev/null; then
         say "bench: installing wrk (Debian package)"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+        apt_install wrk
     fi
 }
 
@@ -113,19 +101,19 @@ raise_open_files() {
         ulimit -n "$hard"
     fi
     if [ "$(ulimit -n)" -lt "$want" ]; then
-        die "open-file limit is $(ulimit -n), need $want for $BENCH_LONGPOLLS long polls (lower BENCH_LONGPOLLS or raise the hard limit)"
+        die "bench: open-file limit is $(ulimit -n), need $want for $BENCH_LONGPOLLS long polls (lower BENCH_LONGPOLLS or raise the hard limit)"
     fi
 }
 
 build() {
     if [ "${BENCH_NO_BUILD:-}" = 1 ]; then
-        [ -x "$BENCH_BIN" ] || die "BENCH_NO_BUILD=1 but $BENCH_BIN is missing"
+        [ -x "$BENCH_BIN" ] || die "bench: BENCH_NO_BUILD=1 but $BENCH_BIN is missing"
         return
     fi
     say "bench: cargo build --release -p harmont-server (may wait on the build lock)"
     cargo build --release -p harmont-server --quiet ||
-        die "the release build failed (is the work tree mid-edit?); BENCH_NO_BUILD=1 measures the binary already in target/release"
-    [ -x "$BENCH_BIN" ] || die "the build did not produce $BENCH_BIN"
+        die "bench: the release build failed (is the work tree mid-edit?); BENCH_NO_BUILD=1 measures the binary already in target/release"
+    [ -x "$BENCH_BIN" ] || die "bench: the build did not produce $BENCH_BIN"
 }
 
 write_meta() {
@@ -191,9 +179,9 @@ run_backend() {
     say ""
     say "== $backend"
     "$BENCH_BIN" user add bench@example.com --database "$url" >/dev/null 2>"$work/cli.log" ||
-        { cat "$work/cli.log" >&2; die "user add failed"; }
+        { cat "$work/cli.log" >&2; die "bench: user add failed"; }
     token=$("$BENCH_BIN" token mint bench@example.com --database "$url" 2>>"$work/cli.log") ||
-        { cat "$work/cli.log" >&2; die "token mint failed"; }
+        { cat "$work/cli.log" >&2; die "bench: token mint failed"; }
 
     port=$(free_port)
     # One session transfers to every held poll, each from its own address:
@@ -212,10 +200,10 @@ run_backend() {
     done
     if [ -z "$up" ]; then
         cat "$work/server.log" >&2
-        die "the $backend server did not answer ping within 30 s"
+        die "bench: the $backend server did not answer ping within 30 s"
     fi
     curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$base/api/v0/user" >/dev/null ||
-        die "GET /api/v0/user with the minted token failed on $backend"
+        die "bench: GET /api/v0/user with the minted token failed on $backend"
     say "server pid $server_pid on 127.0.0.1:$port; wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS shares the CPUs with it"
 
     local round warmup
@@ -247,40 +235,11 @@ run_backend() {
 }
 
 # ---------------------------------------------------------------------------
-# Postgres: the repo's throwaway cluster script when it is there, else the same by hand.
+# Postgres: the tests' throwaway cluster (scripts/test-postgres.sh), which
+# re-enters this script with --phase postgres and HARMONT_TEST_POSTGRES_URL.
 
 run_postgres() {
-    if [ -f "$repo/scripts/test-postgres.sh" ] && [ "${BENCH_OWN_POSTGRES:-}" != 1 ]; then
-        bash "$repo/scripts/test-postgres.sh" bash "$here/run.sh" --phase postgres
-        return
-    fi
-    local bindir
-    bindir=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)" 2>/dev/null || true)
-    if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
-        say "bench: installing PostgreSQL (Debian package)"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
-        bindir=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
-    fi
-    local pgdir as_owner=()
-    if [ "$(id -u)" -eq 0 ]; then
-        pgdir=$(mktemp -d /tmp/harmont-bench-pg.XXXXXX)
-        chown postgres: "$pgdir"
-        as_owner=(runuser -u postgres --)
-    else
-        pgdir=$(mktemp -d "${TMPDIR:-/tmp}/harmont-bench-pg.XXXXXX")
-    fi
-    temp_dirs+=("$pgdir")
-    "${as_owner[@]}" "$bindir/initdb" -D "$pgdir/data" -U postgres --auth=trust --encoding=UTF8 --no-sync \
-        >"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log" >&2; die "initdb failed"; }
-    local pgport
-    pgport=$(free_port)
-    pg_stops+=("${as_owner[*]} $bindir/pg_ctl -D $pgdir/data -m immediate -w stop")
-    "${as_owner[@]}" "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-        start >/dev/null || { cat "$pgdir/server.log" >&2; die "Postgres did not start"; }
-    "${as_owner[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$pgport" -U postgres harmont_bench
-    run_backend postgres "postgres://postgres@127.0.0.1:$pgport/harmont_bench"
+    "$repo/scripts/test-postgres.sh" bash "$here/run.sh" --phase postgres
 }
 
 # ---------------------------------------------------------------------------
@@ -288,7 +247,7 @@ run_postgres() {
 if [ "${1:-}" = --phase ]; then
     # Re-entered by scripts/test-postgres.sh, which exported the cluster's URL.
     raise_open_files
-    [ -n "${HARMONT_TEST_POSTGRES_URL:-}" ] || die "--phase postgres needs HARMONT_TEST_POSTGRES_URL"
+    [ -n "${HARMONT_TEST_POSTGRES_URL:-}" ] || die "bench: --phase postgres needs HARMONT_TEST_POSTGRES_URL"
     run_backend postgres "$HARMONT_TEST_POSTGRES_URL"
     exit 0
 fi
@@ -296,7 +255,7 @@ fi
 backends=("$@")
 [ "${#backends[@]}" -gt 0 ] || backends=(sqlite postgres)
 for backend in "${backends[@]}"; do
-    case "$backend" in sqlite | postgres) ;; *) die "unknown backend '$backend' (sqlite or postgres)" ;; esac
+    case "$backend" in sqlite | postgres) ;; *) die "bench: unknown backend '$backend' (sqlite or postgres)" ;; esac
 done
 
 started=$(date +%s)

@@ -20,13 +20,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 examples=${FUZZ_EXAMPLES:-100}
 budget=()
 [ -n "${FUZZ_MAX_TIME:-}" ] && budget=(--max-time "$FUZZ_MAX_TIME")
 seed=${FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))}
 bin=${HARMONT_AUTH:-${CARGO_TARGET_DIR:-$root/target}/debug/harmont-auth}
-[ -x "$bin" ] || { echo "fuzz-api: no server binary at $bin (cargo build -p harmont-server)" >&2; exit 1; }
+[ -x "$bin" ] || die "fuzz-api: no server binary at $bin (cargo build -p harmont-server)"
 
 # The virtual environment, rebuilt when the pinned requirements change.
 venv=$root/.venv-fuzz
@@ -53,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base=http://127.0.0.1:$port
 export DATABASE_URL=sqlite://$work/data/harmont.db
 email=fuzz@example.com

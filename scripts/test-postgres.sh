@@ -11,34 +11,21 @@
 # exits with the command's status. Works as root (initdb refuses root, so the
 # cluster belongs to the `postgres` user) and as an ordinary user.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 if [ "$#" -eq 0 ]; then
-    echo "usage: $0 COMMAND [ARGS...]" >&2
+    say "usage: $0 COMMAND [ARGS...]"
     exit 64
 fi
 
-find_bindir() {
-    local initdb
-    initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
-    if [ -n "$initdb" ]; then
-        dirname "$initdb"
-    elif command -v initdb >/dev/null 2>&1; then
-        dirname "$(command -v initdb)"
-    fi
-}
-
-bindir=$(find_bindir)
+bindir=$(postgres_bindir)
 if [ -z "$bindir" ]; then
-    echo "test-postgres: installing PostgreSQL" >&2
-    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
-    bindir=$(find_bindir)
+    say "test-postgres: installing PostgreSQL"
+    apt_install postgresql
+    bindir=$(postgres_bindir)
 fi
-if [ -z "$bindir" ]; then
-    echo "test-postgres: no initdb found after installing PostgreSQL" >&2
-    exit 1
-fi
+[ -n "$bindir" ] || die "test-postgres: no initdb found after installing PostgreSQL"
 
 # As root, run the server as `postgres`; otherwise as ourselves.
 if [ "$(id -u)" -eq 0 ]; then
@@ -70,21 +57,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-    else
-        # A taken port only fails the start, which the loop below retries.
-        echo $((20000 + RANDOM % 40000))
-    fi
-}
-
 # TLS on, with a throwaway CA and a certificate it signed for localhost and
 # 127.0.0.1, so the tests can connect with sslmode=verify-full too.
-command -v openssl >/dev/null 2>&1 || {
-    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
-}
+command -v openssl >/dev/null 2>&1 || apt_install openssl
 make_certificates() {
     local dir=$1
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=harmont test CA" \
@@ -94,8 +69,7 @@ make_certificates() {
     openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
         -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt"
 }
-make_certificates "$workdir" >/dev/null 2>&1 ||
-    { echo "test-postgres: openssl could not make the test certificates" >&2; exit 1; }
+make_certificates "$workdir" >/dev/null 2>&1 || die "test-postgres: openssl could not make the test certificates"
 chmod 600 "$workdir/server.key"
 if [ "$(id -u)" -eq 0 ]; then chown postgres: "$workdir/server.key" "$workdir/server.crt"; fi
 
@@ -114,7 +88,7 @@ for _ in 1 2 3 4 5; do
     fi
 done
 if [ -z "$started" ]; then
-    echo "test-postgres: the server did not start; its log:" >&2
+    say "test-postgres: the server did not start; its log:"
     cat "$workdir/server.log" >&2 || true
     exit 1
 fi
@@ -122,8 +96,8 @@ fi
 as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres harmont_test
 
 export HARMONT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/harmont_test"
-echo "test-postgres: $HARMONT_TEST_POSTGRES_URL" >&2
-# The certificate the cluster serves, to verify it with (sslrootcert).
+say "test-postgres: $HARMONT_TEST_POSTGRES_URL"
+# The CA of the certificate the cluster serves, to verify it with (sslrootcert).
 export HARMONT_TEST_POSTGRES_CA="$workdir/ca.crt"
 
 # Not exec: the trap must outlive the command to remove the cluster. In the

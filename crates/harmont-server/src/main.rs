@@ -5,6 +5,7 @@ use clap::Parser;
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
 use harmont_server::config::{Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
+use harmont_server::error::ApiError;
 use harmont_server::secret::ServerSecret;
 use harmont_server::sessions::{AddUserError, SignIn};
 use harmont_server::{store, Service, Settings};
@@ -36,7 +37,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let service = build_service(&service, public_url).await?;
             match service.add_user(&email, name).await {
                 Ok(user) => {
-                    let link = service.create_login_link(user.id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                    let link = service.create_login_link(user.id).await.map_err(admin_error)?;
                     eprintln!("added {} ({})", user.email, user.id);
                     eprintln!("Open this one-time enrollment link within 24 hours to sign in and create a passkey:");
                     println!("{link}");
@@ -49,7 +50,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User(UserCommand::Link { email, public_url, service }) => {
             let service = build_service(&service, public_url).await?;
             let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
-            let link = service.create_login_link(user.id).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let link = service.create_login_link(user.id).await.map_err(admin_error)?;
             eprintln!("One-time sign-in link for {} (valid 24 hours):", user.email);
             println!("{link}");
             Ok(())
@@ -59,13 +60,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
             let operator =
                 ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("harmont-auth token mint".into()) };
-            let token = service
-                .mint_session(user.id, &operator, SignIn::OPERATOR)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let token = service.mint_session(user.id, &operator, SignIn::OPERATOR).await.map_err(admin_error)?;
             println!("{}", token.expose());
             Ok(())
         }
+    }
+}
+
+/// An [`ApiError`] as an admin command reports it: a 500 by its cause, with
+/// the cause's own sources (what the operator can act on, such as "attempt to
+/// write a readonly database", rather than the client's "Internal error."),
+/// any other by its message.
+fn admin_error(err: ApiError) -> anyhow::Error {
+    match err.cause() {
+        Some(cause) => anyhow::Error::new(cause.clone()),
+        None => anyhow::Error::new(err),
     }
 }
 

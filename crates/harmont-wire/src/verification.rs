@@ -11,6 +11,8 @@ use crate::paste_code::ALPHABET;
 
 pub fn verification_code(nonce: &str) -> String {
     let digest = Sha256::new().chain_update(b"harmont-verify:").chain_update(nonce.as_bytes()).finalize();
+    // mutants: equivalent because `acc << 8` has its low 8 bits clear, so
+    // `| u64::from(b)` and `^ u64::from(b)` (and `+`) give the same value.
     let bits = digest[..5].iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
     let chars: String = (0..8).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect();
     format!("{}-{}", &chars[..4], &chars[4..])

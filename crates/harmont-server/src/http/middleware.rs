@@ -1,7 +1,8 @@
 //! The layer every request passes through: it gives the request an id, logs
 //! one line for it, and renders every error response as the envelope (with
 //! that id and the code's `doc_url`), whether it came from our code or from
-//! the framework (unknown route, wrong method, panic).
+//! the framework (unknown route, wrong method, panic). A 500's cause is
+//! logged here, once, with the request id, and never reaches the client.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -44,7 +45,7 @@ pub async fn request_context(State(service): State<Arc<Service>>, req: Request, 
     // nonce (the web pages take one in the query string).
     let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
 
-    render_error(&service, &request_id, &mut response);
+    span.in_scope(|| render_error(&service, &request_id, &mut response));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -61,6 +62,15 @@ fn render_error(service: &Service, request_id: &str, response: &mut Response) {
         None if is_bare_error(response) => ApiError::new(code_for_status(response.status())),
         None => return,
     };
+    // Called inside the request's span, so the line carries the request id.
+    // The one place an error's cause is logged: not where it was built, not twice.
+    if let Some(cause) = error.cause_chain() {
+        if error.code == ErrorCode::Internal {
+            tracing::error!(code = error.code.as_str(), cause = %cause, "internal error");
+        } else {
+            tracing::warn!(code = error.code.as_str(), cause = %cause, "request failed");
+        }
+    }
     let mut body = ErrorBody::new(error.code, error.message.clone());
     body.error.doc_url = Some(service.doc_url(error.code));
     body.error.request_id = Some(request_id.to_owned());

@@ -232,6 +232,51 @@ fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::proce
     status
 }
 
+/// Issue 12 #3: a 500 keeps its cause. `token mint` against a read-only
+/// database printed only "Internal error."; now it names the cause, and the
+/// server logs a 500's cause once, on a line with the request id, while the
+/// client reads only "Internal error.".
+#[tokio::test]
+async fn a_read_only_database_is_named_by_token_mint_and_in_the_servers_log() {
+    let operator = Operator::new(Backend::Sqlite);
+    let email = "read-only@example.com";
+    assert!(operator.run(&["user", "add", email]).status.success());
+    let minted = operator.run(&["token", "mint", email]);
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let read_only = Operator { database: format!("{}?mode=ro", operator.database), _dir: tempfile::tempdir().unwrap() };
+
+    let refused = read_only.run(&["token", "mint", email]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("attempt to write a readonly database"), "the cause, not just a 500's text: {stderr}");
+    assert!(!stderr.contains("Internal error"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+
+    let server = Server::start(&read_only);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v0/auth/cli/transfer", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"nonce": nonce()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal_error");
+    assert_eq!(body["error"]["message"], "Internal error.");
+    assert!(!body.to_string().contains("readonly"), "the cause stays out of the response: {body}");
+    let request_id = body["error"]["request_id"].as_str().unwrap().to_owned();
+
+    let status = server_terminated(server, |log| {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(&request_id) && l.contains("readonly")).collect();
+        assert_eq!(lines.len(), 1, "the cause is logged once with the request id: {log}");
+        assert!(lines[0].contains("internal error"), "{}", lines[0]);
+        assert!(lines[0].contains("attempt to write a readonly database"), "{}", lines[0]);
+    });
+    assert!(status.success(), "{status:?}");
+}
+
 /// Without `HARMONT_SECRET`, the embedded default makes its own, private to its owner.
 #[tokio::test]
 async fn sqlite_generates_a_private_secret_beside_the_database() {
