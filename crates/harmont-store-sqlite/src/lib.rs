@@ -137,7 +137,26 @@ fn backend(e: sqlx::Error) -> StoreError {
             return StoreError::Conflict(db.message().to_owned());
         }
     }
+    if unavailable(&e) {
+        return StoreError::Unavailable(e.to_string());
+    }
     StoreError::Backend(e.to_string())
+}
+
+/// Errors that say the file cannot be used right now rather than that the
+/// request was wrong: locked past `busy_timeout`, read-only, unopenable, out
+/// of disk, an I/O error; or no pooled connection in time.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        // Primary result codes (the low byte of extended ones): BUSY 5,
+        // LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14)),
+        _ => false,
+    }
 }
 
 fn parse_uuid(text: &str) -> Result<Uuid> {

@@ -8,6 +8,7 @@ mod bodies;
 mod claim;
 mod code;
 mod errors;
+mod fleet;
 mod inspect;
 mod limits;
 mod links;
