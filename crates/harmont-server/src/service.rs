@@ -235,6 +235,8 @@ impl Service {
                     tracing::info!(grants = swept.grants, sessions = swept.sessions, "swept expired rows");
                 }
                 Ok(_) => {}
+                // The store logs when it is lost and when it is back.
+                Err(harmont_store::StoreError::Unavailable(_)) => {}
                 Err(err) => tracing::warn!(error = %err, "sweep failed"),
             }
             self.auth_cache.forget_stale(self.clock.now());

@@ -15,6 +15,7 @@ mod links;
 mod logout;
 mod network;
 mod openapi;
+mod outage;
 mod pages;
 mod parsers;
 mod passkeys;
