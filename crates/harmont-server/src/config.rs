@@ -107,8 +107,9 @@ pub struct ServiceArgs {
     #[arg(long, env = "HARMONT_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
     pub session_ttl: Duration,
     /// How long a resolved bearer token is remembered in memory. Revocations
-    /// through this server apply at once; through another replica, within
-    /// this. `0s` turns the cache off.
+    /// through this server apply at once, and on Postgres through any
+    /// replica (announced); otherwise another process's within this. `0s`
+    /// turns the cache off.
     #[arg(long, env = "HARMONT_AUTH_CACHE_TTL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub auth_cache_ttl: Duration,
 }
