@@ -7,6 +7,7 @@ mod binary;
 mod bodies;
 mod claim;
 mod code;
+mod crash;
 mod errors;
 mod fleet;
 mod inspect;
