@@ -350,7 +350,7 @@ build
 mkdir -p "$here/results"
 BENCH_RESULTS=$(mktemp -d "$here/results/run.XXXXXX")
 export BENCH_RESULTS
-write_meta "$(printf '%s\n' "${backends[@]}" | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')"
+write_meta "$(printf '%s\n' "${backends[@]}" | grep -vx revocation | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')"
 say "bench: $(nproc) CPUs shared by the server, the load generator (and Postgres): read the ratio, not the absolute figures"
 
 for backend in "${backends[@]}"; do
