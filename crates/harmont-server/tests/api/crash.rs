@@ -21,7 +21,7 @@ fn bin() -> String {
     std::env::var("HARMONT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_harmont-auth").to_owned())
 }
 
-fn command(database: &str, args: &[&str]) -> Command {
+pub(crate) fn command(database: &str, args: &[&str]) -> Command {
     let mut command = Command::new(bin());
     command
         .args(args)
@@ -33,10 +33,12 @@ fn command(database: &str, args: &[&str]) -> Command {
     command
 }
 
-/// `harmont-auth serve` on a free port; killed (SIGKILL) when dropped.
-struct Server {
+/// `harmont-auth serve` on a free port, its log collected as it comes;
+/// killed (SIGKILL) when dropped.
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
+    pub(crate) log: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -47,23 +49,28 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(database: &str) -> Server {
-        let mut child = command(database, &["serve", "--listen", "127.0.0.1:0", "--log", "warn,harmont_auth=info"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+    pub(crate) fn start(database: &str) -> Server {
+        Self::start_with(command(database, &["serve", "--listen", "127.0.0.1:0", "--log", "warn,harmont_auth=info"]))
+    }
+
+    pub(crate) fn start_with(mut command: Command) -> Server {
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = line.split("addr=").nth(1).and_then(|rest| rest.split_whitespace().next()) {
                     let _ = addr_tx.send(addr.to_owned());
                 }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
             }
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(60)).expect("the server logs where it listens");
-        Server { child, base: format!("http://{addr}") }
+        Server { child, base: format!("http://{addr}"), log }
     }
 
     /// SIGKILL: no graceful anything.

@@ -242,3 +242,54 @@ async fn sqlite_a_locked_database_answers_503_until_the_lock_is_gone() {
     let response = app.http.post(app.url("/api/v0/auth/logout")).bearer_auth(&other).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
+
+/// The same with the real binary (`--db-timeout 1s`), and its log: one line
+/// when the store is lost and one when it is back, however many requests
+/// failed meanwhile; likewise for the listening connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
+    use crate::crash::{command, Server};
+    let cluster = Cluster::new();
+    let url = cluster.url();
+    let email = format!("outage-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(command(&url, &["user", "add", &email]).output().unwrap().status.success());
+    let token = command(&url, &["token", "mint", &email]).output().unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let mut serve = command(&url, &["serve", "--listen", "127.0.0.1:0", "--log", "info"]);
+    serve.env("HARMONT_DB_TIMEOUT", "1s");
+    let server = Server::start_with(serve);
+    let http = reqwest::Client::new();
+    let user = || http.get(format!("{}/api/v0/user", server.base)).bearer_auth(&token).send();
+    assert_eq!(user().await.unwrap().status(), StatusCode::OK);
+
+    cluster.stop();
+    for _ in 0..3 {
+        assert_unavailable(user().await.unwrap()).await;
+    }
+    let start = Instant::now();
+    assert_unavailable(http.get(format!("{}/healthz", server.base)).send().await.unwrap()).await;
+    assert!(start.elapsed() < Duration::from_secs(2), "healthz took {:?}", start.elapsed());
+    let ping = http.get(format!("{}/api/v0/ping", server.base)).send().await.unwrap();
+    assert_eq!(ping.status(), StatusCode::OK);
+
+    cluster.start();
+    within(Duration::from_secs(30), "the binary serves again", async || {
+        user().await.is_ok_and(|response| response.status() == StatusCode::OK)
+    })
+    .await;
+    within(Duration::from_secs(10), "the log says the listener is back", async || {
+        server.log.lock().unwrap().contains("notification connection is back")
+    })
+    .await;
+    let log = server.log.lock().unwrap().clone();
+    for (line, what) in [
+        ("the store is unavailable", "lost"),
+        ("the store answers again", "back"),
+        ("lost the store's notification connection", "listener lost"),
+        ("the store's notification connection is back", "listener back"),
+    ] {
+        assert_eq!(log.matches(line).count(), 1, "one line for {what} in:\n{log}");
+    }
+    assert!(!log.contains(" ERROR "), "no error line in:\n{log}");
+    assert!(!log.contains(&token), "no token in the log");
+}
