@@ -63,10 +63,7 @@ pub struct PasskeyRegistrationFinish {
     /// A name to tell it apart, such as "Laptop": at most 64 characters
     /// (after trimming), no control characters; "Passkey" when absent or empty.
     #[serde(default)]
-    #[schema(
-        max_length = 64,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
+    #[schema(max_length = 64, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$")]
     pub name: Option<String>,
 }
 
