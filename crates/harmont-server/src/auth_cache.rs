@@ -21,7 +21,10 @@
 //!   when it was read from the store: recording `last_used_at` on a hit
 //!   updates the entry but never makes it younger.
 //! - A store read that raced a revocation is not kept: every drop bumps a
-//!   generation, and an answer read before the bump is not stored after it.
+//!   generation and is remembered for a while, and an answer read before a
+//!   drop that concerns it (its session, its user, or everything) is not
+//!   stored after it. Drops about others (every replica hears every
+//!   revocation) do not keep an answer out.
 //! - Only successful look-ups are kept; unknown tokens always reach the store.
 //!
 //! Ages are measured on the service clock, like expiry; an entry whose fetch
@@ -29,11 +32,33 @@
 
 use harmont_store::{Authenticated, Millis};
 use harmont_wire::token::TokenHash;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockWriteGuard};
+use std::sync::{Mutex, RwLock, RwLockWriteGuard};
 use std::time::Duration;
 use uuid::Uuid;
+
+/// How many recent drops are remembered to judge a racing store read; one
+/// older than that is judged conservatively (not kept).
+const RECENT_DROPS: usize = 4096;
+
+/// What one drop forgot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dropped {
+    Session(Uuid),
+    User(Uuid),
+    All,
+}
+
+impl Dropped {
+    fn concerns(self, auth: &Authenticated) -> bool {
+        match self {
+            Dropped::Session(id) => auth.session.id == id,
+            Dropped::User(id) => auth.user.id == id,
+            Dropped::All => true,
+        }
+    }
+}
 
 /// Past this many entries the cache starts over, bounding its memory.
 const MAX_ENTRIES: usize = 100_000;
@@ -47,6 +72,9 @@ pub struct AuthCache {
     trusted: AtomicBool,
     /// Bumped (under the write lock) by every drop: see [`AuthCache::generation`].
     generation: AtomicU64,
+    /// The last drops, with the generation each made; locked only under the
+    /// write lock of `entries`.
+    recent: Mutex<VecDeque<(u64, Dropped)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +99,7 @@ impl AuthCache {
             entries: RwLock::new(HashMap::new()),
             trusted: AtomicBool::new(true),
             generation: AtomicU64::new(0),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -107,15 +136,24 @@ impl AuthCache {
         (entry.fresh(self.ttl, now) && entry.auth.session.expires_at > now).then(|| entry.auth.clone())
     }
 
-    /// Remembers what the store answered at `fetched`, unless something was
-    /// dropped since `generation` was read or the cache is not trusted.
+    /// Remembers what the store answered at `fetched`, unless the cache is
+    /// not trusted or a drop concerning it came after `generation` was read.
     pub fn put(&self, hash: TokenHash, auth: Authenticated, fetched: Millis, generation: u64) {
         if self.ttl == 0 {
             return;
         }
         let mut entries = self.write();
-        if !self.trusted.load(Ordering::SeqCst) || self.generation.load(Ordering::SeqCst) != generation {
+        if !self.trusted.load(Ordering::SeqCst) {
             return;
+        }
+        let now = self.generation.load(Ordering::SeqCst);
+        if now != generation {
+            let recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let remembered = recent.front().is_some_and(|&(oldest, _)| oldest <= generation + 1);
+            let concerned = recent.iter().any(|&(made, dropped)| made > generation && dropped.concerns(&auth));
+            if !remembered || concerned {
+                return;
+            }
         }
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -134,14 +172,14 @@ impl AuthCache {
     /// Forgets one session (after it was revoked, here or elsewhere).
     pub fn forget_session(&self, session_id: Uuid) {
         let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.dropped(Dropped::Session(session_id));
         entries.retain(|_, e| e.auth.session.id != session_id);
     }
 
     /// Forgets every session of one user (after some were revoked).
     pub fn forget_user(&self, user_id: Uuid) {
         let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.dropped(Dropped::User(user_id));
         entries.retain(|_, e| e.auth.user.id != user_id);
     }
 
@@ -149,7 +187,7 @@ impl AuthCache {
     /// and keep nothing until [`AuthCache::listening`].
     pub fn lost(&self) {
         let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.dropped(Dropped::All);
         self.trusted.store(false, Ordering::SeqCst);
         entries.clear();
     }
@@ -158,7 +196,7 @@ impl AuthCache {
     /// announcement made before now may have been missed.
     pub fn listening(&self) {
         let mut entries = self.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.dropped(Dropped::All);
         self.trusted.store(true, Ordering::SeqCst);
         entries.clear();
     }
@@ -167,6 +205,16 @@ impl AuthCache {
     pub fn forget_stale(&self, now: Millis) {
         let ttl = self.ttl;
         self.write().retain(|_, e| e.fresh(ttl, now));
+    }
+
+    /// Records a drop; call with the write lock of `entries` held.
+    fn dropped(&self, what: Dropped) {
+        let made = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if recent.len() >= RECENT_DROPS {
+            recent.pop_front();
+        }
+        recent.push_back((made, what));
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, HashMap<TokenHash, Entry>> {
@@ -292,6 +340,33 @@ mod tests {
         let (hash, auth) = auth(Uuid::new_v4());
         let before = cache.generation();
         cache.forget_session(auth.session.id);
+        cache.put(hash, auth.clone(), T0, before);
+        assert_eq!(cache.get(&hash, T0), None, "its session was dropped meanwhile");
+        let before = cache.generation();
+        cache.forget_user(auth.user.id);
+        cache.put(hash, auth.clone(), T0, before);
+        assert_eq!(cache.get(&hash, T0), None, "its user was dropped meanwhile");
+    }
+
+    #[test]
+    fn a_read_that_raced_someone_elses_revocation_is_kept() {
+        let cache = AuthCache::new(Duration::from_secs(60));
+        let (hash, auth) = auth(Uuid::new_v4());
+        let before = cache.generation();
+        cache.forget_session(Uuid::new_v4());
+        cache.forget_user(Uuid::new_v4());
+        cache.put(hash, auth, T0, before);
+        assert!(cache.get(&hash, T0).is_some());
+    }
+
+    #[test]
+    fn a_read_older_than_the_remembered_drops_is_not_kept() {
+        let cache = AuthCache::new(Duration::from_secs(60));
+        let (hash, auth) = auth(Uuid::new_v4());
+        let before = cache.generation();
+        for _ in 0..RECENT_DROPS + 1 {
+            cache.forget_session(Uuid::new_v4());
+        }
         cache.put(hash, auth, T0, before);
         assert_eq!(cache.get(&hash, T0), None);
     }

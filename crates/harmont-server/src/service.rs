@@ -81,6 +81,10 @@ impl Settings {
     }
 }
 
+/// How long a starting server waits for the store to listen before serving
+/// anyway (with its bearer cache off until it does).
+const LISTEN_AT_START: Duration = Duration::from_secs(2);
+
 /// What a revocation ended, for [`Service::revoked`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Revocation {
@@ -176,13 +180,23 @@ impl Service {
                 return None;
             }
         };
-        // The first word (listening, or not yet) comes before serving starts,
-        // so a fresh server's cache is in use from its first request.
-        let first = events.recv().await;
+        // Serving starts once the store listens (or after a bound), so a
+        // fresh server's cache is in use from its first request. Failed
+        // attempts meanwhile change nothing: the cache is not trusted yet.
+        let listening = tokio::time::timeout(LISTEN_AT_START, async {
+            while let Some(event) = events.recv().await {
+                if event == StoreEvent::Listening {
+                    return true;
+                }
+            }
+            false
+        });
+        if listening.await.unwrap_or(false) {
+            self.auth_cache.listening();
+        }
         Some(tokio::spawn(async move {
             let mut lost = false;
-            let mut next = first;
-            while let Some(event) = next.take() {
+            while let Some(event) = events.recv().await {
                 match event {
                     StoreEvent::TransferParked(key) => self.waiters.wake(&key),
                     StoreEvent::SessionRevoked(id) => self.auth_cache.forget_session(id),
@@ -207,7 +221,6 @@ impl Service {
                         }
                     }
                 }
-                next = events.recv().await;
             }
         }))
     }
