@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The harmont-auth benchmark, in one command:
 #
-#   bench/run.sh              # SQLite, then Postgres
+#   bench/run.sh              # SQLite, then Postgres, then revocation
 #   bench/run.sh sqlite       # one backend only (or: postgres)
+#   bench/run.sh revocation   # only revocation propagation across replicas
 #
 # For each backend: build the release server, make a throwaway database with
 # one user and one session token, start the server on a free loopback port,
@@ -13,6 +14,8 @@
 #   2. BENCH_LONGPOLLS claims held at once with `Prefer: wait=30`, then a
 #      transfer to each: how many were held, errors, the wake-up latency and
 #      the server's RSS while holding them.
+# and, with `revocation`, how long a logout on one of two replicas sharing a
+# Postgres takes to be refused by the other (BENCH_REVOCATIONS tries, 100).
 # The summary goes to stdout and to bench/results/latest.md (not committed).
 #
 # All traffic goes to 127.0.0.1; every load is bounded in count and time.
@@ -38,6 +41,7 @@ export BENCH_ROUNDS="${BENCH_ROUNDS:-2}"
 export BENCH_LONGPOLLS="${BENCH_LONGPOLLS:-10000}"
 export BENCH_WAIT="${BENCH_WAIT:-30}"
 export BENCH_TRANSFER_CONCURRENCY="${BENCH_TRANSFER_CONCURRENCY:-16}"
+export BENCH_REVOCATIONS="${BENCH_REVOCATIONS:-100}"
 export BENCH_BIN="${BENCH_BIN:-$repo/target/release/harmont-auth}"
 
 # ---------------------------------------------------------------------------
@@ -235,8 +239,44 @@ run_backend() {
 }
 
 # ---------------------------------------------------------------------------
+# Revocation propagation: two replicas on one Postgres, a logout on A, polled on B.
+
+start_server() {
+    local name=$1 url=$2 port=$3 log=$4 pid
+    "$BENCH_BIN" serve --listen "127.0.0.1:$port" --database "$url" --log warn >"$log" 2>&1 &
+    pid=$!
+    server_pids+=("$pid")
+    for _ in $(seq 1 150); do
+        curl -fsS --max-time 1 "http://127.0.0.1:$port/api/v0/ping" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    cat "$log" >&2
+    die "bench: replica $name did not answer ping within 30 s"
+}
+
+run_revocation() {
+    local url=$1 work port_a port_b
+    work=$(mktemp -d "${TMPDIR:-/tmp}/harmont-bench.XXXXXX")
+    temp_dirs+=("$work")
+    HARMONT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(36))')
+    export HARMONT_SECRET
+    # An hour's cache: only the announcement can explain a refusal.
+    export HARMONT_AUTH_CACHE_TTL=1h
+    port_a=$(free_port)
+    port_b=$(free_port)
+    say ""
+    say "== revocation: two replicas on one Postgres, $BENCH_REVOCATIONS logouts on A, each polled on B"
+    start_server A "$url" "$port_a" "$work/a.log"
+    start_server B "$url" "$port_b" "$work/b.log"
+    python3 "$here/revocation.py" --bin "$BENCH_BIN" --database "$url" --a "http://127.0.0.1:$port_a" \
+        --b "http://127.0.0.1:$port_b" --tries "$BENCH_REVOCATIONS" --out "$BENCH_RESULTS/revocation.json" ||
+        say "bench: the revocation run failed (see above)"
+}
+
+# ---------------------------------------------------------------------------
 # Postgres: the tests' throwaway cluster (scripts/test-postgres.sh), which
-# re-enters this script with --phase postgres and HARMONT_TEST_POSTGRES_URL.
+# re-enters this script with --phase postgres|revocation and HARMONT_TEST_POSTGRES_URL.
 
 run_postgres() {
     "$repo/scripts/test-postgres.sh" bash "$here/run.sh" --phase postgres
@@ -247,15 +287,19 @@ run_postgres() {
 if [ "${1:-}" = --phase ]; then
     # Re-entered by scripts/test-postgres.sh, which exported the cluster's URL.
     raise_open_files
-    [ -n "${HARMONT_TEST_POSTGRES_URL:-}" ] || die "bench: --phase postgres needs HARMONT_TEST_POSTGRES_URL"
-    run_backend postgres "$HARMONT_TEST_POSTGRES_URL"
+    [ -n "${HARMONT_TEST_POSTGRES_URL:-}" ] || die "bench: --phase ${2:-} needs HARMONT_TEST_POSTGRES_URL"
+    if [ "${2:-}" = revocation ]; then
+        run_revocation "$HARMONT_TEST_POSTGRES_URL"
+    else
+        run_backend postgres "$HARMONT_TEST_POSTGRES_URL"
+    fi
     exit 0
 fi
 
 backends=("$@")
-[ "${#backends[@]}" -gt 0 ] || backends=(sqlite postgres)
+[ "${#backends[@]}" -gt 0 ] || backends=(sqlite postgres revocation)
 for backend in "${backends[@]}"; do
-    case "$backend" in sqlite | postgres) ;; *) die "bench: unknown backend '$backend' (sqlite or postgres)" ;; esac
+    case "$backend" in sqlite | postgres | revocation) ;; *) die "bench: unknown backend '$backend' (sqlite, postgres or revocation)" ;; esac
 done
 
 started=$(date +%s)
@@ -265,18 +309,32 @@ build
 mkdir -p "$here/results"
 BENCH_RESULTS=$(mktemp -d "$here/results/run.XXXXXX")
 export BENCH_RESULTS
-write_meta "$(printf '%s\n' "${backends[@]}" | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')"
+write_meta "$(printf '%s\n' "${backends[@]}" | grep -vx revocation | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')"
 say "bench: $(nproc) CPUs shared by the server, the load generator (and Postgres): read the ratio, not the absolute figures"
 
 for backend in "${backends[@]}"; do
-    if [ "$backend" = sqlite ]; then
-        run_backend sqlite ""
-    else
-        run_postgres
-    fi
+    case "$backend" in
+    sqlite) run_backend sqlite "" ;;
+    postgres) run_postgres ;;
+    revocation) bash "$repo/scripts/test-postgres.sh" bash "$here/run.sh" --phase revocation ;;
+    esac
 done
 
 say ""
-python3 "$here/loadtest.py" report "$BENCH_RESULTS" --out "$here/results/latest.md"
+if [ "${backends[*]}" = revocation ]; then
+    : >"$here/results/latest.md"
+else
+    python3 "$here/loadtest.py" report "$BENCH_RESULTS" --out "$here/results/latest.md"
+fi
+if [ -f "$BENCH_RESULTS/revocation.json" ]; then
+    python3 - "$BENCH_RESULTS/revocation.json" >>"$here/results/latest.md" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"\n## Revocation propagation (two replicas, one Postgres)\n\n"
+      f"{r['tries']} logouts on A, each polled on B until 401: p50 {r['p50_ms']:.2f} ms, "
+      f"p99 {r['p99_ms']:.2f} ms, worst {r['max_ms']:.2f} ms; not refused within 5 s: {r['failed']}.")
+EOF
+    tail -n 2 "$here/results/latest.md" >&2
+fi
 say ""
 say "bench: done in $(($(date +%s) - started)) s; summary in bench/results/latest.md, raw figures in bench/results/$(basename "$BENCH_RESULTS")/"

@@ -73,6 +73,18 @@ pub struct DatabaseArgs {
     /// `sqlite://PATH` (created with its folder if missing) or `postgres://…`.
     #[arg(long = "database", env = "DATABASE_URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
     pub url: String,
+    /// The longest wait on the database (a connection from the pool, a
+    /// statement): past it a request answers `503 service_unavailable`.
+    #[arg(long = "db-timeout", env = "HARMONT_DB_TIMEOUT", default_value = "2s", value_parser = parse_db_timeout)]
+    pub timeout: Duration,
+}
+
+fn parse_db_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(timeout) if timeout.is_zero() => Err("must be more than 0s".to_owned()),
+        Ok(timeout) => Ok(timeout),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 /// What every command that runs the service's rules needs.
@@ -95,8 +107,9 @@ pub struct ServiceArgs {
     #[arg(long, env = "HARMONT_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
     pub session_ttl: Duration,
     /// How long a resolved bearer token is remembered in memory. Revocations
-    /// through this server apply at once; through another replica, within
-    /// this. `0s` turns the cache off.
+    /// through this server apply at once, and on Postgres through any
+    /// replica (announced); otherwise another process's within this. `0s`
+    /// turns the cache off.
     #[arg(long, env = "HARMONT_AUTH_CACHE_TTL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub auth_cache_ttl: Duration,
 }

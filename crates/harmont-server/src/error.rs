@@ -93,8 +93,16 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// An unavailable store (down, unreachable, locked, too slow) is a 503
+    /// to retry in a second; the store logs when it is lost and when it is
+    /// back, so nothing is logged here per request. Anything else is a 500.
     fn from(err: StoreError) -> Self {
-        Self::internal(err)
+        match err {
+            StoreError::Unavailable(_) => {
+                Self { retry_after: Some(1), ..Self::new(harmont_wire::ErrorCode::Unavailable) }
+            }
+            err => Self::internal(err),
+        }
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(service.clone().sweep_forever(Duration::from_secs(60)));
-    let watcher = service.clone().wake_on_transfers_elsewhere().await;
+    let watcher = service.clone().follow_store().await;
     let router = http::router(service.clone());
     let settings = &service.settings;
     let slots = Arc::new(Semaphore::new(settings.max_connections.clamp(1, Semaphore::MAX_PERMITS)));

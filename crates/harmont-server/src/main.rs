@@ -29,7 +29,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(database) => {
-            store::open(&database.url).await?.migrate().await?;
+            store::open_with(&database.url, database.timeout).await?.migrate().await?;
             eprintln!("migrations applied");
             Ok(())
         }
@@ -125,7 +125,7 @@ async fn build_service_with(
              add sslmode=require (or verify-full) to it"
         );
     }
-    let store = store::open(url).await?;
+    let store = store::open_with(url, args.database.timeout).await?;
     store.migrate().await.context("applying migrations")?;
     let secret = match (&args.secret, store::sqlite_path(url)) {
         (Some(secret), _) => ServerSecret::from_configured(secret)?,

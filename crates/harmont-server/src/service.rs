@@ -2,7 +2,7 @@
 //! the in-process helpers (long-poll waiters, failure limiter). Business rules
 //! live in methods on [`Service`], spread over `cli_login/` and `sessions.rs`.
 
-use harmont_store::Store;
+use harmont_store::{Store, StoreEvent};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -81,6 +81,19 @@ impl Settings {
     }
 }
 
+/// How long a starting server waits for the store to listen before serving
+/// anyway (with its bearer cache off until it does).
+const LISTEN_AT_START: Duration = Duration::from_secs(2);
+
+/// What a revocation ended, for [`Service::revoked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// One session.
+    Session(uuid::Uuid),
+    /// Some or all of a user's sessions.
+    User(uuid::Uuid),
+}
+
 #[derive(Debug)]
 pub struct Service {
     pub store: Arc<dyn Store>,
@@ -107,7 +120,13 @@ impl Service {
             sign_in_limiter: FailureLimiter::new(settings.sign_in_starts),
             session_limiter: FailureLimiter::new(settings.session_starts),
             long_polls: LongPolls::new(settings.long_polls_per_client, settings.max_long_polls),
-            auth_cache: AuthCache::new(settings.auth_cache_ttl),
+            // Where other processes' revocations are announced, the cache waits
+            // until they can be heard (see `follow_store`).
+            auth_cache: if store.announces_revocations() {
+                AuthCache::untrusted(settings.auth_cache_ttl)
+            } else {
+                AuthCache::new(settings.auth_cache_ttl)
+            },
             store,
             clock,
             settings,
@@ -140,21 +159,80 @@ impl Service {
         format!("{}/docs/errors/{}", self.settings.public_url, code.as_str())
     }
 
-    /// Wakes claims held here when any replica parks a transfer, where the
-    /// store can tell (Postgres LISTEN/NOTIFY); elsewhere the 2 s re-read does.
-    pub async fn wake_on_transfers_elsewhere(self: Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
-        let mut parked = match self.store.watch_transfers().await {
-            Ok(parked) => parked?,
+    /// Whether revocations made by other processes sharing the store reach
+    /// this one at once (Postgres, while its listening connection is up), so
+    /// that the bearer cache is used; always true where there are none to hear.
+    pub fn revocations_heard(&self) -> bool {
+        self.auth_cache.trusted()
+    }
+
+    /// Follows what other processes sharing the store announce, where the
+    /// store can tell (Postgres LISTEN/NOTIFY): wakes claims held here when a
+    /// transfer is parked, and drops revoked sessions from the bearer cache.
+    /// While the announcements cannot be heard the cache is not used, and it
+    /// starts empty when they can again. Elsewhere the 2 s re-read wakes
+    /// claims and the process's own revocations drop its cache entries.
+    pub async fn follow_store(self: Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let mut events = match self.store.watch().await {
+            Ok(events) => events?,
             Err(err) => {
-                tracing::warn!(error = %err, "cannot watch for transfers; held claims re-read the store instead");
+                tracing::warn!(error = %err, "cannot watch the store; held claims re-read it instead");
                 return None;
             }
         };
+        // Serving starts once the store listens (or after a bound), so a
+        // fresh server's cache is in use from its first request. Failed
+        // attempts meanwhile change nothing: the cache is not trusted yet.
+        let listening = tokio::time::timeout(LISTEN_AT_START, async {
+            while let Some(event) = events.recv().await {
+                if event == StoreEvent::Listening {
+                    return true;
+                }
+            }
+            false
+        });
+        if listening.await.unwrap_or(false) {
+            self.auth_cache.listening();
+        }
         Some(tokio::spawn(async move {
-            while let Some(key) = parked.recv().await {
-                self.waiters.wake(&key);
+            let mut lost = false;
+            while let Some(event) = events.recv().await {
+                match event {
+                    StoreEvent::TransferParked(key) => self.waiters.wake(&key),
+                    StoreEvent::SessionRevoked(id) => self.auth_cache.forget_session(id),
+                    StoreEvent::UserRevoked(id) => self.auth_cache.forget_user(id),
+                    StoreEvent::Lost => {
+                        self.auth_cache.lost();
+                        if !lost {
+                            lost = true;
+                            tracing::warn!(
+                                "lost the store's notification connection: every bearer check reads the store \
+                                 until it is back"
+                            );
+                        }
+                    }
+                    StoreEvent::Listening => {
+                        self.auth_cache.listening();
+                        if lost {
+                            lost = false;
+                            tracing::info!(
+                                "the store's notification connection is back; the bearer cache starts empty"
+                            );
+                        }
+                    }
+                }
             }
         }))
+    }
+
+    /// Forgets, in this process, the sessions a revocation ended. Every
+    /// revocation goes through here after the store wrote it (the store
+    /// itself announces it to the other processes, see `Store::watch`).
+    pub(crate) fn revoked(&self, revocation: Revocation) {
+        match revocation {
+            Revocation::Session(id) => self.auth_cache.forget_session(id),
+            Revocation::User(id) => self.auth_cache.forget_user(id),
+        }
     }
 
     /// Deletes expired grants and ended sessions every `every`, until shutdown.
@@ -170,6 +248,8 @@ impl Service {
                     tracing::info!(grants = swept.grants, sessions = swept.sessions, "swept expired rows");
                 }
                 Ok(_) => {}
+                // The store logs when it is lost and when it is back.
+                Err(harmont_store::StoreError::Unavailable(_)) => {}
                 Err(err) => tracing::warn!(error = %err, "sweep failed"),
             }
             self.auth_cache.forget_stale(self.clock.now());

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::cli_login::ClientInfo;
 use crate::clock::millis;
 use crate::error::ApiError;
-use crate::service::Service;
+use crate::service::{Revocation, Service};
 
 /// Longest user agent kept on a session; the rest is cut.
 const MAX_USER_AGENT: usize = 256;
@@ -100,6 +100,7 @@ impl Service {
         let token = SessionToken::parse(raw).map_err(|_| ApiError::invalid_token())?;
         let now = self.clock.now();
         let hash = token.hash();
+        let generation = self.auth_cache.generation();
         let (mut auth, cached) = match self.auth_cache.get(&hash, now) {
             Some(auth) => (auth, true),
             None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
@@ -110,7 +111,7 @@ impl Service {
             auth.session.last_used_at = Some(now);
         }
         if !cached {
-            self.auth_cache.put(hash, auth.clone(), now);
+            self.auth_cache.put(hash, auth.clone(), now, generation);
         } else if touch {
             // The entry keeps the time it was read: a revocation elsewhere
             // must still be seen once the TTL is up, however busy the token.
@@ -122,7 +123,7 @@ impl Service {
     /// Revokes the session that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
         self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
-        self.auth_cache.forget_session(auth.session.id);
+        self.revoked(Revocation::Session(auth.session.id));
         Ok(())
     }
 
@@ -146,7 +147,7 @@ impl Service {
     /// Someone else's session answers exactly as a missing one does.
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
-            self.auth_cache.forget_session(session_id);
+            self.revoked(Revocation::Session(session_id));
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::SessionNotFound))
@@ -155,7 +156,7 @@ impl Service {
 
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
         let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
-        self.auth_cache.forget_user(auth.user.id);
+        self.revoked(Revocation::User(auth.user.id));
         Ok(revoked)
     }
 

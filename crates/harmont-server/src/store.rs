@@ -1,25 +1,199 @@
-//! Opens the storage backend named by the `DATABASE_URL` scheme.
+//! Opens the storage backend named by the `DATABASE_URL` scheme, behind
+//! [`TimedStore`]: no wait on the store outlasts the database timeout, and an
+//! unreachable store is logged once when lost and once when back.
 
 use anyhow::{bail, Context};
-use harmont_store::Store;
+use async_trait::async_trait;
+use harmont_store::{
+    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
+    Passkey, Result, Session, SessionDraft, Store, StoreError, StoreEvent, Swept, User,
+};
+use harmont_wire::token::TokenHash;
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
 
 pub const DEFAULT_DATABASE: &str = "sqlite://harmont-data/harmont.db";
 
+/// The longest [`Store::ping`] through [`TimedStore`] waits.
+pub const PING_BOUND: Duration = Duration::from_millis(800);
+
+/// How long a request waits on the store, unless told (`--db-timeout`).
+pub const DEFAULT_DB_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// [`open_with`] and the default database timeout.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        let store = harmont_store_sqlite::SqliteStore::connect(url).await.with_context(|| {
+    open_with(url, DEFAULT_DB_TIMEOUT).await
+}
+
+/// Opens the store at `url`; every call on it (but `migrate`) fails with
+/// [`StoreError::Unavailable`] past `timeout`.
+pub async fn open_with(url: &str, timeout: Duration) -> anyhow::Result<Arc<dyn Store>> {
+    let inner: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        let store = harmont_store_sqlite::SqliteStore::connect_with_timeout(url, timeout).await.with_context(|| {
             format!("opening the SQLite database {}", sqlite_path(url).unwrap_or_default().display())
         })?;
-        Ok(Arc::new(store))
+        Arc::new(store)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = harmont_store_postgres::PostgresStore::connect(url)
+        let store = harmont_store_postgres::PostgresStore::connect_with_timeout(url, timeout)
             .await
             .context("connecting to Postgres (the URL is not shown, it may hold a password)")?;
-        Ok(Arc::new(store))
+        Arc::new(store)
     } else {
         bail!("the database URL must start with sqlite:// or postgres://")
+    };
+    Ok(Arc::new(TimedStore::new(inner, timeout)))
+}
+
+/// A store whose every call ends within `timeout`, as
+/// [`StoreError::Unavailable`] if the backend has not answered by then (a
+/// database that is down, unreachable, or locked). It logs one line when the
+/// store stops answering and one when it answers again, never one per request.
+#[derive(Debug)]
+pub struct TimedStore {
+    inner: Arc<dyn Store>,
+    timeout: Duration,
+    /// Whether the last call reached the store (a refusal such as a conflict
+    /// counts: the store answered).
+    up: AtomicBool,
+}
+
+impl TimedStore {
+    pub fn new(inner: Arc<dyn Store>, timeout: Duration) -> Self {
+        Self { inner, timeout, up: AtomicBool::new(true) }
+    }
+
+    async fn run<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.run_within(self.timeout, call).await
+    }
+
+    async fn run_within<T>(&self, bound: Duration, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let outcome = match tokio::time::timeout(bound, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(format!("no answer within {bound:?}"))),
+        };
+        self.observe(&outcome);
+        outcome
+    }
+
+    fn observe<T>(&self, outcome: &Result<T>) {
+        match outcome {
+            Err(StoreError::Unavailable(cause)) => {
+                if self.up.swap(false, Ordering::SeqCst) {
+                    tracing::warn!(
+                        cause = %cause,
+                        "the store is unavailable: requests that need it answer 503 until it is back"
+                    );
+                }
+            }
+            _ => {
+                if !self.up.swap(true, Ordering::SeqCst) {
+                    tracing::info!("the store answers again");
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for TimedStore {
+    async fn migrate(&self) -> Result<()> {
+        self.inner.migrate().await
+    }
+    /// Within [`PING_BOUND`] at most, so that `/healthz` answers within a
+    /// second and a lost store is logged even if only health checks come.
+    async fn ping(&self) -> Result<()> {
+        self.run_within(self.timeout.min(PING_BOUND), self.inner.ping()).await
+    }
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.run(self.inner.create_user(user)).await
+    }
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        self.run(self.inner.user_by_email(email)).await
+    }
+    async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
+        self.run(self.inner.create_session(user_id, draft)).await
+    }
+    async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        self.run(self.inner.authenticate(token_hash, now)).await
+    }
+    async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.touch_session(session_id, now)).await
+    }
+    async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
+        self.run(self.inner.list_sessions(user_id, now)).await
+    }
+    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.revoke_session(user_id, session_id, now)).await
+    }
+    async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64> {
+        self.run(self.inner.revoke_other_sessions(user_id, keep, now)).await
+    }
+    async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
+        self.run(self.inner.park_grant(grant)).await
+    }
+    fn announces_revocations(&self) -> bool {
+        self.inner.announces_revocations()
+    }
+    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
+        self.run(self.inner.watch()).await
+    }
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+        self.run(self.inner.grant_pending(kind, key_hash, now)).await
+    }
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        self.run(self.inner.consume_grant(kind, key_hash, code_challenge, now, draft)).await
+    }
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        self.run(self.inner.sweep(now, keep_ended)).await
+    }
+    async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
+        self.run(self.inner.create_login_link(link)).await
+    }
+    async fn consume_login_link(
+        &self,
+        key_hash: &[u8; 32],
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        self.run(self.inner.consume_login_link(key_hash, now, draft)).await
+    }
+    async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
+        self.run(self.inner.create_passkey(passkey)).await
+    }
+    async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
+        self.run(self.inner.list_passkeys(user_id)).await
+    }
+    async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
+        self.run(self.inner.passkey_by_credential_id(credential_id)).await
+    }
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        self.run(self.inner.record_passkey_sign_in(id, data, now, draft)).await
+    }
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
+        self.run(self.inner.delete_passkey(user_id, id, now)).await
+    }
+    async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
+        self.run(self.inner.park_ceremony(ceremony)).await
+    }
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
+        self.run(self.inner.take_ceremony(kind, key_hash, now)).await
     }
 }
 

@@ -8,11 +8,12 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
     Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, Swept, User,
+    Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -27,6 +28,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Enough for a server's concurrent requests without crowding Postgres's
 /// default limit of 100 connections when a few processes share it.
 const POOL_SIZE: u32 = 16;
+
+/// How long a pooled connection or a statement is waited for, unless told.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A minute, the resolution of `last_used_at`.
 const TOUCH_INTERVAL: Millis = 60_000;
@@ -52,10 +56,20 @@ impl PostgresStore {
     /// with any libpq-style parameters sqlx understands) and checks that one
     /// connection opens. Does not migrate; call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<PostgresStore> {
+        Self::connect_with_timeout(url, DEFAULT_TIMEOUT).await
+    }
+
+    /// [`PostgresStore::connect`], waiting at most `timeout` for a pooled
+    /// connection (and for a new one to open), and letting no statement run
+    /// longer than that on the server (`statement_timeout`).
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<PostgresStore> {
         let options = PgConnectOptions::from_str(url).map_err(backend)?;
         let target = describe(&options);
+        let millis = timeout.as_millis().max(1);
+        let options = options.options([("statement_timeout", format!("{millis}"))]);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
+            .acquire_timeout(timeout)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("connecting to {target}: {e}")))?;
@@ -78,7 +92,26 @@ fn backend(e: sqlx::Error) -> StoreError {
             return StoreError::Conflict(db.message().to_owned());
         }
     }
+    if unavailable(&e) {
+        return StoreError::Unavailable(e.to_string());
+    }
     StoreError::Backend(e.to_string())
+}
+
+/// Errors that say the database is away or slow rather than that the
+/// request was wrong: no connection, a broken one, a server shutting down or
+/// refusing connections, a statement cancelled by `statement_timeout`.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57: operator intervention (admin
+            // shutdown, cannot connect now, query cancelled); 53: out of
+            // resources (too many connections).
+            code.starts_with("08") || code.starts_with("57") || code.starts_with("53")
+        }),
+        _ => false,
+    }
 }
 
 /// The columns [`session_from_row`] reads, in its order.
@@ -284,20 +317,25 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
+        // The announcement goes out with the commit, only when a row was revoked.
         let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1 \
-             WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1",
+            "WITH revoked AS ( \
+                 UPDATE sessions SET revoked_at = $1 \
+                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1 \
+                 RETURNING id) \
+             SELECT pg_notify('harmont_revocations', 'session:' || id::text) FROM revoked",
         )
         .bind(now)
         .bind(session_id)
         .bind(user_id)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.len() == 1)
     }
 
     async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 \
              WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > $1",
@@ -305,9 +343,13 @@ impl Store for PostgresStore {
         .bind(now)
         .bind(user_id)
         .bind(keep)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        if done.rows_affected() > 0 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected())
     }
 
@@ -315,7 +357,7 @@ impl Store for PostgresStore {
         // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
         // The notification goes out with the commit, to every replica
-        // listening (see `watch_transfers`), only when the row was written.
+        // listening (see `watch`), only when the row was written.
         let done = sqlx::query(
             "WITH parked AS ( \
                  INSERT INTO cli_grants \
@@ -345,26 +387,13 @@ impl Store for PostgresStore {
         Ok(done.len() == 1)
     }
 
-    async fn watch_transfers(&self) -> Result<Option<tokio::sync::mpsc::Receiver<[u8; 32]>>> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(backend)?;
-        listener.listen(GRANTS_CHANNEL).await.map_err(backend)?;
+    fn announces_revocations(&self) -> bool {
+        true
+    }
+
+    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(async move {
-            loop {
-                match listener.recv().await {
-                    Ok(notification) => {
-                        let Some(key) = transfer_key(notification.payload()) else { continue };
-                        if tx.send(key).await.is_err() {
-                            return;
-                        }
-                    }
-                    // The listener reconnects on the next recv; what was sent
-                    // meanwhile is found by the waiters' periodic re-read.
-                    Err(_) if tx.is_closed() => return,
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
-                }
-            }
-        });
+        tokio::spawn(listen(self.pool.clone(), tx));
         Ok(Some(rx))
     }
 
@@ -535,6 +564,9 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
+        if !revoked.is_empty() {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(Some(revoked))
     }
@@ -575,6 +607,94 @@ impl Store for PostgresStore {
 /// Where `park_grant` announces new grants, as `kind:hex(key_hash)`.
 const GRANTS_CHANNEL: &str = "harmont_grants";
 
+/// Where revocations are announced, as `session:<id>` or `user:<id>`: never
+/// a token or its hash.
+const REVOCATIONS_CHANNEL: &str = "harmont_revocations";
+
+/// How long to wait between attempts to listen again after losing the connection.
+const RELISTEN_EVERY: Duration = Duration::from_millis(250);
+
+/// Queues an announcement that some of `user_id`'s sessions were revoked,
+/// sent when `tx` commits.
+async fn announce_user_revoked(tx: &mut sqlx::Transaction<'_, Postgres>, user_id: Uuid) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVOCATIONS_CHANNEL)
+        .bind(format!("user:{user_id}"))
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Listens on both channels through one connection of `pool`, forwarding
+/// what arrives to `events` until its receiver is dropped. When the
+/// connection is lost it says so, and says [`StoreEvent::Listening`] again
+/// once a new connection listens (sqlx's own reconnection is off: it would
+/// hide the gap, during which announcements are missed).
+async fn listen(pool: PgPool, events: tokio::sync::mpsc::Sender<StoreEvent>) {
+    let mut lost = false;
+    loop {
+        let connected = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.eager_reconnect(false);
+            listener.listen_all([GRANTS_CHANNEL, REVOCATIONS_CHANNEL]).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            connected = connected => match connected {
+                Ok(listener) => listener,
+                Err(_) => {
+                    if !lost {
+                        lost = true;
+                        if events.send(StoreEvent::Lost).await.is_err() {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(RELISTEN_EVERY).await;
+                    continue;
+                }
+            },
+            () = events.closed() => return,
+        };
+        if events.send(StoreEvent::Listening).await.is_err() {
+            return;
+        }
+        loop {
+            let received = tokio::select! {
+                received = listener.try_recv() => received,
+                () = events.closed() => return,
+            };
+            match received {
+                Ok(Some(notification)) => {
+                    let Some(event) = event_of(notification.channel(), notification.payload()) else { continue };
+                    if events.send(event).await.is_err() {
+                        return;
+                    }
+                }
+                // `None`: the connection is gone; an error: it is unusable.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        lost = true;
+        if events.send(StoreEvent::Lost).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// What a notification on one of our channels says; `None` for anything else.
+fn event_of(channel: &str, payload: &str) -> Option<StoreEvent> {
+    match channel {
+        GRANTS_CHANNEL => transfer_key(payload).map(StoreEvent::TransferParked),
+        REVOCATIONS_CHANNEL => match payload.split_once(':')? {
+            ("session", id) => Uuid::parse_str(id).ok().map(StoreEvent::SessionRevoked),
+            ("user", id) => Uuid::parse_str(id).ok().map(StoreEvent::UserRevoked),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The key of a transfer grant's notification; `None` for anything else.
 fn transfer_key(payload: &str) -> Option<[u8; 32]> {
     let hex = payload.strip_prefix("transfer:")?;
@@ -602,6 +722,16 @@ mod tests {
     fn debug_target_names_a_unix_socket() {
         let options = PgConnectOptions::from_str("postgres://auth:hunter2@%2Frun%2Fpostgresql/harmont").unwrap();
         assert_eq!(describe(&options), "postgres://auth@/run/postgresql/harmont");
+    }
+
+    #[test]
+    fn revocation_notifications_name_a_session_or_a_user() {
+        let id = Uuid::new_v4();
+        assert_eq!(event_of(REVOCATIONS_CHANNEL, &format!("session:{id}")), Some(StoreEvent::SessionRevoked(id)));
+        assert_eq!(event_of(REVOCATIONS_CHANNEL, &format!("user:{id}")), Some(StoreEvent::UserRevoked(id)));
+        assert_eq!(event_of(REVOCATIONS_CHANNEL, "token:abc"), None);
+        assert_eq!(event_of(REVOCATIONS_CHANNEL, "session:nope"), None);
+        assert_eq!(event_of("elsewhere", &format!("user:{id}")), None);
     }
 
     #[test]

@@ -66,11 +66,19 @@ impl SqliteStore {
     /// `url`: `sqlite://path/to/file.db`, `sqlite:relative.db` or
     /// `sqlite::memory:`. Does not migrate; call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<SqliteStore> {
+        Self::connect_with_timeout(url, BUSY_TIMEOUT).await
+    }
+
+    /// [`SqliteStore::connect`], waiting at most `timeout` for a pooled
+    /// connection, and three quarters of it for another process's lock
+    /// (`busy_timeout`): a locked file then fails with SQLite's own "database
+    /// is locked" before a caller's own bound of `timeout` runs out.
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<SqliteStore> {
         let base = SqliteConnectOptions::from_str(url)
             .map_err(backend)?
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(timeout * 3 / 4);
 
         if is_memory(url) {
             return Self::connect_memory(base).await;
@@ -85,11 +93,13 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .acquire_timeout(timeout)
             .connect_with(base.clone().journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal))
             .await
             .map_err(backend)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(reader_pool_size())
+            .acquire_timeout(timeout)
             .connect_with(base.synchronous(SqliteSynchronous::Normal))
             .await
             .map_err(backend)?;
@@ -137,7 +147,26 @@ fn backend(e: sqlx::Error) -> StoreError {
             return StoreError::Conflict(db.message().to_owned());
         }
     }
+    if unavailable(&e) {
+        return StoreError::Unavailable(e.to_string());
+    }
     StoreError::Backend(e.to_string())
+}
+
+/// Errors that say the file cannot be used right now rather than that the
+/// request was wrong: locked past `busy_timeout`, read-only, unopenable, out
+/// of disk, an I/O error; or no pooled connection in time.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        // Primary result codes (the low byte of extended ones): BUSY 5,
+        // LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14)),
+        _ => false,
+    }
 }
 
 fn parse_uuid(text: &str) -> Result<Uuid> {

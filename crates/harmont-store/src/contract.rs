@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, Swept, User,
+    Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
@@ -66,6 +66,7 @@ macro_rules! contract_tests {
             passkey_use_is_recorded,
             delete_passkey_deletes_only_own,
             delete_passkey_revokes_the_sessions_it_signed_in,
+            every_revocation_is_announced,
             passkey_sign_in_needs_the_passkey,
             ceremony_is_taken_once_while_live,
             sweep_removes_expired_links_and_ceremonies,
@@ -1015,6 +1016,48 @@ pub async fn delete_passkey_revokes_the_sessions_it_signed_in(store: &dyn Store)
     let mut want = vec![by_other_key.id, by_link.id];
     want.sort();
     assert_eq!(live, want);
+}
+
+/// Where a backend announces revocations, each revoking method announces
+/// what it revoked (and nothing when it revoked nothing). The channel may be
+/// shared with other tests: only this test's ids count.
+pub async fn every_revocation_is_announced(store: &dyn Store) {
+    if !store.announces_revocations() {
+        return;
+    }
+    let mut events = store.watch().await.unwrap().expect("a backend that announces revocations has a watch");
+    let bound = std::time::Duration::from_secs(10);
+    let next_of = async |events: &mut tokio::sync::mpsc::Receiver<StoreEvent>, ours: &[Uuid]| loop {
+        let event = tokio::time::timeout(bound, events.recv()).await.expect("an announcement in time").unwrap();
+        match event {
+            StoreEvent::SessionRevoked(id) | StoreEvent::UserRevoked(id) if ours.contains(&id) => return event,
+            _ => {}
+        }
+    };
+    assert_eq!(tokio::time::timeout(bound, events.recv()).await.unwrap(), Some(StoreEvent::Listening));
+    let user = new_user(store).await;
+    let now = T0 + SECOND;
+    let one = new_session(store, &user, draft()).await;
+    let two = new_session(store, &user, draft()).await;
+    let three = new_session(store, &user, draft()).await;
+    let ours = [user.id, one.id, two.id, three.id];
+
+    assert!(!store.revoke_session(user.id, Uuid::new_v4(), now).await.unwrap());
+    assert!(store.revoke_session(user.id, one.id, now).await.unwrap());
+    assert_eq!(next_of(&mut events, &ours).await, StoreEvent::SessionRevoked(one.id), "nothing for a miss");
+    assert_eq!(store.revoke_other_sessions(user.id, three.id, now).await.unwrap(), 1);
+    assert_eq!(next_of(&mut events, &ours).await, StoreEvent::UserRevoked(user.id));
+
+    let passkey = new_passkey(&user, T0);
+    store.create_passkey(passkey.clone()).await.unwrap();
+    let signed_in = SessionDraft { method: SignInMethod::Passkey, passkey_id: Some(passkey.id), ..draft() };
+    let by_passkey = new_session(store, &user, signed_in).await;
+    assert_eq!(store.delete_passkey(user.id, passkey.id, now).await.unwrap(), Some(vec![by_passkey.id]));
+    assert_eq!(next_of(&mut events, &ours).await, StoreEvent::UserRevoked(user.id));
+    // A revocation that ends nothing says nothing: the next word is the logout's.
+    assert_eq!(store.revoke_other_sessions(user.id, three.id, now).await.unwrap(), 0);
+    assert!(store.revoke_session(user.id, three.id, now).await.unwrap());
+    assert_eq!(next_of(&mut events, &ours).await, StoreEvent::SessionRevoked(three.id));
 }
 
 fn ceremony(kind: CeremonyKind, user: Option<&User>, created_at: Millis) -> NewCeremony {

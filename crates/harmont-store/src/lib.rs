@@ -29,6 +29,27 @@ pub enum StoreError {
     /// The backend failed; the message is for the log, never for a client.
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The store cannot be reached or did not answer in time (the database is
+    /// down, unreachable, locked or read-only): retrying later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a backend that can announce changes to every process sharing it
+/// (Postgres LISTEN/NOTIFY) tells [`Store::watch`]'s receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// A transfer grant was parked under this key.
+    TransferParked([u8; 32]),
+    /// This session was revoked.
+    SessionRevoked(Uuid),
+    /// Some of this user's sessions were revoked (forget them all).
+    UserRevoked(Uuid),
+    /// The listening connection is down: events are missed until [`StoreEvent::Listening`].
+    Lost,
+    /// Listening (first, and again after [`StoreEvent::Lost`]): whatever was
+    /// announced while not listening was missed.
+    Listening,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -284,11 +305,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The user's live sessions, newest first.
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>>;
 
-    /// Revokes one of the user's live sessions. `false` when the user has no
+    /// Revokes one of the user's live sessions (announced, see [`Store::watch`]). `false` when the user has no
     /// live session with that id (someone else's looks the same as none).
     async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool>;
 
     /// Revokes all the user's live sessions but `keep`; returns how many.
+    /// Announced as [`StoreEvent::UserRevoked`] when any was.
     async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64>;
 
     /// Parks a grant. `false`, leaving the parked grant untouched, when a
@@ -297,11 +319,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// reservation ended is replaced.
     async fn park_grant(&self, grant: NewGrant) -> Result<bool>;
 
-    /// The keys of transfer grants as any process sharing this store parks
-    /// them, so a long poll held by one replica wakes the moment another
-    /// replica parks its grant. `None` when the backend has no such channel;
-    /// waiters then rely on re-reading the store.
-    async fn watch_transfers(&self) -> Result<Option<tokio::sync::mpsc::Receiver<[u8; 32]>>> {
+    /// Whether [`Store::watch`] announces revocations made by other
+    /// processes sharing this store. A process that caches sessions must then
+    /// trust its cache only while the watch says [`StoreEvent::Listening`].
+    fn announces_revocations(&self) -> bool {
+        false
+    }
+
+    /// What any process sharing this store does, as it happens: transfer
+    /// grants parked (so a long poll held by one replica wakes the moment
+    /// another parks its grant) and sessions revoked (so every replica drops
+    /// them from its cache at once). Every method that revokes a session
+    /// announces it. The receiver first gets [`StoreEvent::Listening`] once
+    /// the channel is up, then [`StoreEvent::Lost`] and `Listening` again as
+    /// the connection goes and comes back; the backend reconnects by itself.
+    /// `None` when the backend has no such channel; waiters then rely on
+    /// re-reading the store.
+    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
         Ok(None)
     }
 
@@ -366,7 +400,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Session>>;
 
     /// In one transaction: deletes the user's passkey and revokes (at `now`)
-    /// the live sessions it signed in. The ids of those sessions; `None` when
+    /// the live sessions it signed in (announced as [`StoreEvent::UserRevoked`]
+    /// when any was). The ids of those sessions; `None` when
     /// the user has no passkey with that id (someone else's looks the same).
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>>;
 

@@ -86,8 +86,15 @@ impl Service {
                 tokio::select! {
                     () = &mut woken => break,
                     _ = recheck.tick() => {
-                        if self.store.grant_pending(GrantKind::Transfer, key_hash, self.clock.now()).await? {
-                            break;
+                        // Bounded by the deadline too: a slow store never holds a claim past it.
+                        let pending = self.store.grant_pending(GrantKind::Transfer, key_hash, self.clock.now());
+                        match tokio::time::timeout_at(deadline, pending).await {
+                            Ok(pending) => {
+                                if pending? {
+                                    break;
+                                }
+                            }
+                            Err(_) => return Ok(None),
                         }
                     }
                     () = tokio::time::sleep_until(deadline) => return Ok(None),

@@ -5,6 +5,7 @@ use axum::Json;
 use harmont_wire::{ErrorBody, ErrorCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::ApiError;
 use crate::service::Service;
@@ -16,18 +17,29 @@ pub async fn ping() -> Json<Value> {
     Json(json!({"ok": true}))
 }
 
-/// Answers 200 only while the store answers.
+/// Answers 200 only while the store answers, and 503 within
+/// [`HEALTH_BOUND`] when it does not (so a load balancer's check never hangs).
+/// The store logs when it is lost and when it is back; nothing is logged here
+/// per check.
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "health",
     responses(
         (status = 200, description = "The store answers"),
         (status = 503, description = "The store does not answer (`service_unavailable`)", body = ErrorBody),
     ))]
 pub async fn healthz(State(service): State<Arc<Service>>) -> Result<Json<Value>, ApiError> {
-    match service.store.ping().await {
-        Ok(()) => Ok(Json(json!({"ok": true}))),
-        Err(err) => {
-            tracing::warn!(error = %err, "health check failed");
-            Err(ApiError::new(ErrorCode::Unavailable))
+    match tokio::time::timeout(HEALTH_BOUND, service.store.ping()).await {
+        Ok(Ok(())) => Ok(Json(json!({"ok": true}))),
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, "health check failed");
+            Err(unavailable())
         }
+        Err(_) => Err(unavailable()),
     }
+}
+
+/// The longest `/healthz` takes.
+pub const HEALTH_BOUND: Duration = Duration::from_millis(900);
+
+fn unavailable() -> ApiError {
+    ApiError { retry_after: Some(1), ..ApiError::new(ErrorCode::Unavailable) }
 }

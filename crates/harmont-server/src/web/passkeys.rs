@@ -219,7 +219,7 @@ impl Service {
             return Err(ApiError::new(ErrorCode::PasskeyNotFound));
         };
         for session_id in &revoked {
-            self.auth_cache.forget_session(*session_id);
+            self.revoked(crate::service::Revocation::Session(*session_id));
         }
         tracing::info!(
             user_id = %auth.user.id,

@@ -1,0 +1,158 @@
+//! Issue 7: replicas on one Postgres. A revocation made through one reaches
+//! every other at once (LISTEN/NOTIFY), and a replica that cannot hear the
+//! announcements does not trust its bearer cache.
+//!
+//! The replicas here keep cache entries for an hour, so only an announcement
+//! (or the cache being bypassed) can explain a refusal. Timings are bounded
+//! generously (2 s, polled); the tight figures live in `bench/`.
+
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+use harmont_server::clock::Clock;
+use harmont_server::secret::ServerSecret;
+use harmont_server::{Service, Settings};
+use reqwest::StatusCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LONG_TTL: Duration = Duration::from_secs(3600);
+const BOUND: Duration = Duration::from_secs(2);
+
+/// A replica over the same database whose connections carry `name` as their
+/// `application_name`, so a test can find its listening connection.
+async fn named_replica(app: &TestApp, name: &str) -> TestApp {
+    let separator = if app.database_url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{separator}application_name={name}", app.database_url);
+    let store = harmont_server::store::open(&url).await.expect("open store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut settings = Settings::new(base.clone());
+    settings.auth_cache_ttl = LONG_TTL;
+    let service = Arc::new(Service::new(store, app.clock.clone(), ServerSecret::random(), settings));
+    tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
+    TestApp {
+        base,
+        service,
+        clock: app.clock.clone(),
+        http: reqwest::Client::new(),
+        backend: app.backend,
+        dir: None,
+        database_url: url,
+    }
+}
+
+/// Polls `check` until it holds, for at most `bound`; how long it took.
+async fn within(bound: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn user_status(app: &TestApp, token: &str) -> StatusCode {
+    app.get("/api/v0/user", Some(token)).await.status()
+}
+
+async fn current_session_id(app: &TestApp, token: &str) -> String {
+    let list: serde_json::Value = app.get("/api/v0/auth/sessions", Some(token)).await.json().await.unwrap();
+    let sessions = list["sessions"].as_array().unwrap();
+    let current = sessions.iter().find(|s| s["current"] == true).expect("the current session is listed");
+    current["id"].as_str().unwrap().to_owned()
+}
+
+/// Each way of revoking, done on A, is refused on B (which used the token
+/// just before) within the bound: 20 tries, cycling through them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_revocation_on_one_replica_is_refused_by_another_at_once() {
+    let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
+    let b = a.replica(|s| s.auth_cache_ttl = LONG_TTL).await;
+    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    let mut took = Vec::new();
+    for attempt in 0..20 {
+        let (email, token) = a.signed_in().await;
+        assert_eq!(user_status(&b, &token).await, StatusCode::OK, "B uses the token, and remembers it");
+        assert_eq!(user_status(&b, &token).await, StatusCode::OK);
+        match attempt % 3 {
+            0 => {
+                let response = a.http.post(a.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
+                assert!(response.status().is_success(), "logout: {}", response.status());
+            }
+            1 => {
+                let id = current_session_id(&a, &token).await;
+                let other = a.token_for(&email).await;
+                let response = a
+                    .http
+                    .delete(a.url(&format!("/api/v0/auth/sessions/{id}")))
+                    .bearer_auth(&other)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::NO_CONTENT);
+            }
+            _ => {
+                let other = a.token_for(&email).await;
+                let response =
+                    a.http.post(a.url("/api/v0/auth/sessions/revoke-others")).bearer_auth(&other).send().await.unwrap();
+                assert_eq!(response.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"revoked": 1}));
+            }
+        }
+        took.push(
+            within(BOUND, "B refuses the revoked token", async || {
+                user_status(&b, &token).await == StatusCode::UNAUTHORIZED
+            })
+            .await,
+        );
+    }
+    took.sort();
+    eprintln!("revocation reached the other replica: median {:?}, slowest {:?}", took[10], took[19]);
+}
+
+/// While a replica's listening connection is down it reads the store for
+/// every bearer check: a revocation written straight into the database
+/// (announced to nobody) is refused at once. The connection comes back by
+/// itself, and announcements work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_without_its_listener_a_replica_reads_the_store_until_it_listens_again() {
+    let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
+    let name = format!("harmont-test-{}", uuid::Uuid::new_v4().simple());
+    let b = named_replica(&a, &name).await;
+    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    let (email, token) = a.signed_in().await;
+    assert_eq!(user_status(&b, &token).await, StatusCode::OK);
+
+    let db = sqlx::PgPool::connect(&a.database_url).await.unwrap();
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
+    )
+    .bind(&name)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(terminated, [true], "B's one listening connection");
+    // Behind every replica's back: no announcement.
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = (SELECT id FROM users WHERE email = $2)")
+        .bind(a.clock.now())
+        .bind(&email)
+        .execute(&db)
+        .await
+        .unwrap();
+    within(BOUND, "B refuses a revocation it was not told of", async || {
+        user_status(&b, &token).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+
+    // It listens again by itself, and announcements reach it again.
+    within(Duration::from_secs(10), "B listens again", async || b.service.revocations_heard()).await;
+    let (_, token) = a.signed_in().await;
+    assert_eq!(user_status(&b, &token).await, StatusCode::OK);
+    let response = a.http.post(a.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    assert!(response.status().is_success());
+    within(BOUND, "B refuses a token logged out on A", async || {
+        user_status(&b, &token).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
