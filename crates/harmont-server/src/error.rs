@@ -83,6 +83,13 @@ impl ApiError {
         Self { bearer_error: Some("invalid_token"), ..Self::new(ErrorCode::Unauthorized) }
     }
 
+    /// The store is down, unreachable or too slow: retry in a second. No
+    /// cause, on purpose: the store logs once when it is lost and once when
+    /// it is back, not once per request.
+    pub fn unavailable() -> Self {
+        Self { retry_after: Some(1), ..Self::new(ErrorCode::Unavailable) }
+    }
+
     pub fn rate_limited(retry_after: u64) -> Self {
         Self { retry_after: Some(retry_after), ..Self::new(ErrorCode::RateLimited) }
     }
@@ -98,9 +105,7 @@ impl From<StoreError> for ApiError {
     /// back, so nothing is logged here per request. Anything else is a 500.
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => {
-                Self { retry_after: Some(1), ..Self::new(harmont_wire::ErrorCode::Unavailable) }
-            }
+            StoreError::Unavailable(_) => Self::unavailable(),
             err => Self::internal(err),
         }
     }

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use harmont_wire::{ErrorBody, ErrorCode};
+use harmont_wire::ErrorBody;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,15 +31,11 @@ pub async fn healthz(State(service): State<Arc<Service>>) -> Result<Json<Value>,
         Ok(Ok(())) => Ok(Json(json!({"ok": true}))),
         Ok(Err(err)) => {
             tracing::debug!(error = %err, "health check failed");
-            Err(unavailable())
+            Err(ApiError::unavailable())
         }
-        Err(_) => Err(unavailable()),
+        Err(_) => Err(ApiError::unavailable()),
     }
 }
 
 /// The longest `/healthz` takes.
 pub const HEALTH_BOUND: Duration = Duration::from_millis(900);
-
-fn unavailable() -> ApiError {
-    ApiError { retry_after: Some(1), ..ApiError::new(ErrorCode::Unavailable) }
-}
