@@ -29,11 +29,21 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// What went wrong (every 500 has one): for the log and the operator, never the client.
     cause: Option<Cause>,
+    /// Whether the middleware logs the cause; not for an unavailable store,
+    /// which logs once when it is lost and once when it is back.
+    log_cause: bool,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, message: Cow::Borrowed(code.message()), bearer_error: None, retry_after: None, cause: None }
+        Self {
+            code,
+            message: Cow::Borrowed(code.message()),
+            bearer_error: None,
+            retry_after: None,
+            cause: None,
+            log_cause: true,
+        }
     }
 
     pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
@@ -83,11 +93,25 @@ impl ApiError {
         Self { bearer_error: Some("invalid_token"), ..Self::new(ErrorCode::Unauthorized) }
     }
 
-    /// The store is down, unreachable or too slow: retry in a second. No
-    /// cause, on purpose: the store logs once when it is lost and once when
-    /// it is back, not once per request.
+    /// The store is down, unreachable or too slow: retry in a second.
     pub fn unavailable() -> Self {
         Self { retry_after: Some(1), ..Self::new(ErrorCode::Unavailable) }
+    }
+
+    /// [`ApiError::unavailable`] that keeps its cause for the operator (the
+    /// admin commands print it) without logging it per request: the store
+    /// logs once when it is lost and once when it is back.
+    pub fn unavailable_because(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { log_cause: false, ..Self::unavailable().with_cause(cause) }
+    }
+
+    /// The cause, for the log, unless it is logged elsewhere.
+    pub fn cause_to_log(&self) -> Option<String> {
+        if self.log_cause {
+            self.cause_chain()
+        } else {
+            None
+        }
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
@@ -105,7 +129,7 @@ impl From<StoreError> for ApiError {
     /// back, so nothing is logged here per request. Anything else is a 500.
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => Self::unavailable(),
+            err @ StoreError::Unavailable(_) => Self::unavailable_because(err),
             err => Self::internal(err),
         }
     }

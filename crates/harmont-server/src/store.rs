@@ -59,11 +59,26 @@ pub struct TimedStore {
     /// Whether the last call reached the store (a refusal such as a conflict
     /// counts: the store answered).
     up: AtomicBool,
+    /// When the last "unavailable" line was written. A store that fails
+    /// some calls and answers others (a read-only SQLite file: reads work,
+    /// writes don't) flips at every request; it is told once a minute.
+    lost_logged_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether the current outage was logged, so its end is logged too.
+    outage_logged: AtomicBool,
 }
+
+/// How often a store that keeps failing and answering again is logged.
+const FLAPPING_LOG_EVERY: Duration = Duration::from_secs(60);
 
 impl TimedStore {
     pub fn new(inner: Arc<dyn Store>, timeout: Duration) -> Self {
-        Self { inner, timeout, up: AtomicBool::new(true) }
+        Self {
+            inner,
+            timeout,
+            up: AtomicBool::new(true),
+            lost_logged_at: std::sync::Mutex::new(None),
+            outage_logged: AtomicBool::new(false),
+        }
     }
 
     async fn run<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
@@ -79,10 +94,22 @@ impl TimedStore {
         outcome
     }
 
+    /// At most once a minute (see [`FLAPPING_LOG_EVERY`]).
+    fn may_log_loss(&self) -> bool {
+        let mut at = self.lost_logged_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = std::time::Instant::now();
+        let due = at.is_none_or(|at| now.duration_since(at) >= FLAPPING_LOG_EVERY);
+        if due {
+            *at = Some(now);
+        }
+        due
+    }
+
     fn observe<T>(&self, outcome: &Result<T>) {
         match outcome {
             Err(StoreError::Unavailable(cause)) => {
-                if self.up.swap(false, Ordering::SeqCst) {
+                if self.up.swap(false, Ordering::SeqCst) && self.may_log_loss() {
+                    self.outage_logged.store(true, Ordering::SeqCst);
                     tracing::warn!(
                         cause = %cause,
                         "the store is unavailable: requests that need it answer 503 until it is back"
@@ -90,7 +117,7 @@ impl TimedStore {
                 }
             }
             _ => {
-                if !self.up.swap(true, Ordering::SeqCst) {
+                if !self.up.swap(true, Ordering::SeqCst) && self.outage_logged.swap(false, Ordering::SeqCst) {
                     tracing::info!("the store answers again");
                 }
             }

@@ -64,7 +64,7 @@ fn render_error(service: &Service, request_id: &str, response: &mut Response) {
     };
     // Called inside the request's span, so the line carries the request id.
     // The one place an error's cause is logged: not where it was built, not twice.
-    if let Some(cause) = error.cause_chain() {
+    if let Some(cause) = error.cause_to_log() {
         if error.code == ErrorCode::Internal {
             tracing::error!(code = error.code.as_str(), cause = %cause, "internal error");
         } else {
