@@ -210,6 +210,39 @@ describe("harmont login", () => {
 });
 
 describe("settings", () => {
+  test("API keys: created with an expiry, shown once, listed, and revoked", async () => {
+    const tab = await enrolledPage(browser, server, "Grace Hopper");
+    const { page } = tab;
+    await page.getByText("No API keys.").waitFor();
+    await page.getByLabel("Description for a new key").fill("CI deploys");
+    await page.getByLabel("Expires").selectOption("30");
+    await page.getByRole("button", { name: "Create API key" }).click();
+    await page.getByText("Copy your new API key now. It won't be shown again.").waitFor();
+    const key = await page.locator("#new-key-value").textContent();
+    assert.match(key, /^hmk_[A-Za-z0-9]{49}$/);
+    await screenshot(page, "settings-api-key");
+    const me = await fetch(`${server.api}/api/v0/user`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(me.status, 200, "the key works");
+
+    const item = page.locator("#api-keys li", { hasText: "CI deploys" });
+    await item.waitFor();
+    const meta = await item.locator(".meta").textContent();
+    assert.match(meta, /Created .* · expires .* · last used /);
+    assert.doesNotMatch(meta, /expires never/, "30 days, not never");
+    await page.getByRole("button", { name: "Done" }).click();
+    assert.equal(await page.locator("#new-key").isVisible(), false);
+    assert.equal(await page.locator("#new-key-value").textContent(), "", "the secret leaves the page");
+    await page.reload();
+    await page.locator("#api-keys li", { hasText: "CI deploys" }).waitFor();
+    assert.equal(await page.getByText(key).count(), 0, "never shown again");
+
+    await page.getByRole("button", { name: "Revoke API key CI deploys" }).click();
+    await page.getByText("No API keys.").waitFor();
+    const after = await fetch(`${server.api}/api/v0/user`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(after.status, 401, "revoked at once");
+    await tab.close();
+  });
+
   test("removing the last passkey warns first; sign out revokes the token", async () => {
     const tab = await enrolledPage(browser, server, "Barbara Liskov");
     const { page } = tab;

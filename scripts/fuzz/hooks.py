@@ -105,3 +105,23 @@ def contract_rejections_only(ctx, response, case):
             f"this operation may refuse one only with {sorted(allowed) or 'nothing'}"
         )
     return None
+
+
+@schemathesis.check
+def past_expiry_only(ctx, response, case):
+    """A 422 to a schema-valid createApiToken is about `expires_at` alone (a date in the past)."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    try:
+        error = response.json()["error"]
+        code, message = error["code"], error["message"]
+    except Exception:
+        code, message = None, ""
+    operation = case.operation.definition.raw.get("operationId")
+    if operation != "createApiToken" or code != "validation_failed" or "`expires_at`" not in message:
+        raise AssertionError(
+            f"A schema-valid request was refused with 422 {code!r} ({message!r}); "
+            "only createApiToken may, and only for an expires_at that is not in the future"
+        )
+    return None

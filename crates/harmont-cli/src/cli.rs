@@ -9,7 +9,7 @@ const AFTER_HELP: &str = "\
 Environment:
   HARMONT_API_URL    the API base (after --api-url; then api_url in config.toml; default http://127.0.0.1:8080)
   HARMONT_APP_URL    the web app base where logins are approved (default: the API base)
-  HARMONT_API_TOKEN  a session token to use instead of the stored credential; login and logout then refuse
+  HARMONT_API_TOKEN  a session token or API key to use instead of the stored credential; login and logout then refuse
   BROWSER            the command that opens the approval page (as with other tools: `cmd %s`, `a:b` for fallbacks)
   XDG_CONFIG_HOME    config.toml and credentials.toml live in $XDG_CONFIG_HOME/harmont (default ~/.config/harmont)
 
@@ -58,6 +58,8 @@ pub enum Command {
     Token,
     /// List your sessions, or revoke them
     Sessions(SessionsArgs),
+    /// Create, list and revoke personal API keys (for CI and scripts)
+    ApiKeys(ApiKeysArgs),
     /// Print a shell completion script: `harmont completions bash > /etc/bash_completion.d/harmont`
     Completions(CompletionsArgs),
 }
@@ -91,6 +93,76 @@ pub struct LoginArgs {
     /// if it came from `harmont login`)
     #[arg(long)]
     pub keep_old: bool,
+
+    /// Read a token (a session token or an API key) from stdin, check it and
+    /// store it, without a browser: for CI (`echo "$KEY" | harmont login --with-token`)
+    #[arg(long, conflicts_with_all = ["paste", "no_browser"])]
+    pub with_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeysArgs {
+    #[command(subcommand)]
+    pub action: Option<ApiKeysAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysAction {
+    /// Create a key and print it, alone, on stdout (it is shown only this once)
+    Create(CreateKeyArgs),
+    /// List your live keys, newest first (the default)
+    List,
+    /// Revoke a key by its ID, as `harmont api-keys list` shows it
+    Revoke(RevokeKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateKeyArgs {
+    /// What the key is for, such as "CI deploys"
+    pub description: String,
+
+    /// When the key stops working: a number of days (`90d`) or a date
+    /// (`2027-01-31`, the start of that day in UTC) [default: never]
+    #[arg(long, value_name = "90d|DATE", value_parser = parse_expiry)]
+    pub expires: Option<Expiry>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeKeyArgs {
+    /// The key's ID
+    pub id: Uuid,
+}
+
+/// A key's expiry as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Days(u32),
+    Date(time::Date),
+}
+
+impl Expiry {
+    /// RFC 3339, counted from `now` for a number of days.
+    pub fn at(self, now: time::OffsetDateTime) -> String {
+        let at = match self {
+            Expiry::Days(days) => now + time::Duration::days(i64::from(days)),
+            Expiry::Date(date) => date.midnight().assume_utc(),
+        };
+        at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    }
+}
+
+fn parse_expiry(raw: &str) -> Result<Expiry, String> {
+    let raw = raw.trim();
+    if let Some(days) = raw.strip_suffix('d') {
+        return match days.parse::<u32>() {
+            Ok(days @ 1..=36_500) => Ok(Expiry::Days(days)),
+            _ => Err("give a number of days from 1 to 36500, such as 90d".to_owned()),
+        };
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(raw, &format)
+        .map(Expiry::Date)
+        .map_err(|_| "give a number of days (90d) or a date (2027-01-31)".to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +247,21 @@ mod tests {
         for bad in ["6f1c-4c1", "not-a-uuid", "", "6f1c4c1g"] {
             assert!(parse_session_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn expiries_are_days_or_dates() {
+        use time::macros::{date, datetime};
+        assert_eq!(parse_expiry("90d"), Ok(Expiry::Days(90)));
+        assert_eq!(parse_expiry("2027-01-31"), Ok(Expiry::Date(date!(2027 - 01 - 31))));
+        for bad in ["0d", "d", "-3d", "90", "2027-02-30", "tomorrow", "99999d"] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+        let now = datetime!(2026-01-01 12:00:00 UTC);
+        assert_eq!(Expiry::Days(30).at(now), "2026-01-31T12:00:00Z");
+        assert_eq!(Expiry::Date(date!(2027 - 01 - 31)).at(now), "2027-01-31T00:00:00Z");
+        assert!(Cli::try_parse_from(["harmont", "login", "--with-token", "--paste"]).is_err());
+        assert!(Cli::try_parse_from(["harmont", "api-keys", "create", "CI", "--expires", "90d"]).is_ok());
     }
 
     #[test]

@@ -94,7 +94,7 @@ async fn a_token_that_cannot_be_stored_is_revoked() {
     let server = Server::start().await;
     let home = Home::new();
     let mut command = home.harmont(&server.url);
-    command.arg("login");
+    command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
     cli.line_containing("Waiting for the approval").await;
@@ -267,7 +267,7 @@ async fn a_server_restart_while_waiting_does_not_end_the_login() {
     let mut server = Server::start().await;
     let home = Home::new();
     let mut command = home.harmont(&server.url);
-    command.arg("login");
+    command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
     cli.line_containing("Waiting for the approval").await;
@@ -296,7 +296,7 @@ async fn gateway_errors_while_waiting_do_not_end_the_login() {
     // otherwise be waited out first.
     gateway.fail_next_claims(3);
     let mut command = home.harmont(&gateway.url);
-    command.arg("login");
+    command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
     cli.line_containing("Waiting for the approval").await;

@@ -60,9 +60,11 @@ async fn login_through_the_browser_and_the_loopback_callback() {
 async fn login_without_a_browser_prints_a_url_without_a_port() {
     let server = Server::start().await;
     let home = Home::new();
-    // The harness gives no DISPLAY and no BROWSER: a headless machine.
+    // The harness gives no DISPLAY and no BROWSER: a headless machine. With
+    // stdin not a terminal, only an explicit --no-browser goes on to print the
+    // URL (see api_keys.rs for the refusal without it).
     let mut command = home.harmont(&server.url);
-    command.arg("login");
+    command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
 
     let page = cli.approval_url().await;
@@ -77,7 +79,7 @@ async fn login_without_a_browser_prints_a_url_without_a_port() {
 
     let done = cli.finish().await;
     assert_eq!(done.code, 0, "{done:?}");
-    assert!(done.stderr.contains("Not opening a browser here (there is no display)"), "{}", done.stderr);
+    assert!(done.stderr.contains("Not opening a browser here (--no-browser was given)"), "{}", done.stderr);
     assert_eq!(done.stdout, format!("Logged in to {} as {EMAIL} (Alice).\n", server.url));
 }
 
@@ -86,7 +88,7 @@ async fn a_claim_without_the_verifier_gets_nothing() {
     let server = Server::start().await;
     let home = Home::new();
     let mut command = home.harmont(&server.url);
-    command.args(["login", "--json"]);
+    command.args(["login", "--no-browser", "--json"]);
     let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
     let nonce = page.get("nonce").to_owned();
@@ -214,7 +216,7 @@ async fn ctrl_c_cancels_a_waiting_login() {
     let server = Server::start().await;
     let home = Home::new();
     let mut command = home.harmont(&server.url);
-    command.arg("login");
+    command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
     cli.line_containing("Waiting for the approval").await;
 
@@ -254,7 +256,7 @@ async fn login_falls_back_to_plain_polling_without_long_polling() {
     let proxy = NoLongPollProxy::start(&server.url).await;
     let home = Home::new();
     let mut command = home.harmont(&proxy.url);
-    command.arg("login");
+    command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
     let page = cli.approval_url().await;
 

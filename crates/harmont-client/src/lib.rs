@@ -18,8 +18,8 @@ use std::fmt;
 use std::time::Duration;
 
 use harmont_wire::api::{
-    CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest, CliTokenResponse, CliTransferRequest,
-    RevokedSessions, SessionList,
+    ApiTokenCreateRequest, ApiTokenListResponse, CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest,
+    CliTokenResponse, CliTransferRequest, RevokedSessions, SessionList,
 };
 use harmont_wire::{ErrorBody, ErrorCode};
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
@@ -27,7 +27,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
 pub use error::{ApiError, ProtocolMismatch};
-pub use harmont_wire::api::{CurrentUserResponse, SessionInfo};
+pub use harmont_wire::api::{ApiToken, ApiTokenCreateResponse, CurrentUserResponse, SessionInfo};
 pub use uuid::Uuid;
 
 /// The longest `Prefer: wait` the server honours (it caps it there anyway).
@@ -189,6 +189,33 @@ impl Client {
     pub async fn revoke_other_sessions(&self) -> Result<u64, ApiError> {
         let response = self.send(self.request(Method::POST, "/api/v0/auth/sessions/revoke-others")).await?;
         Ok(self.json::<RevokedSessions>(response).await?.revoked)
+    }
+
+    /// `GET /api/v0/user/api-tokens` (Bearer): the caller's live personal API
+    /// keys, newest first, without their secrets.
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, ApiError> {
+        let response = self.send(self.request(Method::GET, "/api/v0/user/api-tokens")).await?;
+        Ok(self.json::<ApiTokenListResponse>(response).await?.api_tokens)
+    }
+
+    /// `POST /api/v0/user/api-tokens` (Bearer, a session): a new personal API
+    /// key; its secret (`token`) is in this answer only. `expires_at` is RFC 3339.
+    pub async fn create_api_token(
+        &self,
+        description: &str,
+        expires_at: Option<&str>,
+    ) -> Result<ApiTokenCreateResponse, ApiError> {
+        let body =
+            ApiTokenCreateRequest { description: description.to_owned(), expires_at: expires_at.map(str::to_owned) };
+        let response = self.send(self.request(Method::POST, "/api/v0/user/api-tokens").json(&body)).await?;
+        self.json(response).await
+    }
+
+    /// `DELETE /api/v0/user/api-tokens/{id}` (Bearer): revokes one of the
+    /// caller's keys. Someone else's answers `404 api_token_not_found`.
+    pub async fn revoke_api_token(&self, id: Uuid) -> Result<(), ApiError> {
+        let path = format!("/api/v0/user/api-tokens/{id}");
+        self.send(self.request(Method::DELETE, &path)).await.map(drop)
     }
 
     fn url(&self, path: &str) -> String {

@@ -6,6 +6,7 @@
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
 //! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
 
+pub mod api_keys;
 pub mod auth_cache;
 pub mod cli_login;
 pub mod clock;

@@ -3,7 +3,7 @@
 
 use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, SignInMethod, StoreError, User};
 use harmont_wire::api::{SessionInfo, SessionList};
-use harmont_wire::token::SessionToken;
+use harmont_wire::token::{ApiKey, SessionToken};
 use harmont_wire::ErrorCode;
 use uuid::Uuid;
 
@@ -46,6 +46,7 @@ impl SignIn {
 /// session stamped slightly in the future (another replica's clock) counts
 /// as just signed in.
 pub fn require_recent_sign_in(auth: &Authenticated, now: Millis) -> Result<(), ApiError> {
+    crate::api_keys::forbid_api_key(auth)?;
     let session = &auth.session;
     if session.method.is_browser_sign_in() && now - session.created_at <= REAUTHENTICATION_WINDOW {
         Ok(())
@@ -97,17 +98,29 @@ impl Service {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
             _ => return Err(ApiError::invalid_token()),
         };
-        let token = SessionToken::parse(raw).map_err(|_| ApiError::invalid_token())?;
+        // A session token or a personal API key; each fails its own format
+        // check before any store call. Their hashes share the bearer cache.
+        let (hash, is_key) = match (SessionToken::parse(raw), ApiKey::parse(raw)) {
+            (Ok(token), _) => (token.hash(), false),
+            (_, Ok(key)) => (key.hash(), true),
+            _ => return Err(ApiError::invalid_token()),
+        };
         let now = self.clock.now();
-        let hash = token.hash();
         let generation = self.auth_cache.generation();
         let (mut auth, cached) = match self.auth_cache.get(&hash, now) {
             Some(auth) => (auth, true),
+            None if is_key => {
+                (self.store.authenticate_api_key(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false)
+            }
             None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
         let touch = auth.session.last_used_at.is_none_or(|at| now - at >= 60_000);
         if touch {
-            self.store.touch_session(auth.session.id, now).await?;
+            if is_key {
+                self.store.touch_api_key(auth.session.id, now).await?;
+            } else {
+                self.store.touch_session(auth.session.id, now).await?;
+            }
             auth.session.last_used_at = Some(now);
         }
         if !cached {
@@ -120,9 +133,13 @@ impl Service {
         Ok(auth)
     }
 
-    /// Revokes the session that made the request.
+    /// Revokes the session (or the API key) that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
-        self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
+        if auth.is_api_key() {
+            self.store.revoke_api_key(auth.user.id, auth.session.id, self.clock.now()).await?;
+        } else {
+            self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
+        }
         self.revoked(Revocation::Session(auth.session.id));
         Ok(())
     }

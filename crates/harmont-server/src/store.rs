@@ -5,8 +5,9 @@
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
-    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Result, Session, SessionDraft, Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
+    NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, Store, StoreError, StoreEvent, Swept,
+    User,
 };
 use harmont_wire::token::TokenHash;
 use std::future::Future;
@@ -194,6 +195,27 @@ impl Store for TimedStore {
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
         self.run(self.inner.consume_login_link(key_hash, now, draft)).await
+    }
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        self.run(self.inner.create_api_key(key)).await
+    }
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        self.run(self.inner.list_api_keys(user_id, now)).await
+    }
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        self.run(self.inner.authenticate_api_key(token_hash, now)).await
+    }
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.touch_api_key(id, now)).await
+    }
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.revoke_api_key(user_id, id, now)).await
+    }
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        self.run(self.inner.update_user_name(user_id, name)).await
+    }
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        self.run(self.inner.delete_user(user_id)).await
     }
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
         self.run(self.inner.create_passkey(passkey)).await

@@ -1,6 +1,7 @@
 // /settings: sessions (revoke), passkeys (add, remove; the last one only
 // after a warning; both only after a recent sign-in, else the page asks for
-// one), and sign out, which revokes this browser's token.
+// one), API keys (create, shown once; list; revoke), and sign out, which
+// revokes this browser's token.
 import {
   $, ApiError, api, currentUser, deviceName, el, goSignIn, passkeyProblem, registerPasskey, say, show, token, when,
 } from "/assets/common.js";
@@ -97,6 +98,63 @@ async function loadPasskeys() {
   }
 }
 
+async function loadKeys() {
+  const { api_tokens: keys } = await api("GET", "/api/v0/user/api-tokens");
+  const list = $("api-keys");
+  list.replaceChildren();
+  if (keys.length === 0) list.append(el("li", "No API keys.", "status"));
+  for (const k of keys) {
+    const item = el("li");
+    item.dataset.key = k.id;
+    const what = el("div", null, "what");
+    what.append(el("strong", k.description || "API key"));
+    const expires = k.expires_at ? when(k.expires_at) : "never";
+    what.append(el("div", `Created ${when(k.created_at)} · expires ${expires} · last used ${when(k.last_used_at)}`, "meta"));
+    const revoke = el("button", "Revoke", "danger");
+    revoke.type = "button";
+    revoke.setAttribute("aria-label", `Revoke API key ${k.description || k.id}`);
+    revoke.addEventListener("click", async () => {
+      revoke.disabled = true;
+      try {
+        await api("DELETE", `/api/v0/user/api-tokens/${encodeURIComponent(k.id)}`);
+        say("status", "API key revoked.", "ok");
+        await loadKeys();
+      } catch (err) {
+        revoke.disabled = false;
+        failed(err);
+      }
+    });
+    item.append(what, revoke);
+    list.append(item);
+  }
+}
+
+async function createKey() {
+  const button = $("create-key");
+  const description = $("key-description").value.trim();
+  if (!description) {
+    say("status", "Give the key a description, such as what it is for.", "error");
+    $("key-description").focus();
+    return;
+  }
+  const days = $("key-expiry").value;
+  const body = { description };
+  if (days !== "never") body.expires_at = new Date(Date.now() + Number(days) * 86400000).toISOString();
+  button.disabled = true;
+  try {
+    const created = await api("POST", "/api/v0/user/api-tokens", body);
+    $("new-key-value").textContent = created.token;
+    show("new-key");
+    $("key-description").value = "";
+    say("status", "API key created.", "ok");
+    await loadKeys();
+    $("copy-key").focus();
+  } catch (err) {
+    failed(err);
+  }
+  button.disabled = false;
+}
+
 async function main() {
   const me = await currentUser().catch(() => null);
   if (!me) return goSignIn("/settings");
@@ -104,11 +162,24 @@ async function main() {
   $("passkey-name").value = deviceName();
   show("account");
   try {
-    await Promise.all([loadSessions(), loadPasskeys()]);
+    await Promise.all([loadSessions(), loadPasskeys(), loadKeys()]);
   } catch (err) {
     return failed(err);
   }
 
+  $("create-key").addEventListener("click", createKey);
+  $("copy-key").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("new-key-value").textContent);
+      say("status", "Copied. Store it as a secret: it won't be shown again.", "ok");
+    } catch {
+      say("status", "Could not copy: select the key and copy it yourself.", "error");
+    }
+  });
+  $("done-key").addEventListener("click", () => {
+    $("new-key-value").textContent = "";
+    show("new-key", false);
+  });
   $("reauth-button").addEventListener("click", () => goSignIn("/settings", { reauth: true }));
   $("remove-last").addEventListener("click", () => pendingRemoval && removePasskey(pendingRemoval));
   $("keep-last").addEventListener("click", () => {

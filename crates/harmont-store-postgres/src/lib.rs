@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
+    NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError,
+    StoreEvent, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -134,6 +135,31 @@ fn session_from_row(row: &PgRow) -> Result<Session> {
     })
 }
 
+/// The columns [`api_key_from_row`] reads, in its order.
+const API_KEY_COLUMNS: &str = "id, user_id, description, created_at, expires_at, last_used_at";
+
+/// Reads a key from columns 0..=5, [`API_KEY_COLUMNS`].
+fn api_key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: row.try_get(0).map_err(backend)?,
+        user_id: row.try_get(1).map_err(backend)?,
+        description: row.try_get(2).map_err(backend)?,
+        created_at: row.try_get(3).map_err(backend)?,
+        expires_at: row.try_get(4).map_err(backend)?,
+        last_used_at: row.try_get(5).map_err(backend)?,
+    })
+}
+
+fn user_from_row(row: &PgRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id").map_err(backend)?,
+        email: row.try_get("email").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}
+
 const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, data, created_at, last_used_at";
 
 fn passkey_from_row(row: &PgRow) -> Result<Passkey> {
@@ -232,14 +258,7 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(User {
-            id: row.try_get("id").map_err(backend)?,
-            email: row.try_get("email").map_err(backend)?,
-            name: row.try_get("name").map_err(backend)?,
-            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-            created_at: row.try_get("created_at").map_err(backend)?,
-        }))
+        row.as_ref().map(user_from_row).transpose()
     }
 
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
@@ -447,6 +466,11 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        sqlx::query("DELETE FROM api_keys WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         for table in ["login_links", "webauthn_ceremonies"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
                 .bind(now)
@@ -569,6 +593,126 @@ impl Store for PostgresStore {
         }
         tx.commit().await.map_err(backend)?;
         Ok(Some(revoked))
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id)
+        .bind(key.user_id)
+        .bind(&key.token_hash.0[..])
+        .bind(&key.description)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ApiKeyRecord {
+            id: key.id,
+            user_id: key.user_id,
+            description: key.description,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
+                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at \
+             FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
+        )
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let key = api_key_from_row(&row)?;
+        let user = User {
+            id: key.user_id,
+            email: row.try_get("email").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+            created_at: row.try_get("user_created_at").map_err(backend)?,
+        };
+        Ok(Some(Authenticated { session: key.as_session(), user }))
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 \
+             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now - TOUCH_INTERVAL)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        // Announced on the revocations channel as the session it stands for
+        // in every replica's bearer cache, with the commit.
+        let done = sqlx::query(
+            "WITH revoked AS ( \
+                 UPDATE api_keys SET revoked_at = $1 \
+                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+                 RETURNING id) \
+             SELECT pg_notify('harmont_revocations', 'session:' || id::text) FROM revoked",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.len() == 1)
+    }
+
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "UPDATE users SET name = $1 WHERE id = $2 RETURNING id, email, name, personal_org_slug, created_at",
+        )
+        .bind(name)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        // Everything of the user's goes with them (ON DELETE CASCADE); every
+        // replica forgets their cached tokens when this commits.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
+        if done.rows_affected() == 1 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

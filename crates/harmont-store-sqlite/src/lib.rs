@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
+    NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError, Swept,
+    User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -193,6 +194,23 @@ fn session_from_row(row: &SqliteRow) -> Result<Session> {
         ip: row.try_get(6).map_err(backend)?,
         method: parse_method(&method)?,
         passkey_id: passkey_id.as_deref().map(parse_uuid).transpose()?,
+    })
+}
+
+/// The columns [`api_key_from_row`] reads, in its order.
+const API_KEY_COLUMNS: &str = "id, user_id, description, created_at, expires_at, last_used_at";
+
+/// Reads a key from columns 0..=5, [`API_KEY_COLUMNS`].
+fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
+    let id: String = row.try_get(0).map_err(backend)?;
+    let user_id: String = row.try_get(1).map_err(backend)?;
+    Ok(ApiKeyRecord {
+        id: parse_uuid(&id)?,
+        user_id: parse_uuid(&user_id)?,
+        description: row.try_get(2).map_err(backend)?,
+        created_at: row.try_get(3).map_err(backend)?,
+        expires_at: row.try_get(4).map_err(backend)?,
+        last_used_at: row.try_get(5).map_err(backend)?,
     })
 }
 
@@ -475,6 +493,12 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        sqlx::query("DELETE FROM api_keys WHERE expires_at <= ? OR revoked_at <= ?")
+            .bind(ended_before)
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         for table in ["login_links", "webauthn_ceremonies"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
                 .bind(now)
@@ -597,6 +621,120 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         revoked.iter().map(|id| parse_uuid(id)).collect::<Result<Vec<_>>>().map(Some)
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.hyphenated().to_string())
+        .bind(key.user_id.hyphenated().to_string())
+        .bind(&key.token_hash.0[..])
+        .bind(&key.description)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(ApiKeyRecord {
+            id: key.id,
+            user_id: key.user_id,
+            description: key.description,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
+                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at \
+             FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
+        )
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let key = api_key_from_row(&row)?;
+        let user = User {
+            id: key.user_id,
+            email: row.try_get("email").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+            created_at: row.try_get("user_created_at").map_err(backend)?,
+        };
+        Ok(Some(Authenticated { session: key.as_session(), user }))
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET last_used_at = ? \
+             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
+        )
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(now - TOUCH_INTERVAL)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+        )
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "UPDATE users SET name = ? WHERE id = ? RETURNING id, email, name, personal_org_slug, created_at",
+        )
+        .bind(name)
+        .bind(user_id.hyphenated().to_string())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        // Sessions, keys, passkeys, grants, links and ceremonies go with the
+        // user (ON DELETE CASCADE, foreign keys on).
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

@@ -13,8 +13,9 @@ use harmont_wire::token::TokenHash;
 use uuid::Uuid;
 
 use crate::{
-    Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewUser,
-    Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
+    NewLoginLink, NewPasskey, NewUser, Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent,
+    Swept, User,
 };
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
@@ -70,6 +71,14 @@ macro_rules! contract_tests {
             passkey_sign_in_needs_the_passkey,
             ceremony_is_taken_once_while_live,
             sweep_removes_expired_links_and_ceremonies,
+            api_key_authenticates_as_its_user_until_revoked_or_expired,
+            api_key_hashes_are_unique_and_apart_from_sessions,
+            touch_api_key_writes_at_most_once_a_minute,
+            list_api_keys_shows_own_live_keys_newest_first,
+            revoke_api_key_revokes_only_own_live_key,
+            update_user_name_sets_the_name,
+            delete_user_removes_everything_of_theirs,
+            key_revocation_and_account_deletion_are_announced,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
@@ -1109,4 +1118,175 @@ pub async fn sweep_removes_expired_links_and_ceremonies(store: &dyn Store) {
     assert!(store.take_ceremony(CeremonyKind::Authenticate, &old.key_hash, T0 + 1).await.unwrap().is_none());
     assert!(store.consume_login_link(&live_link, now, draft_at(now)).await.unwrap().is_some());
     assert!(store.take_ceremony(CeremonyKind::Authenticate, &live.key_hash, now).await.unwrap().is_some());
+}
+
+fn new_api_key(user: &User, created_at: Millis, expires_at: Option<Millis>) -> NewApiKey {
+    NewApiKey {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        token_hash: random_token_hash(),
+        description: "CI deploys".to_owned(),
+        created_at,
+        expires_at,
+    }
+}
+
+async fn create_key(store: &dyn Store, key: NewApiKey) -> ApiKeyRecord {
+    store.create_api_key(key).await.expect("creating an API key")
+}
+
+async fn key_who(store: &dyn Store, token_hash: &TokenHash, now: Millis) -> Option<Authenticated> {
+    store.authenticate_api_key(token_hash, now).await.expect("authenticating a key")
+}
+
+pub async fn api_key_authenticates_as_its_user_until_revoked_or_expired(store: &dyn Store) {
+    let user = new_user(store).await;
+    let forever = new_api_key(&user, T0, None);
+    let stored = create_key(store, forever.clone()).await;
+    assert_eq!(
+        stored,
+        ApiKeyRecord {
+            id: forever.id,
+            user_id: user.id,
+            description: "CI deploys".into(),
+            created_at: T0,
+            expires_at: None,
+            last_used_at: None,
+        }
+    );
+    let auth = key_who(store, &forever.token_hash, T0 + 365 * DAY).await.expect("a key without expiry lives on");
+    assert_eq!(auth.user, user);
+    assert!(auth.is_api_key());
+    assert_eq!(auth.session, stored.as_session());
+    assert_eq!(auth.session.expires_at, Millis::MAX);
+    // A key is not a session, and a session is not a key.
+    assert_eq!(who(store, &forever.token_hash, T0).await, None);
+    let session = draft();
+    new_session(store, &user, session.clone()).await;
+    assert_eq!(key_who(store, &session.token_hash, T0).await, None);
+
+    let brief = new_api_key(&user, T0, Some(T0 + DAY));
+    create_key(store, brief.clone()).await;
+    assert!(key_who(store, &brief.token_hash, T0 + DAY - 1).await.is_some());
+    assert_eq!(key_who(store, &brief.token_hash, T0 + DAY).await, None, "expired at its expiry");
+
+    assert!(store.revoke_api_key(user.id, forever.id, T0 + 1).await.unwrap());
+    assert_eq!(key_who(store, &forever.token_hash, T0 + 2).await, None, "revoked");
+    assert_eq!(key_who(store, &random_token_hash(), T0).await, None, "unknown");
+}
+
+pub async fn api_key_hashes_are_unique_and_apart_from_sessions(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = new_api_key(&user, T0, None);
+    create_key(store, key.clone()).await;
+    let again = NewApiKey { id: Uuid::new_v4(), ..key };
+    assert!(matches!(store.create_api_key(again).await, Err(StoreError::Conflict(_))));
+    let stranger = NewApiKey { user_id: Uuid::new_v4(), ..new_api_key(&user, T0, None) };
+    assert!(store.create_api_key(stranger).await.is_err(), "a key needs a known user");
+}
+
+pub async fn touch_api_key_writes_at_most_once_a_minute(store: &dyn Store) {
+    let user = new_user(store).await;
+    let key = new_api_key(&user, T0, None);
+    create_key(store, key.clone()).await;
+    let hash = &key.token_hash;
+    let last_used = move |now| async move { key_who(store, hash, now).await.expect("live key").session.last_used_at };
+    assert_eq!(last_used(T0).await, None);
+    let first = T0 + 10;
+    assert!(store.touch_api_key(key.id, first).await.unwrap());
+    assert_eq!(last_used(first).await, Some(first));
+    assert!(!store.touch_api_key(key.id, first + MINUTE - 1).await.unwrap());
+    assert_eq!(last_used(first + MINUTE - 1).await, Some(first), "less than a minute later");
+    assert!(store.touch_api_key(key.id, first + MINUTE).await.unwrap());
+    assert_eq!(last_used(first + MINUTE).await, Some(first + MINUTE), "a minute later");
+    assert!(store.revoke_api_key(user.id, key.id, first + MINUTE).await.unwrap());
+    assert!(!store.touch_api_key(key.id, first + 3 * MINUTE).await.unwrap(), "a revoked key is not written");
+    assert!(!store.touch_api_key(Uuid::new_v4(), T0).await.unwrap(), "nor an unknown one");
+}
+
+pub async fn list_api_keys_shows_own_live_keys_newest_first(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let old = create_key(store, new_api_key(&user, T0, None)).await;
+    let new = create_key(store, new_api_key(&user, T0 + SECOND, Some(T0 + DAY))).await;
+    let revoked = create_key(store, new_api_key(&user, T0 + 2 * SECOND, None)).await;
+    assert!(store.revoke_api_key(user.id, revoked.id, T0 + 3 * SECOND).await.unwrap());
+    create_key(store, new_api_key(&other, T0, None)).await;
+    let list = store.list_api_keys(user.id, T0 + 4 * SECOND).await.unwrap();
+    assert_eq!(list, vec![new.clone(), old.clone()]);
+    assert_eq!(store.list_api_keys(user.id, T0 + DAY).await.unwrap(), vec![old], "expired keys are not listed");
+}
+
+pub async fn revoke_api_key_revokes_only_own_live_key(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let key = new_api_key(&user, T0, None);
+    create_key(store, key.clone()).await;
+    assert!(!store.revoke_api_key(other.id, key.id, T0 + 1).await.unwrap(), "someone else's");
+    assert!(!store.revoke_api_key(user.id, Uuid::new_v4(), T0 + 1).await.unwrap(), "unknown");
+    assert!(key_who(store, &key.token_hash, T0 + 1).await.is_some());
+    assert!(store.revoke_api_key(user.id, key.id, T0 + 1).await.unwrap());
+    assert!(!store.revoke_api_key(user.id, key.id, T0 + 2).await.unwrap(), "already revoked");
+    let expired = new_api_key(&user, T0, Some(T0 + SECOND));
+    create_key(store, expired.clone()).await;
+    assert!(!store.revoke_api_key(user.id, expired.id, T0 + SECOND).await.unwrap(), "expired");
+}
+
+pub async fn update_user_name_sets_the_name(store: &dyn Store) {
+    let user = new_user(store).await;
+    let renamed = store.update_user_name(user.id, "Ada Lovelace").await.unwrap().expect("the user");
+    assert_eq!(renamed, User { name: Some("Ada Lovelace".into()), ..user.clone() });
+    assert_eq!(store.user_by_email(&user.email).await.unwrap(), Some(renamed));
+    assert_eq!(store.update_user_name(Uuid::new_v4(), "Nobody").await.unwrap(), None);
+}
+
+pub async fn delete_user_removes_everything_of_theirs(store: &dyn Store) {
+    let user = new_user(store).await;
+    let bystander = new_user(store).await;
+    let session = draft();
+    new_session(store, &user, session.clone()).await;
+    let key = new_api_key(&user, T0, None);
+    create_key(store, key.clone()).await;
+    let passkey = new_passkey(&user, T0);
+    store.create_passkey(passkey.clone()).await.unwrap();
+    let grant = random_bytes();
+    park(store, transfer_grant(&user, grant, T0)).await;
+    let login_link = link(store, &user, T0).await;
+    let theirs = draft();
+    new_session(store, &bystander, theirs.clone()).await;
+
+    assert!(store.delete_user(user.id).await.unwrap());
+    assert_eq!(store.user_by_email(&user.email).await.unwrap(), None);
+    assert_eq!(who(store, &session.token_hash, T0).await, None);
+    assert_eq!(key_who(store, &key.token_hash, T0).await, None);
+    assert_eq!(store.list_passkeys(user.id).await.unwrap(), vec![]);
+    assert_eq!(store.passkey_by_credential_id(&passkey.credential_id).await.unwrap(), None);
+    assert_eq!(consume(store, GrantKind::Transfer, &grant, None, T0 + 1).await, None);
+    assert_eq!(store.consume_login_link(&login_link, T0 + 1, draft()).await.unwrap(), None);
+    assert!(who(store, &theirs.token_hash, T0).await.is_some(), "another user keeps theirs");
+    assert!(!store.delete_user(user.id).await.unwrap(), "gone already");
+}
+
+pub async fn key_revocation_and_account_deletion_are_announced(store: &dyn Store) {
+    if !store.announces_revocations() {
+        return;
+    }
+    let mut events = store.watch().await.unwrap().expect("a backend that announces revocations has a watch");
+    let bound = std::time::Duration::from_secs(10);
+    assert_eq!(tokio::time::timeout(bound, events.recv()).await.unwrap(), Some(StoreEvent::Listening));
+    let user = new_user(store).await;
+    let key = create_key(store, new_api_key(&user, T0, None)).await;
+    let ours = [user.id, key.id];
+    let next = async |events: &mut tokio::sync::mpsc::Receiver<StoreEvent>| loop {
+        let event = tokio::time::timeout(bound, events.recv()).await.expect("an announcement in time").unwrap();
+        match event {
+            StoreEvent::SessionRevoked(id) | StoreEvent::UserRevoked(id) if ours.contains(&id) => return event,
+            _ => {}
+        }
+    };
+    assert!(!store.revoke_api_key(user.id, Uuid::new_v4(), T0 + 1).await.unwrap());
+    assert!(store.revoke_api_key(user.id, key.id, T0 + 1).await.unwrap());
+    assert_eq!(next(&mut events).await, StoreEvent::SessionRevoked(key.id), "nothing for a miss");
+    assert!(store.delete_user(user.id).await.unwrap());
+    assert_eq!(next(&mut events).await, StoreEvent::UserRevoked(user.id));
 }

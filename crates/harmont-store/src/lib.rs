@@ -88,6 +88,9 @@ pub enum SignInMethod {
     Operator,
     /// Sessions created before the method was recorded.
     Unknown,
+    /// Not a session: a personal API key, which [`Store::authenticate_api_key`]
+    /// presents as one. Never stored in the sessions table.
+    ApiKey,
 }
 
 impl SignInMethod {
@@ -99,6 +102,7 @@ impl SignInMethod {
             SignInMethod::Sso => "sso",
             SignInMethod::Operator => "operator",
             SignInMethod::Unknown => "unknown",
+            SignInMethod::ApiKey => "api_key",
         }
     }
 
@@ -161,11 +165,60 @@ pub struct Session {
     pub passkey_id: Option<Uuid>,
 }
 
-/// What a bearer token resolves to.
+/// What a bearer token resolves to. For a personal API key, `session` is the
+/// key seen as a session: its id, creation, expiry (`Millis::MAX` for none)
+/// and last use, with [`SignInMethod::ApiKey`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     pub session: Session,
     pub user: User,
+}
+
+impl Authenticated {
+    /// Whether the bearer was a personal API key rather than a session token.
+    pub fn is_api_key(&self) -> bool {
+        self.session.method == SignInMethod::ApiKey
+    }
+}
+
+/// A personal API key about to be stored, by the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: TokenHash,
+    pub description: String,
+    pub created_at: Millis,
+    /// `None`: never expires.
+    pub expires_at: Option<Millis>,
+}
+
+/// A live personal API key (never a revoked or expired one). No secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub description: String,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
+}
+
+impl ApiKeyRecord {
+    /// The key as [`Authenticated::session`] presents it.
+    pub fn as_session(&self) -> Session {
+        Session {
+            id: self.id,
+            user_id: self.user_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at.unwrap_or(Millis::MAX),
+            last_used_at: self.last_used_at,
+            user_agent: None,
+            ip: None,
+            method: SignInMethod::ApiKey,
+            passkey_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -404,6 +457,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// when any was). The ids of those sessions; `None` when
     /// the user has no passkey with that id (someone else's looks the same).
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>>;
+
+    /// Stores a personal API key. [`StoreError::Conflict`] if the hash is taken.
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord>;
+
+    /// The user's live API keys (not revoked, not expired at `now`), newest first.
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>>;
+
+    /// The live key for this hash with its user, the key presented as a
+    /// session ([`ApiKeyRecord::as_session`]); `None` when unknown, revoked
+    /// or expired at `now`.
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>>;
+
+    /// As [`Store::touch_session`], for a key: at most one write a minute.
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool>;
+
+    /// Revokes one of the user's live keys, announced as
+    /// [`StoreEvent::SessionRevoked`] with the key's id. `false` when the user
+    /// has no live key with that id (someone else's looks the same as none).
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool>;
+
+    /// Sets the user's display name; `None` when there is no such user.
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>>;
+
+    /// Deletes the user with everything of theirs (sessions, keys, passkeys,
+    /// grants, links, ceremonies), announced as [`StoreEvent::UserRevoked`].
+    /// `false` when there was no such user.
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool>;
 
     /// Stores a ceremony's server state. [`StoreError::Conflict`] if the key is taken.
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()>;

@@ -126,3 +126,72 @@ pub struct SessionList {
 pub struct RevokedSessions {
     pub revoked: u64,
 }
+
+/// A personal API key. The secret is returned only once, at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApiToken {
+    pub id: Uuid,
+    /// Human label for the key.
+    pub description: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `null` when the key never expires.
+    pub expires_at: Option<String>,
+    /// RFC 3339, updated at most once a minute; `null` if never used.
+    pub last_used_at: Option<String>,
+}
+
+/// Every live personal API key of the current user, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApiTokenListResponse {
+    pub api_tokens: Vec<ApiToken>,
+}
+
+/// Creates a personal API key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"description": "CI deploys", "expires_at": null})))]
+pub struct ApiTokenCreateRequest {
+    /// Human label for the key: not blank, at most 200 characters (after
+    /// trimming), no control characters.
+    #[cfg_attr(feature = "openapi", schema(
+        max_length = 200,
+        // What `text::validate_display_text` accepts, and not blank: no
+        // control, bidirectional-override or line-separator character, and
+        // one that is not whitespace (as `str::trim` has it).
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202A-\\u202F\\u205F\\u2066-\\u2069\\u3000][^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$"
+    ))]
+    pub description: String,
+    /// Optional expiry (RFC 3339, in the future); null or omitted means never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub expires_at: Option<String>,
+}
+
+/// The created key and its raw secret, shown only here, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApiTokenCreateResponse {
+    /// The raw key (`hmk_…`). Store it now; it is never shown again.
+    pub token: String,
+    pub api_token: ApiToken,
+}
+
+/// Updates the current user's editable profile fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Ada Lovelace"})))]
+pub struct UserUpdateRequest {
+    /// New display name: not blank, at most 200 characters (after
+    /// trimming), no control characters.
+    #[cfg_attr(feature = "openapi", schema(
+        max_length = 200,
+        // What `text::validate_display_text` accepts, and not blank: no
+        // control, bidirectional-override or line-separator character, and
+        // one that is not whitespace (as `str::trim` has it).
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202A-\\u202F\\u205F\\u2066-\\u2069\\u3000][^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$"
+    ))]
+    pub name: String,
+}

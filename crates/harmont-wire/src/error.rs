@@ -95,6 +95,9 @@ catalogue! {
     ReauthenticationRequired = "reauthentication_required", 403, "authentication",
         "Sign in again to do this.",
         "Adding or removing a passkey or a sign-in identity, and deleting the account, need a browser session whose sign-in (passkey, emailed or operator link, single sign-on) happened within the last 10 minutes. A session obtained by the CLI (`claim` or `redeem`) never qualifies. Sign in again in the browser, then retry.";
+    ApiKeyForbidden = "api_key_forbidden", 403, "authentication",
+        "An API key cannot do this; use a browser or CLI session.",
+        "A personal API key (`hmk_…`) authenticates the platform, but cannot mint credentials or change the account: creating API keys, starting a CLI login (`transfer`, `code`), adding or removing passkeys, changing or deleting the account and managing sessions all need a session token (`hms_…`) from `harmont login` or the browser. A leaked key cannot become a session or a longer-lived key.";
     NotFound = "not_found", 404, "not_found",
         "There is nothing at this path.",
         "No endpoint or resource exists at this path. Check the URL against the API reference.";
@@ -104,6 +107,9 @@ catalogue! {
     PasskeyNotFound = "passkey_not_found", 404, "not_found",
         "No such passkey.",
         "You have no passkey with this id. It may already have been removed.";
+    ApiTokenNotFound = "api_token_not_found", 404, "not_found",
+        "No such API key.",
+        "You have no live API key with this id. It may have expired or already been revoked.";
     MethodNotAllowed = "method_not_allowed", 405, "invalid_request",
         "This method is not allowed here.",
         "The path exists but does not take this HTTP method. The Auth endpoints take POST.";

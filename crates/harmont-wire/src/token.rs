@@ -1,6 +1,9 @@
 //! Session tokens: `hms_` + 43 base62 characters (256 bits from the OS CSPRNG)
 //! + a 6-character base62 CRC32 of everything before it.
 //!
+//! Personal API keys ([`ApiKey`]) have the same shape under the prefix
+//! `hmk_`, so a secret scanner (and the server) tells the two apart.
+//!
 //! The prefix makes a leaked token recognisable to secret scanners; the
 //! checksum lets the server refuse a mistyped or made-up token before any
 //! database call. Only the SHA-256 of a token is ever stored.
@@ -11,6 +14,7 @@ use std::fmt;
 use crate::random;
 
 const PREFIX: &str = "hms_";
+const KEY_PREFIX: &str = "hmk_";
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const SECRET_LEN: usize = 43; // 43 * log2(62) = 256.03 bits
 const CHECKSUM_LEN: usize = 6; // 62^6 > 2^32
@@ -36,27 +40,36 @@ pub enum TokenFormatError {
     Checksum,
 }
 
+fn generate_with(prefix: &str) -> String {
+    let body = format!("{prefix}{}", random::string_from(BASE62, SECRET_LEN));
+    let checksum = checksum(&body);
+    body + &checksum
+}
+
+/// Checks prefix, length, alphabet and checksum. No I/O.
+fn parse_with(prefix: &str, raw: &str) -> Result<String, TokenFormatError> {
+    let well_formed = raw.len() == TOKEN_LEN
+        && raw.starts_with(prefix)
+        && raw[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric());
+    if !well_formed {
+        return Err(TokenFormatError::Malformed);
+    }
+    let (body, sum) = raw.split_at(TOKEN_LEN - CHECKSUM_LEN);
+    if checksum(body) != sum {
+        return Err(TokenFormatError::Checksum);
+    }
+    Ok(raw.to_owned())
+}
+
 impl SessionToken {
     /// Mints a fresh token from the OS CSPRNG.
     pub fn generate() -> Self {
-        let body = format!("{PREFIX}{}", random::string_from(BASE62, SECRET_LEN));
-        let checksum = checksum(&body);
-        Self(body + &checksum)
+        Self(generate_with(PREFIX))
     }
 
     /// Checks prefix, length, alphabet and checksum. No I/O.
     pub fn parse(raw: &str) -> Result<Self, TokenFormatError> {
-        let well_formed = raw.len() == TOKEN_LEN
-            && raw.starts_with(PREFIX)
-            && raw[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric());
-        if !well_formed {
-            return Err(TokenFormatError::Malformed);
-        }
-        let (body, sum) = raw.split_at(TOKEN_LEN - CHECKSUM_LEN);
-        if checksum(body) != sum {
-            return Err(TokenFormatError::Checksum);
-        }
-        Ok(Self(raw.to_owned()))
+        parse_with(PREFIX, raw).map(Self)
     }
 
     /// The raw token, for the one place it is meant to go.
@@ -79,6 +92,38 @@ impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A prefix of the hash is enough to correlate, and reveals nothing.
         write!(f, "TokenHash({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+    }
+}
+
+/// A plaintext personal API key: `hmk_` + 256 bits + checksum. Like a
+/// session token, only its SHA-256 is stored, and `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Mints a fresh key from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self(generate_with(KEY_PREFIX))
+    }
+
+    /// Checks prefix, length, alphabet and checksum. No I/O.
+    pub fn parse(raw: &str) -> Result<Self, TokenFormatError> {
+        parse_with(KEY_PREFIX, raw).map(Self)
+    }
+
+    /// The raw key, for the one response that shows it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(hmk_…redacted)")
     }
 }
 
@@ -128,6 +173,21 @@ mod tests {
         ] {
             assert_eq!(SessionToken::parse(&bad), Err(TokenFormatError::Malformed), "{bad}");
         }
+    }
+
+    #[test]
+    fn keys_and_session_tokens_are_told_apart() {
+        let key = ApiKey::generate();
+        assert!(key.expose().starts_with("hmk_"));
+        assert_eq!(key.expose().len(), TOKEN_LEN);
+        assert_eq!(ApiKey::parse(key.expose()), Ok(key.clone()));
+        assert_eq!(SessionToken::parse(key.expose()), Err(TokenFormatError::Malformed));
+        let session = SessionToken::generate();
+        assert_eq!(ApiKey::parse(session.expose()), Err(TokenFormatError::Malformed));
+        // Same body, other prefix: the checksum covers the prefix too.
+        let renamed = format!("hms_{}", &key.expose()[4..]);
+        assert_eq!(SessionToken::parse(&renamed), Err(TokenFormatError::Checksum));
+        assert!(!format!("{key:?}").contains(&key.expose()[4..12]));
     }
 
     #[test]

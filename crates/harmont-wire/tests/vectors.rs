@@ -10,7 +10,7 @@
 use harmont_wire::nonce::{self, Nonce};
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce::{self, CodeVerifier};
-use harmont_wire::token::{SessionToken, TokenFormatError, TOKEN_LEN};
+use harmont_wire::token::{ApiKey, SessionToken, TokenFormatError, TOKEN_LEN};
 use harmont_wire::verification::verification_code;
 
 fn hex(bytes: &[u8]) -> String {
@@ -102,6 +102,42 @@ fn generated_tokens_have_the_format() {
         assert!(raw[4..].bytes().all(|b| BASE62.contains(&b)), "{raw}");
         assert!(SessionToken::parse(raw).is_ok(), "{raw}");
     }
+}
+
+/// Personal API keys: the token format under `hmk_` (body, checksum, CRC32,
+/// SHA-256 of the whole key), computed the same way outside this crate.
+const API_KEYS: &[(&str, &str, u32, &str)] = &[
+    (
+        "hmk_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg",
+        "47KDGI",
+        3_772_783_222,
+        "85db5a8fdd225d1dc2a0c930b7eaec41238f07daa3a1ea5e6d9c93d2263975bd",
+    ),
+    (
+        "hmk_x7Kp2mQ9vR4tY8wL3nB6cF1hJ5gD0sA7eU2iO9zX4qW",
+        "2ObE6c",
+        2_195_770_090,
+        "dbb81bf44f50842acb63f17c26d048caf3c995aa6fb7bb935a9225af98abf155",
+    ),
+];
+
+#[test]
+fn api_key_checksums_and_hashes_are_pinned() {
+    for &(body, checksum, crc, sha256) in API_KEYS {
+        let value =
+            checksum.bytes().fold(0u64, |acc, c| acc * 62 + BASE62.iter().position(|&d| d == c).unwrap() as u64);
+        assert_eq!(value, u64::from(crc), "{body}");
+        let raw = format!("{body}{checksum}");
+        let key = ApiKey::parse(&raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert_eq!((key.expose(), hex(&key.hash().0).as_str()), (raw.as_str(), sha256));
+        assert_eq!(SessionToken::parse(&raw), Err(TokenFormatError::Malformed), "a key is no session token");
+        let mut changed = raw.clone();
+        changed.replace_range(raw.len() - 1.., if raw.ends_with('0') { "1" } else { "0" });
+        assert_eq!(ApiKey::parse(&changed), Err(TokenFormatError::Checksum), "{changed}");
+    }
+    let generated = ApiKey::generate();
+    assert!(generated.expose().starts_with("hmk_") && generated.expose().len() == TOKEN_LEN);
+    assert_eq!(format!("{generated:?}"), "ApiKey(hmk_…redacted)");
 }
 
 /// The RFC 7636 appendix B verifier, used as a nonce.

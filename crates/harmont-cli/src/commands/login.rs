@@ -63,9 +63,23 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<Outcome, CliError> {
     // Before anyone is sent to a browser: can the credential be stored, and
     // is a harmont-auth server there at all?
     ctx.store.check_writable()?;
+    if args.with_token {
+        return with_token(ctx, args.keep_old).await;
+    }
     let mut interrupt = Interrupt::listen().map_err(|e| CliError::Failed(format!("cannot watch for Ctrl-C: {e}")))?;
     let client = ctx.client();
     client.ping().await?;
+    // Nobody to approve: no browser here, and nobody at the keyboard (CI, or
+    // stdin not a terminal). An explicit --no-browser outside CI may still
+    // have a person opening the URL elsewhere, so it goes on.
+    if !args.paste {
+        if let Err(reason) = browser::can_try(args.no_browser) {
+            let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+            if ci || (!args.no_browser && !std::io::stdin().is_terminal()) {
+                return Err(nobody_at_the_keyboard(reason));
+            }
+        }
+    }
 
     let deadline = Instant::now() + LOGIN_TIMEOUT;
     let (token, loopback) = if args.paste {
@@ -73,7 +87,7 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<Outcome, CliError> {
     } else {
         handoff(ctx, &client, &args, &mut interrupt, deadline).await?
     };
-    let outcome = store(ctx, &client, token, args.keep_old).await?;
+    let outcome = store(ctx, &client, token, args.keep_old, OBTAINED_BY_LOGIN).await?;
     // The browser's redirect to the loopback comes right after its `transfer`;
     // if it has not come yet, the listener stays up a moment after the result
     // is printed, never longer.
@@ -309,19 +323,27 @@ async fn read_line(prompt: &'static str) -> Result<String, CliError> {
 /// new session is revoked rather than left live with nobody holding it. The
 /// session this login replaced is revoked (unless `--keep-old`), but only if
 /// this CLI started it through `login`: a token handed to it is not ours to end.
-async fn store(ctx: &Context, client: &Client, token: String, keep_old: bool) -> Result<Outcome, CliError> {
+async fn store(
+    ctx: &Context,
+    client: &Client,
+    token: String,
+    keep_old: bool,
+    obtained: &str,
+) -> Result<Outcome, CliError> {
     let api = ctx.api_url();
     let user = client.clone().with_token(&token).current_user().await;
     let credential = Credential {
         token: token.clone(),
         email: user.as_ref().ok().map(|u| u.email.clone()),
         logged_in_at: OffsetDateTime::now_utc().format(&Rfc3339).ok(),
-        obtained: Some(OBTAINED_BY_LOGIN.to_owned()),
+        obtained: Some(obtained.to_owned()),
     };
     // Stored even if the user lookup failed: the session exists either way,
     // and dropping its only copy would leave it live and unrevocable from here.
     let replaced = match ctx.store.store_login(api, credential) {
         Ok(replaced) => replaced,
+        // A token handed in is not ours to revoke.
+        Err(err) if obtained != OBTAINED_BY_LOGIN => return Err(err.into()),
         Err(err) => {
             let revoked = client.clone().with_token(&token).logout().await;
             let what = match revoked {
@@ -389,6 +411,44 @@ async fn store(ctx: &Context, client: &Client, token: String, keep_old: bool) ->
         outcome.text = format!("{}\n{note}", outcome.text);
     }
     Ok(outcome)
+}
+
+/// What a token handed to `--with-token` is recorded as: never revoked by a
+/// later login that replaces it (only [`OBTAINED_BY_LOGIN`] ones are).
+pub const OBTAINED_WITH_TOKEN: &str = "with-token";
+
+/// `login --with-token`: one token (a session token or an API key) from
+/// stdin, checked with getCurrentUser; a refused token stores nothing.
+async fn with_token(ctx: &Context, keep_old: bool) -> Result<Outcome, CliError> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 64 * 1024), &mut input)
+        .map_err(|e| CliError::Failed(format!("could not read the token from standard input: {e}")))?;
+    let token = input.trim();
+    if token.is_empty() {
+        return Err(CliError::Usage(
+            "No token on standard input. Pipe one in: `echo \"$HARMONT_KEY\" | harmont login --with-token`.".into(),
+        ));
+    }
+    if token.contains(char::is_whitespace) {
+        return Err(CliError::Usage("Standard input holds more than one token; give exactly one.".into()));
+    }
+    let client = ctx.client();
+    client.clone().with_token(token).current_user().await.map_err(|err| {
+        if err.is_unauthorized() {
+            CliError::api("The server refused this token (nothing was stored)", err)
+        } else {
+            CliError::from(err)
+        }
+    })?;
+    store(ctx, &client, token.to_owned(), keep_old, OBTAINED_WITH_TOKEN).await
+}
+
+fn nobody_at_the_keyboard(reason: &str) -> CliError {
+    CliError::Usage(format!(
+        "Cannot log in here: no browser can be opened ({reason}) and nobody is at the keyboard to approve. \
+         In CI, pipe a token in with `harmont login --with-token` (create one with `harmont api-keys create`), \
+         or set HARMONT_API_TOKEN; on a machine without a browser, use `harmont login --paste` from a terminal."
+    ))
 }
 
 fn approval_url(app_url: &str, params: &[(&str, &str)]) -> String {

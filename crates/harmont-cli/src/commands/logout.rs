@@ -42,6 +42,19 @@ pub async fn run(ctx: &Context, revoked_now: usize) -> Result<Outcome, CliError>
         }
         return Err(ctx.not_logged_in());
     };
+    // An API key handed to `login --with-token` belongs to whoever made it
+    // (CI, say): logging out here forgets it, and leaves it live.
+    if credential.token.starts_with("hmk_") {
+        ctx.store.remove(api)?;
+        return Ok(Outcome::ok(
+            format!(
+                "Logged out of {api}: removed the API key from {}. The key itself stays valid; \
+                 revoke it with `harmont api-keys revoke ID` if it should not.",
+                ctx.store.path().display()
+            ),
+            json!({"api_url": api, "revoked": false, "forgotten": true, "pending_revocation": false}),
+        ));
+    }
     let revoked = ctx.client().with_token(&credential.token).logout().await;
     let forgot = format!("removed it from {}", ctx.store.path().display());
     match revoked {

@@ -1,6 +1,7 @@
 //! One module per subcommand; this one resolves the settings, runs the
 //! command, and prints its outcome or its error.
 
+mod api_keys;
 mod login;
 mod logout;
 mod sessions;
@@ -80,6 +81,10 @@ async fn dispatch(ctx: Context, command: Command) -> Result<Outcome, CliError> {
         Command::Sessions(args) => {
             retry_pending_revocations(&ctx).await;
             sessions::run(&ctx, args).await
+        }
+        Command::ApiKeys(args) => {
+            retry_pending_revocations(&ctx).await;
+            api_keys::run(&ctx, args).await
         }
         Command::Completions(args) => Ok(Outcome::ok("", serde_json::json!({"shell": format!("{:?}", args.shell)}))),
     }

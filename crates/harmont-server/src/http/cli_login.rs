@@ -13,7 +13,7 @@ use harmont_wire::ErrorBody;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody};
+use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody, SessionBearer};
 use super::no_store;
 use crate::cli_login::seen::{CliInspectRequest, CliInspectResponse};
 use crate::error::ApiError;
@@ -27,6 +27,7 @@ use crate::service::Service;
         (status = 204, description = "Parked; the CLI can claim it"),
         (status = 400, description = "Bad body, weak nonce (`nonce_invalid`) or bad challenge", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The bearer is an API key (`api_key_forbidden`): keys cannot start a login", body = ErrorBody),
         (status = 409, description = "A login already waits under this nonce (`nonce_in_use`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
@@ -37,7 +38,7 @@ use crate::service::Service;
 )]
 pub async fn transfer(
     State(service): State<Arc<Service>>,
-    Bearer(auth): Bearer,
+    SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<CliTransferRequest>,
 ) -> Result<StatusCode, ApiError> {
     service.limit_session(&auth)?;
@@ -85,6 +86,7 @@ pub async fn claim(
         (status = 200, description = "The paste code", body = CliCodeResponse),
         (status = 400, description = "Bad body or challenge", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The bearer is an API key (`api_key_forbidden`): keys cannot start a login", body = ErrorBody),
         (status = 429, description = "Too many transfers and codes from this session (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
@@ -92,7 +94,7 @@ pub async fn claim(
 )]
 pub async fn code(
     State(service): State<Arc<Service>>,
-    Bearer(auth): Bearer,
+    SessionBearer(auth): SessionBearer,
     OptionalJsonBody(body): OptionalJsonBody<CliCodeRequest>,
 ) -> Result<Response, ApiError> {
     service.limit_session(&auth)?;

@@ -195,6 +195,21 @@ impl FromRequestParts<Arc<Service>> for Bearer {
     }
 }
 
+/// As [`Bearer`], but a personal API key is refused with `403
+/// api_key_forbidden`: for what mints credentials or changes the account.
+#[derive(Debug)]
+pub struct SessionBearer(pub Authenticated);
+
+impl FromRequestParts<Arc<Service>> for SessionBearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Arc<Service>) -> Result<Self, ApiError> {
+        let Bearer(auth) = Bearer::from_request_parts(parts, service).await?;
+        crate::api_keys::forbid_api_key(&auth)?;
+        Ok(SessionBearer(auth))
+    }
+}
+
 /// Who is calling: their address (through trusted proxies only) and user agent.
 #[derive(Debug)]
 pub struct Client(pub ClientInfo);

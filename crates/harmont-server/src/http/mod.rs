@@ -39,7 +39,12 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/sessions", get(account::list_sessions))
         .route("/api/v0/auth/sessions/{id}", delete(account::revoke_session))
         .route("/api/v0/auth/sessions/revoke-others", post(account::revoke_other_sessions))
-        .route("/api/v0/user", get(account::current_user))
+        .route(
+            "/api/v0/user",
+            get(account::current_user).patch(account::update_current_user).delete(account::delete_current_user),
+        )
+        .route("/api/v0/user/api-tokens", get(account::list_api_tokens).post(account::create_api_token))
+        .route("/api/v0/user/api-tokens/{id}", delete(account::revoke_api_token))
         .route("/api/v0/ping", get(health::ping))
         .route("/healthz", get(health::healthz))
         .route("/api/v0/openapi.json", get(openapi::openapi_json))
@@ -103,7 +108,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     (!origins.is_empty()).then(|| {
         CorsLayer::new()
             .allow_origin(origins)
-            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
             .allow_headers([AUTHORIZATION, CONTENT_TYPE, HeaderName::from_static("prefer")])
             .expose_headers([HeaderName::from_static("x-request-id"), HeaderName::from_static("preference-applied")])
             .max_age(std::time::Duration::from_secs(3600))

@@ -14,7 +14,8 @@ use crate::web;
     info(title = "Harmont API", version = "0", description = "harmont-auth: Harmont's authentication API."),
     paths(
         cli_login::transfer, cli_login::claim, cli_login::code, cli_login::redeem, cli_login::inspect,
-        account::logout, account::current_user,
+        account::logout, account::current_user, account::update_current_user, account::delete_current_user,
+        account::list_api_tokens, account::create_api_token, account::revoke_api_token,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,
         health::ping, health::healthz,
         web::api::redeem_link, web::api::sign_in_start, web::api::sign_in_finish,
@@ -35,7 +36,7 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A Harmont session token, `hms_…`."))
+                    .description(Some("A Harmont session token, `hms_…`, or a personal API key, `hmk_…`."))
                     .build(),
             ),
         );

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::passkeys::{PasskeySummary, Started};
 use crate::error::ApiError;
-use crate::http::extract::{Bearer, Client, JsonBody};
+use crate::http::extract::{Bearer, Client, JsonBody, SessionBearer};
 use crate::http::no_store;
 use crate::service::Service;
 use crate::sessions::rfc3339;
@@ -167,14 +167,14 @@ pub async fn sign_in_finish(
     responses(
         (status = 200, description = "The options for navigator.credentials.create()", body = CeremonyStart),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
-        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`)", body = ErrorBody),
+        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`), or an API key (`api_key_forbidden`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
 pub async fn register_start(
     State(service): State<Arc<Service>>,
-    Bearer(auth): Bearer,
+    SessionBearer(auth): SessionBearer,
 ) -> Result<Json<CeremonyStart>, ApiError> {
     service.limit_session(&auth)?;
     Ok(Json(service.start_passkey_registration(&auth).await?.into()))
@@ -189,7 +189,7 @@ pub async fn register_start(
         (status = 201, description = "Registered", body = PasskeyInfo),
         (status = 400, description = "Bad body, or the passkey did not verify (`passkey_invalid`)", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
-        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`); the ceremony is left unused", body = ErrorBody),
+        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`), or an API key (`api_key_forbidden`); the ceremony is left unused", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "The name is too long or holds control characters (`validation_failed`); the ceremony is left unused", body = ErrorBody),
@@ -199,7 +199,7 @@ pub async fn register_start(
 )]
 pub async fn register_finish(
     State(service): State<Arc<Service>>,
-    Bearer(auth): Bearer,
+    SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<PasskeyRegistrationFinish>,
 ) -> Result<(StatusCode, Json<PasskeyInfo>), ApiError> {
     let passkey = service.finish_passkey_registration(&auth, &body.ceremony, body.credential, body.name).await?;
@@ -230,7 +230,7 @@ pub async fn list(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> 
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
-        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`)", body = ErrorBody),
+        (status = 403, description = "Not a browser session signed in within the last 10 minutes, such as a CLI session (`reauthentication_required`), or an API key (`api_key_forbidden`)", body = ErrorBody),
         (status = 404, description = "You have no passkey with this id (`passkey_not_found`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
@@ -238,7 +238,7 @@ pub async fn list(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> 
 )]
 pub async fn delete(
     State(service): State<Arc<Service>>,
-    Bearer(auth): Bearer,
+    SessionBearer(auth): SessionBearer,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::PasskeyNotFound))?;

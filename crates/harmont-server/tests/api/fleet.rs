@@ -110,6 +110,42 @@ async fn postgres_a_revocation_on_one_replica_is_refused_by_another_at_once() {
     eprintln!("revocation reached the other replica: median {:?}, slowest {:?}", took[10], took[19]);
 }
 
+/// Issue 8: revoking an API key, and deleting an account, on A are refused
+/// on B (which holds the key and the sessions in its cache) within the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_revoked_key_and_a_deleted_account_are_refused_by_another_replica_at_once() {
+    let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
+    let b = a.replica(|s| s.auth_cache_ttl = LONG_TTL).await;
+    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    let email = a.add_user().await;
+    let session = a.link_token_for(&email).await;
+    let create = async || {
+        let body = serde_json::json!({"description": "CI"});
+        let created: serde_json::Value =
+            a.post_json("/api/v0/user/api-tokens", Some(&session), body).await.json().await.unwrap();
+        (created["token"].as_str().unwrap().to_owned(), created["api_token"]["id"].as_str().unwrap().to_owned())
+    };
+    let (key, id) = create().await;
+    assert_eq!(user_status(&b, &key).await, StatusCode::OK, "B uses the key, and remembers it");
+    let response = a.http.delete(a.url(&format!("/api/v0/user/api-tokens/{id}"))).bearer_auth(&session).send();
+    assert_eq!(response.await.unwrap().status(), StatusCode::NO_CONTENT);
+    within(BOUND, "B refuses the revoked key", async || user_status(&b, &key).await == StatusCode::UNAUTHORIZED).await;
+
+    let (key, _) = create().await;
+    let operator = a.token_for(&email).await;
+    for token in [&key, &operator, &session] {
+        assert_eq!(user_status(&b, token).await, StatusCode::OK, "B remembers every token");
+    }
+    let response = a.http.delete(a.url("/api/v0/user")).bearer_auth(&session).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    for token in [&key, &operator, &session] {
+        within(BOUND, "B refuses the deleted user's tokens", async || {
+            user_status(&b, token).await == StatusCode::UNAUTHORIZED
+        })
+        .await;
+    }
+}
+
 /// While a replica's listening connection is down it reads the store for
 /// every bearer check: a revocation written straight into the database
 /// (announced to nobody) is refused at once. The connection comes back by

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod account;
+mod api_keys;
 mod binary;
 mod bodies;
 mod claim;

@@ -92,3 +92,32 @@ fn web_sign_in_endpoints_are_documented() {
         assert!(doc["components"]["schemas"][schema].is_object(), "missing schema {schema}");
     }
 }
+
+/// Issue 8: the account operations, with every answer they give documented
+/// (schemathesis holds the server to it).
+#[test]
+fn account_endpoints_document_their_errors() {
+    let doc = serde_json::to_value(<harmont_server::http::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let paths = &doc["paths"];
+    for (path, method, operation, statuses) in [
+        ("/api/v0/user/api-tokens", "get", "listApiTokens", &["200", "401"][..]),
+        ("/api/v0/user/api-tokens", "post", "createApiToken", &["201", "400", "401", "403", "413", "415", "422"][..]),
+        ("/api/v0/user/api-tokens/{id}", "delete", "revokeApiToken", &["204", "401", "404"][..]),
+        ("/api/v0/user", "patch", "updateCurrentUser", &["200", "400", "401", "403", "413", "415", "422"][..]),
+        ("/api/v0/user", "delete", "deleteCurrentUser", &["204", "401", "403"][..]),
+        ("/api/v0/auth/cli/transfer", "post", "cliTransfer", &["403"][..]),
+        ("/api/v0/auth/cli/code", "post", "cliCode", &["403"][..]),
+        ("/api/v0/auth/sessions", "get", "listSessions", &["403"][..]),
+        ("/api/v0/auth/sessions/{id}", "delete", "revokeSession", &["403"][..]),
+        ("/api/v0/auth/sessions/revoke-others", "post", "revokeOtherSessions", &["403"][..]),
+    ] {
+        let op = &paths[path][method];
+        assert_eq!(op["operationId"], operation, "{method} {path}");
+        for status in statuses {
+            assert!(op["responses"][status].is_object(), "{operation} lacks {status}");
+        }
+        assert!(op["security"].is_array(), "{operation} takes a bearer");
+    }
+    let created = &paths["/api/v0/user/api-tokens"]["post"]["responses"]["201"]["content"]["application/json"];
+    assert_eq!(created["schema"]["$ref"], "#/components/schemas/ApiTokenCreateResponse");
+}

@@ -34,7 +34,7 @@ async fn the_database_holds_no_recoverable_secret(backend: Backend) {
 api_test!(the_database_holds_no_recoverable_secret);
 
 /// Everything the database holds, as text.
-async fn dump(app: &TestApp) -> String {
+pub(crate) async fn dump(app: &TestApp) -> String {
     match app.backend {
         Backend::Sqlite => {
             let dir = app.dir.as_ref().expect("SQLite keeps its folder");
