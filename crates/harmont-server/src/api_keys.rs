@@ -9,22 +9,15 @@ use harmont_wire::token::ApiKey;
 use harmont_wire::ErrorCode;
 use uuid::Uuid;
 
+use crate::access::require_recent_sign_in;
+use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::service::{Revocation, Service};
-use crate::sessions::{require_recent_sign_in, rfc3339};
 
 /// The longest key description and display name, in characters.
 pub const MAX_TEXT: usize = 200;
 
-/// `403 api_key_forbidden` for a key: what mints credentials or changes the
-/// account needs a session token.
-pub fn forbid_api_key(auth: &Authenticated) -> Result<(), ApiError> {
-    if auth.is_api_key() {
-        Err(ApiError::new(ErrorCode::ApiKeyForbidden))
-    } else {
-        Ok(())
-    }
-}
+pub use crate::access::forbid_api_key;
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::ValidationFailed).with_message(message.into())

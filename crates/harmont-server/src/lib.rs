@@ -1,13 +1,18 @@
 //! harmont-auth: Harmont's Auth API. Where things live:
 //! - `cli_login/`: the login handoff, one file per operation (transfer, claim, code, redeem);
 //! - `sessions.rs`: session tokens, the bearer check, logout and session management;
-//! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings) and login links;
-//! - `http/`: routes, extractors, the error envelope middleware, the OpenAPI document;
+//! - `api_keys.rs`: personal API keys;
+//! - `access.rs`: who is asking and what they may do (a leaf the three above share);
+//! - `claim_memory/`: in-process state of waiting CLIs (long-poll waiters, where claims came from);
+//! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings), login links and passkeys;
+//! - `http/`: routes, every handler, extractors, the error envelope middleware, the OpenAPI document;
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
 //! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
 
+pub mod access;
 pub mod api_keys;
 pub mod auth_cache;
+pub mod claim_memory;
 pub mod cli_login;
 pub mod clock;
 pub mod config;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth_cache::AuthCache;
-use crate::cli_login::seen::SeenClaims;
-use crate::cli_login::waiters::Waiters;
+use crate::claim_memory::seen::SeenClaims;
+use crate::claim_memory::waiters::Waiters;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::rate_limit::{FailureLimiter, LongPolls, Rate};

@@ -1,59 +1,20 @@
 //! Session tokens: minting, the bearer check every request passes through,
 //! and the user's own management of their sessions (list, revoke, logout).
 
-use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, SignInMethod, StoreError, User};
+use harmont_store::{Authenticated, Millis, NewUser, SessionDraft, StoreError, User};
 use harmont_wire::api::{SessionInfo, SessionList};
 use harmont_wire::token::{ApiKey, SessionToken};
 use harmont_wire::ErrorCode;
 use uuid::Uuid;
 
-use crate::cli_login::ClientInfo;
+pub use crate::access::{require_recent_sign_in, ClientInfo, SignIn, REAUTHENTICATION_WINDOW};
 use crate::clock::millis;
+pub(crate) use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::service::{Revocation, Service};
 
 /// Longest user agent kept on a session; the rest is cut.
 const MAX_USER_AGENT: usize = 256;
-
-/// How recent a browser sign-in must be to change credentials.
-pub const REAUTHENTICATION_WINDOW: Millis = 10 * 60 * 1000;
-
-/// How a session about to be minted was signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignIn {
-    pub method: SignInMethod,
-    /// The passkey that signed it in, for [`SignInMethod::Passkey`].
-    pub passkey_id: Option<Uuid>,
-}
-
-impl SignIn {
-    /// `claim` and `redeem`.
-    pub const CLI: SignIn = SignIn { method: SignInMethod::Cli, passkey_id: None };
-    /// A one-time login link.
-    pub const LINK: SignIn = SignIn { method: SignInMethod::Link, passkey_id: None };
-    /// `harmont-auth token mint`.
-    pub const OPERATOR: SignIn = SignIn { method: SignInMethod::Operator, passkey_id: None };
-
-    pub fn passkey(passkey_id: Uuid) -> SignIn {
-        SignIn { method: SignInMethod::Passkey, passkey_id: Some(passkey_id) }
-    }
-}
-
-/// Adding or removing a credential (a passkey, a sign-in identity) and
-/// deleting the account need a browser session signed in (passkey, link,
-/// SSO) within the last [`REAUTHENTICATION_WINDOW`]; CLI and operator
-/// sessions never qualify. Otherwise `403 reauthentication_required`. A
-/// session stamped slightly in the future (another replica's clock) counts
-/// as just signed in.
-pub fn require_recent_sign_in(auth: &Authenticated, now: Millis) -> Result<(), ApiError> {
-    crate::api_keys::forbid_api_key(auth)?;
-    let session = &auth.session;
-    if session.method.is_browser_sign_in() && now - session.created_at <= REAUTHENTICATION_WINDOW {
-        Ok(())
-    } else {
-        Err(ApiError::new(ErrorCode::ReauthenticationRequired))
-    }
-}
 
 impl Service {
     pub(crate) fn session_draft(
@@ -226,16 +187,10 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-pub(crate) fn rfc3339(at: Millis) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harmont_store::SignInMethod;
 
     #[test]
     fn emails_and_slugs() {

@@ -12,23 +12,16 @@ mod code;
 mod redeem;
 pub(crate) mod seen;
 mod transfer;
-pub(crate) mod waiters;
 
 use harmont_store::GrantKind;
 use harmont_wire::token::SessionToken;
 use harmont_wire::{pkce, ErrorCode};
-use std::net::IpAddr;
 
+use crate::access::SignIn;
 use crate::error::ApiError;
 use crate::service::Service;
-use crate::sessions::SignIn;
 
-/// Who is asking, as far as the server can tell; recorded on the sessions it mints.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    pub ip: IpAddr,
-    pub user_agent: Option<String>,
-}
+pub use crate::access::ClientInfo;
 
 impl Service {
     /// Consumes the grant and mints the session it pays for, in one store call.

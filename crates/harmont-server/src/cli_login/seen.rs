@@ -1,98 +1,18 @@
-//! Where the claims for a nonce came from, so the approval page can show
-//! where the terminal waiting for a login connects from, and warn when that
-//! is not the browser's own address (someone else's `harmont login`, sent to
-//! the user as a link, is the attack this catches).
-//!
-//! In-process memory only: keyed by the nonce's SHA-256, at most a few
-//! addresses per nonce, forgotten a transfer window after the last claim, and
-//! at most [`MAX_NONCES`] nonces at a time (beyond that new nonces go
-//! unrecorded, and the page warns that it saw no claim, which is the safe
-//! side). Behind several replicas the page may ask one that saw no claim; it
-//! then warns the same way.
+//! `inspect`: where the claims for a nonce came from, so the approval page
+//! can show where the terminal waiting for a login connects from, and warn
+//! when that is not the browser's own address. The memory itself is
+//! [`crate::claim_memory::seen`] (in-process, bounded, per replica).
 
-use harmont_store::Millis;
 use harmont_wire::nonce::Nonce;
 use harmont_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use utoipa::ToSchema;
 
+use crate::claim_memory::seen::Key;
 use crate::clock::millis;
 use crate::error::ApiError;
 use crate::service::Service;
-
-type Key = [u8; 32];
-
-/// How many nonces are remembered at once.
-pub const MAX_NONCES: usize = 10_000;
-/// How many distinct addresses are remembered per nonce.
-pub const MAX_ADDRESSES: usize = 4;
-
-#[derive(Debug)]
-pub struct SeenClaims {
-    by_key: Mutex<HashMap<Key, Entry>>,
-    capacity: usize,
-}
-
-#[derive(Debug)]
-struct Entry {
-    /// Distinct, in the order first seen.
-    addresses: Vec<IpAddr>,
-    expires_at: Millis,
-}
-
-impl Default for SeenClaims {
-    fn default() -> Self {
-        Self::with_capacity(MAX_NONCES)
-    }
-}
-
-impl SeenClaims {
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self { by_key: Mutex::new(HashMap::new()), capacity }
-    }
-
-    /// Notes a claim for `key` from `ip`, remembered until `keep_until`.
-    pub fn record(&self, key: Key, ip: IpAddr, now: Millis, keep_until: Millis) {
-        let ip = ip.to_canonical();
-        let mut by_key = self.lock();
-        if !by_key.contains_key(&key) && by_key.len() >= self.capacity {
-            by_key.retain(|_, entry| entry.expires_at > now);
-            if by_key.len() >= self.capacity {
-                return;
-            }
-        }
-        let entry = by_key.entry(key).or_insert_with(|| Entry { addresses: Vec::new(), expires_at: keep_until });
-        if entry.expires_at <= now {
-            entry.addresses.clear();
-        }
-        entry.expires_at = keep_until;
-        if !entry.addresses.contains(&ip) && entry.addresses.len() < MAX_ADDRESSES {
-            entry.addresses.push(ip);
-        }
-    }
-
-    /// The addresses claims for `key` came from, first seen first; empty when none (or forgotten).
-    pub fn addresses(&self, key: &Key, now: Millis) -> Vec<IpAddr> {
-        self.lock()
-            .get(key)
-            .filter(|entry| entry.expires_at > now)
-            .map(|entry| entry.addresses.clone())
-            .unwrap_or_default()
-    }
-
-    /// How many nonces are remembered (expired ones included until pushed out).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
-        self.by_key.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 /// The nonce of the login the page is about to approve.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -129,54 +49,5 @@ impl Service {
         let seen = self.seen_claims.addresses(&nonce.hash(), self.clock.now());
         let claimed_from = seen.iter().find(|ip| **ip != caller).or(seen.first()).map(ToString::to_string);
         Ok(CliInspectResponse { claimed_from, your_address: caller.to_string() })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::Ipv4Addr;
-
-    fn ip(last: u8) -> IpAddr {
-        IpAddr::V4(Ipv4Addr::new(203, 0, 113, last))
-    }
-
-    #[test]
-    fn remembers_distinct_addresses_for_a_window_after_the_last_claim() {
-        let seen = SeenClaims::default();
-        seen.record([1; 32], ip(7), 0, 60);
-        seen.record([1; 32], ip(7), 50, 110);
-        seen.record([1; 32], ip(8), 55, 115);
-        assert_eq!(seen.addresses(&[1; 32], 100), vec![ip(7), ip(8)]);
-        assert_eq!(seen.addresses(&[2; 32], 100), Vec::<IpAddr>::new());
-        assert_eq!(seen.addresses(&[1; 32], 115), Vec::<IpAddr>::new(), "forgotten a window after the last claim");
-        seen.record([1; 32], ip(9), 200, 260);
-        assert_eq!(seen.addresses(&[1; 32], 201), vec![ip(9)], "an expired entry starts afresh");
-    }
-
-    #[test]
-    fn mapped_ipv4_is_stored_as_ipv4() {
-        let seen = SeenClaims::default();
-        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
-        seen.record([1; 32], mapped, 0, 60);
-        assert_eq!(seen.addresses(&[1; 32], 1), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-    }
-
-    #[test]
-    fn bounded_in_nonces_and_in_addresses_per_nonce() {
-        let seen = SeenClaims::with_capacity(3);
-        for n in 0..10u8 {
-            seen.record([1; 32], ip(n), 0, 60);
-        }
-        assert_eq!(seen.addresses(&[1; 32], 1).len(), MAX_ADDRESSES);
-        for n in 2..10u8 {
-            seen.record([n; 32], ip(n), 0, 60);
-        }
-        assert_eq!(seen.len(), 3, "new nonces beyond the capacity go unrecorded");
-        assert_eq!(seen.addresses(&[9; 32], 1), Vec::<IpAddr>::new());
-        // Once the window has passed, the expired ones make room.
-        seen.record([9; 32], ip(9), 60, 120);
-        assert_eq!(seen.addresses(&[9; 32], 61), vec![ip(9)]);
-        assert_eq!(seen.len(), 1);
     }
 }

@@ -8,6 +8,7 @@ pub mod extract;
 mod health;
 pub mod middleware;
 pub mod openapi;
+mod web_sign_in;
 
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method};
@@ -50,13 +51,13 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/openapi.json", get(openapi::openapi_json))
         .route("/docs/errors", get(docs::error_index))
         .route("/docs/errors/{code}", get(docs::error_page))
-        .route("/api/v0/auth/links/redeem", post(web::api::redeem_link))
-        .route("/api/v0/auth/passkeys", get(web::api::list))
-        .route("/api/v0/auth/passkeys/{id}", delete(web::api::delete))
-        .route("/api/v0/auth/passkeys/sign-in/start", post(web::api::sign_in_start))
-        .route("/api/v0/auth/passkeys/sign-in/finish", post(web::api::sign_in_finish))
-        .route("/api/v0/auth/passkeys/register/start", post(web::api::register_start))
-        .route("/api/v0/auth/passkeys/register/finish", post(web::api::register_finish))
+        .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
+        .route("/api/v0/auth/passkeys", get(web_sign_in::list))
+        .route("/api/v0/auth/passkeys/{id}", delete(web_sign_in::delete))
+        .route("/api/v0/auth/passkeys/sign-in/start", post(web_sign_in::sign_in_start))
+        .route("/api/v0/auth/passkeys/sign-in/finish", post(web_sign_in::sign_in_finish))
+        .route("/api/v0/auth/passkeys/register/start", post(web_sign_in::register_start))
+        .route("/api/v0/auth/passkeys/register/finish", post(web_sign_in::register_finish))
         .route("/", get(web::pages::home))
         .route("/login", get(web::pages::login))
         .route("/cli-login", get(web::pages::cli_login))

@@ -6,8 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, cli_login, health};
-use crate::web;
+use super::{account, cli_login, health, web_sign_in};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -18,8 +17,8 @@ use crate::web;
         account::list_api_tokens, account::create_api_token, account::revoke_api_token,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,
         health::ping, health::healthz,
-        web::api::redeem_link, web::api::sign_in_start, web::api::sign_in_finish,
-        web::api::register_start, web::api::register_finish, web::api::list, web::api::delete,
+        web_sign_in::redeem_link, web_sign_in::sign_in_start, web_sign_in::sign_in_finish,
+        web_sign_in::register_start, web_sign_in::register_finish, web_sign_in::list, web_sign_in::delete,
     ),
     modifiers(&BearerScheme, &OptionalCodeBody),
     tags((name = "auth"), (name = "user"), (name = "health"), (name = "web", description = "Web sign-in: login links and passkeys")),

@@ -1,9 +1,9 @@
 //! The web pages `harmont-auth serve` serves itself, and the sign-in behind
 //! them: one-time login links (`links.rs`), passkeys over WebAuthn
-//! (`passkeys.rs`), their JSON endpoints (`api.rs`) and the pages with their
-//! embedded assets and security headers (`pages.rs`).
+//! (`passkeys.rs`) and the pages with their embedded assets and security
+//! headers (`pages.rs`). Their JSON endpoints are HTTP handlers, in
+//! `http/web_sign_in.rs`.
 
-pub mod api;
 pub mod links;
 pub mod pages;
 pub mod passkeys;

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::passkeys::{PasskeySummary, Started};
+use super::extract::{Bearer, Client, JsonBody, SessionBearer};
+use super::no_store;
 use crate::error::ApiError;
-use crate::http::extract::{Bearer, Client, JsonBody, SessionBearer};
-use crate::http::no_store;
 use crate::service::Service;
 use crate::sessions::rfc3339;
+use crate::web::passkeys::{PasskeySummary, Started};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LinkRedeemRequest {

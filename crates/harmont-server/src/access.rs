@@ -1,0 +1,69 @@
+//! Who is asking and what they may do: the caller's address and user agent,
+//! how a session was signed in, and the two rules that guard credentials (a
+//! recent browser sign-in; no API keys). A leaf: the operations in
+//! `cli_login/`, `sessions.rs` and `api_keys.rs` all use it, and it uses none
+//! of them.
+
+use harmont_store::{Authenticated, Millis, SignInMethod};
+use harmont_wire::ErrorCode;
+use std::net::IpAddr;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Who is asking, as far as the server can tell; recorded on the sessions it mints.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: IpAddr,
+    pub user_agent: Option<String>,
+}
+
+/// How recent a browser sign-in must be to change credentials.
+pub const REAUTHENTICATION_WINDOW: Millis = 10 * 60 * 1000;
+
+/// How a session about to be minted was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignIn {
+    pub method: SignInMethod,
+    /// The passkey that signed it in, for [`SignInMethod::Passkey`].
+    pub passkey_id: Option<Uuid>,
+}
+
+impl SignIn {
+    /// `claim` and `redeem`.
+    pub const CLI: SignIn = SignIn { method: SignInMethod::Cli, passkey_id: None };
+    /// A one-time login link.
+    pub const LINK: SignIn = SignIn { method: SignInMethod::Link, passkey_id: None };
+    /// `harmont-auth token mint`.
+    pub const OPERATOR: SignIn = SignIn { method: SignInMethod::Operator, passkey_id: None };
+
+    pub fn passkey(passkey_id: Uuid) -> SignIn {
+        SignIn { method: SignInMethod::Passkey, passkey_id: Some(passkey_id) }
+    }
+}
+
+/// Adding or removing a credential (a passkey, a sign-in identity) and
+/// deleting the account need a browser session signed in (passkey, link,
+/// SSO) within the last [`REAUTHENTICATION_WINDOW`]; CLI and operator
+/// sessions never qualify. Otherwise `403 reauthentication_required`. A
+/// session stamped slightly in the future (another replica's clock) counts
+/// as just signed in.
+pub fn require_recent_sign_in(auth: &Authenticated, now: Millis) -> Result<(), ApiError> {
+    forbid_api_key(auth)?;
+    let session = &auth.session;
+    if session.method.is_browser_sign_in() && now - session.created_at <= REAUTHENTICATION_WINDOW {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::ReauthenticationRequired))
+    }
+}
+
+/// `403 api_key_forbidden` for a key: what mints credentials or changes the
+/// account needs a session token.
+pub fn forbid_api_key(auth: &Authenticated) -> Result<(), ApiError> {
+    if auth.is_api_key() {
+        Err(ApiError::new(ErrorCode::ApiKeyForbidden))
+    } else {
+        Ok(())
+    }
+}
