@@ -61,10 +61,14 @@ impl Service {
         };
         // A session token or a personal API key; each fails its own format
         // check before any store call. Their hashes share the bearer cache.
-        let (hash, is_key) = match (SessionToken::parse(raw), ApiKey::parse(raw)) {
-            (Ok(token), _) => (token.hash(), false),
-            (_, Ok(key)) => (key.hash(), true),
-            _ => return Err(ApiError::invalid_token()),
+        // The key is parsed only when the session token's check failed, so
+        // the common case does one parse, not two.
+        let (hash, is_key) = match SessionToken::parse(raw) {
+            Ok(token) => (token.hash(), false),
+            Err(_) => match ApiKey::parse(raw) {
+                Ok(key) => (key.hash(), true),
+                Err(_) => return Err(ApiError::invalid_token()),
+            },
         };
         let now = self.clock.now();
         let generation = self.auth_cache.generation();
