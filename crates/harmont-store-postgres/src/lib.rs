@@ -412,7 +412,8 @@ impl Store for PostgresStore {
 
     async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(listen(self.pool.clone(), tx));
+        let answer_within = self.pool.options().get_acquire_timeout();
+        tokio::spawn(listen(self.pool.clone(), answer_within, tx));
         Ok(Some(rx))
     }
 
@@ -758,6 +759,12 @@ const REVOCATIONS_CHANNEL: &str = "harmont_revocations";
 /// How long to wait between attempts to listen again after losing the connection.
 const RELISTEN_EVERY: Duration = Duration::from_millis(250);
 
+/// After this long without a notification, the listening connection is asked
+/// a `SELECT 1`: a connection that died without a word (a peer gone behind a
+/// firewall, a network partition) would otherwise look like a quiet one, and
+/// the bearer cache would go on trusting it.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
+
 /// Queues an announcement that some of `user_id`'s sessions were revoked,
 /// sent when `tx` commits.
 async fn announce_user_revoked(tx: &mut sqlx::Transaction<'_, Postgres>, user_id: Uuid) -> Result<()> {
@@ -774,8 +781,10 @@ async fn announce_user_revoked(tx: &mut sqlx::Transaction<'_, Postgres>, user_id
 /// what arrives to `events` until its receiver is dropped. When the
 /// connection is lost it says so, and says [`StoreEvent::Listening`] again
 /// once a new connection listens (sqlx's own reconnection is off: it would
-/// hide the gap, during which announcements are missed).
-async fn listen(pool: PgPool, events: tokio::sync::mpsc::Sender<StoreEvent>) {
+/// hide the gap, during which announcements are missed). A connection quiet
+/// for [`HEARTBEAT_EVERY`] must answer a `SELECT 1` within `answer_within`
+/// (the store's timeout), or it counts as lost too.
+async fn listen(pool: PgPool, answer_within: Duration, events: tokio::sync::mpsc::Sender<StoreEvent>) {
     let mut lost = false;
     loop {
         let connected = async {
@@ -804,19 +813,29 @@ async fn listen(pool: PgPool, events: tokio::sync::mpsc::Sender<StoreEvent>) {
             return;
         }
         loop {
+            // `try_recv` is cancel-safe: a notification half read when the
+            // heartbeat is due stays in the connection's buffer.
             let received = tokio::select! {
-                received = listener.try_recv() => received,
+                received = tokio::time::timeout(HEARTBEAT_EVERY, listener.try_recv()) => received,
                 () = events.closed() => return,
             };
             match received {
-                Ok(Some(notification)) => {
+                Ok(Ok(Some(notification))) => {
                     let Some(event) = event_of(notification.channel(), notification.payload()) else { continue };
                     if events.send(event).await.is_err() {
                         return;
                     }
                 }
                 // `None`: the connection is gone; an error: it is unusable.
-                Ok(None) | Err(_) => break,
+                Ok(Ok(None) | Err(_)) => break,
+                // Quiet: is anyone there? Notifications arriving meanwhile are
+                // buffered by the listener and read next.
+                Err(_quiet) => {
+                    let answered = tokio::time::timeout(answer_within, sqlx::query("SELECT 1").execute(&mut listener));
+                    if !matches!(answered.await, Ok(Ok(_))) {
+                        break;
+                    }
+                }
             }
         }
         lost = true;

@@ -21,8 +21,12 @@ const BOUND: Duration = Duration::from_secs(2);
 /// `application_name`, so a test can find its listening connection.
 async fn named_replica(app: &TestApp, name: &str) -> TestApp {
     let separator = if app.database_url.contains('?') { '&' } else { '?' };
-    let url = format!("{}{separator}application_name={name}", app.database_url);
-    let store = harmont_server::store::open(&url).await.expect("open store");
+    replica_at(app, &format!("{}{separator}application_name={name}", app.database_url)).await
+}
+
+/// A replica sharing `app`'s clock whose store is reached at `url`.
+async fn replica_at(app: &TestApp, url: &str) -> TestApp {
+    let store = harmont_server::store::open(url).await.expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let mut settings = Settings::new(base.clone());
@@ -36,7 +40,7 @@ async fn named_replica(app: &TestApp, name: &str) -> TestApp {
         http: reqwest::Client::new(),
         backend: app.backend,
         dir: None,
-        database_url: url,
+        database_url: url.to_owned(),
     }
 }
 
@@ -191,4 +195,101 @@ async fn postgres_without_its_listener_a_replica_reads_the_store_until_it_listen
         user_status(&b, &token).await == StatusCode::UNAUTHORIZED
     })
     .await;
+}
+
+/// A listening connection that dies without a word (the database's host
+/// vanishes behind a firewall: no FIN, no RST) looks just like a quiet one.
+/// The replica asks it a `SELECT 1` when quiet, so it stops trusting its
+/// cache within a few seconds, and listens again once the path is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_listener_that_goes_silent_is_noticed_and_replaced() {
+    let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
+    let proxy = FreezingProxy::start(&a.database_url).await;
+    let b = replica_at(&a, &proxy.url(&a.database_url)).await;
+    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+
+    proxy.freeze(true);
+    // Three seconds of quiet, then the unanswered `SELECT 1` (the store's
+    // 2 s timeout): generously bounded.
+    within(Duration::from_secs(15), "B notices its silent listener", async || !b.service.revocations_heard()).await;
+
+    proxy.freeze(false);
+    within(Duration::from_secs(15), "B listens again", async || b.service.revocations_heard()).await;
+    let (_, token) = a.signed_in().await;
+    assert_eq!(user_status(&b, &token).await, StatusCode::OK);
+    let response = a.http.post(a.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    assert!(response.status().is_success());
+    within(BOUND, "B refuses a token logged out on A", async || {
+        user_status(&b, &token).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
+
+/// A TCP proxy to the database that can stop passing bytes in both
+/// directions while keeping every connection open, as a partition does.
+struct FreezingProxy {
+    addr: std::net::SocketAddr,
+    frozen: tokio::sync::watch::Sender<bool>,
+}
+
+impl FreezingProxy {
+    async fn start(database_url: &str) -> FreezingProxy {
+        let upstream = host_and_port(database_url);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (frozen, _) = tokio::sync::watch::channel(false);
+        let watch = frozen.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { continue };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pump(client_read, server_write, watch.subscribe()));
+                tokio::spawn(pump(server_read, client_write, watch.subscribe()));
+            }
+        });
+        FreezingProxy { addr, frozen }
+    }
+
+    /// `database_url` with its host and port replaced by the proxy's.
+    fn url(&self, database_url: &str) -> String {
+        database_url.replacen(&host_and_port(database_url), &self.addr.to_string(), 1)
+    }
+
+    fn freeze(&self, frozen: bool) {
+        self.frozen.send_replace(frozen);
+    }
+}
+
+/// Copies `from` to `to`, holding still while frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if frozen.wait_for(|frozen| !frozen).await.is_err() {
+            return;
+        }
+        let n = tokio::select! {
+            read = from.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            // Frozen before anything came: hold still.
+            _ = frozen.wait_for(|frozen| *frozen) => continue,
+        };
+        if frozen.wait_for(|frozen| !frozen).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `host:port` of a `postgres://user@host:port/db?…` URL.
+fn host_and_port(database_url: &str) -> String {
+    let after_scheme = database_url.split_once("://").expect("a URL").1;
+    let authority = after_scheme.split(['/', '?']).next().unwrap();
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host).to_owned()
 }
