@@ -492,3 +492,42 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// in one statement: a ceremony finishes at most once.
     async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>>;
 }
+
+/// Checked whether or not the `contract` feature is on.
+#[cfg(test)]
+mod contract_list {
+    /// The names between `@<arm> $make;` and `);` in the macro's first arm.
+    fn listed(source: &str, arm: &str) -> Vec<String> {
+        let start = source.find(&format!("contract_tests!({arm} $make;")).expect("the macro's arm") + arm.len() + 23;
+        let end = start + source[start..].find(");").expect("the end of the list");
+        source[start..end].split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect()
+    }
+
+    /// Every contract function, by how it takes the store.
+    fn defined(source: &str, parameter: &str) -> Vec<String> {
+        source
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .filter(|rest| rest.contains(parameter))
+            .map(|rest| rest.split('(').next().unwrap().to_owned())
+            .collect()
+    }
+
+    /// A contract function that `contract_tests!` does not list would never
+    /// run on any backend, and nothing else would say so.
+    #[test]
+    fn contract_tests_lists_every_contract_function_once() {
+        let source = include_str!("contract.rs");
+        for (arm, parameter) in [("@by_ref", "(store: &dyn Store)"), ("@shared", "(store: Arc<dyn Store>)")] {
+            let (listed, defined) = (listed(source, arm), defined(source, parameter));
+            assert!(!defined.is_empty(), "{arm}: found no contract functions; did the signatures change?");
+            let unlisted: Vec<_> = defined.iter().filter(|name| !listed.contains(name)).collect();
+            assert!(unlisted.is_empty(), "contract functions missing from contract_tests!({arm}): {unlisted:?}");
+            let mut sorted = listed.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), listed.len(), "contract_tests!({arm}) lists a function twice");
+            assert_eq!(listed.len(), defined.len(), "contract_tests!({arm}) lists a function that is not defined");
+        }
+    }
+}
