@@ -61,12 +61,25 @@ pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, String, Option<tem
             let url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
                 panic!("{POSTGRES_URL_VAR} is not set: run the tests through scripts/test-postgres.sh (see README)")
             });
-            (url, None)
+            (schema_of_its_own(&url).await, None)
         }
     };
     let store = harmont_server::store::open(&url).await.expect("open store");
     store.migrate().await.expect("migrate");
     (store, url, dir)
+}
+
+/// `url` scoped to a new, empty schema, so each test migrates and sweeps
+/// tables nobody else uses (replicas made from the URL share it). Schemas are
+/// left behind in the throwaway database.
+async fn schema_of_its_own(url: &str) -> String {
+    use sqlx::Connection;
+    let schema = format!("api_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(url).await.expect("connecting to the test database");
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("creating a schema for the test");
+    admin.close().await.expect("closing the admin connection");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
