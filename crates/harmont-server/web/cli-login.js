@@ -12,7 +12,6 @@
 import { $, ApiError, api, currentUser, goSignIn, say, show, verificationCode } from "/assets/common.js";
 
 const PENDING = "harmont.cli-login";
-const PASTE_SECONDS = 300;
 const ARM_MS = 1000;
 const INSPECT_EVERY_MS = 2000;
 const INSPECT_FOR_MS = 5 * 60 * 1000;
@@ -210,10 +209,10 @@ function paste(request, me) {
     const button = $("show-code");
     button.disabled = true;
     say("status", "");
-    let code;
+    let code, expiresIn;
     try {
       const body = request.code_challenge ? { code_challenge: request.code_challenge } : {};
-      code = (await api("POST", "/api/v0/auth/cli/code", body)).code;
+      ({ code, expires_in: expiresIn } = await api("POST", "/api/v0/auth/cli/code", body));
     } catch (err) {
       button.disabled = false;
       if (err instanceof ApiError && err.status === 401) return goSignIn("/cli-login");
@@ -226,7 +225,7 @@ function paste(request, me) {
     // One live code at a time; a new one is offered once this one expires.
     button.hidden = true;
     button.textContent = "Show a new code";
-    const expires = Date.now() + PASTE_SECONDS * 1000;
+    const expires = Date.now() + expiresIn * 1000;
     const tick = () => {
       const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
       if (left === 0) {

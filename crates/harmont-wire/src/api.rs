@@ -55,10 +55,15 @@ pub struct CliCodeRequest {
 /// A paste code for the user to type into the CLI.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"code": "K7P2QR9MX3WZ4NTV"})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"code": "K7P2QR9MX3WZ4NTV", "expires_in": 300})))]
 pub struct CliCodeResponse {
-    /// 16 Crockford base32 characters, single use, valid for five minutes.
+    /// 16 Crockford base32 characters, single use, valid for `expires_in` seconds.
     pub code: String,
+    /// Seconds the code can be redeemed for: the server's paste window (five
+    /// minutes unless its operator changed it). Servers that predate it leave
+    /// it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
 }
 
 /// A CLI redeeming the paste code its user typed.

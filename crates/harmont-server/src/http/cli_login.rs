@@ -19,7 +19,8 @@ use crate::cli_login::seen::{CliInspectRequest, CliInspectResponse};
 use crate::error::ApiError;
 use crate::service::Service;
 
-/// Parks a fresh login for the signed-in user under the CLI's nonce, for 60 seconds.
+/// Parks a fresh login for the signed-in user under the CLI's nonce, for the
+/// server's transfer window (60 seconds by default).
 #[utoipa::path(
     post, path = "/api/v0/auth/cli/transfer", operation_id = "cliTransfer", tag = "auth",
     request_body(content = CliTransferRequest, description = "The nonce of the waiting CLI"),
@@ -78,7 +79,8 @@ pub async fn claim(
     response
 }
 
-/// Mints a paste code for the signed-in user, valid five minutes.
+/// Mints a paste code for the signed-in user, valid for the server's paste
+/// window (five minutes by default; `expires_in` says).
 #[utoipa::path(
     post, path = "/api/v0/auth/cli/code", operation_id = "cliCode", tag = "auth",
     request_body(content = Option<CliCodeRequest>, description = "Optional: a PKCE challenge to bind the code to"),
@@ -99,7 +101,8 @@ pub async fn code(
 ) -> Result<Response, ApiError> {
     service.limit_session(&auth)?;
     let code = service.code(&auth.user, body.code_challenge).await?;
-    Ok(no_store(Json(CliCodeResponse { code: code.expose().to_owned() })))
+    let expires_in = Some(service.settings.paste_ttl.as_secs());
+    Ok(no_store(Json(CliCodeResponse { code: code.expose().to_owned(), expires_in })))
 }
 
 /// Trades a typed paste code for a session token, once.

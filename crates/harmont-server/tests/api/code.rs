@@ -1,7 +1,7 @@
 //! `POST /api/v0/auth/cli/code`.
 
 use crate::api_test;
-use crate::helpers::{assert_error, spawn_app, Backend};
+use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend};
 use harmont_wire::paste_code::ALPHABET;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -19,9 +19,21 @@ async fn mints_a_16_character_code_with_no_body_needed(backend: Backend) {
     let code = body["code"].as_str().unwrap();
     assert_eq!(code.len(), 16);
     assert!(code.bytes().all(|b| ALPHABET.contains(&b)), "{code}");
-    assert_eq!(body.as_object().unwrap().len(), 1);
+    assert_eq!(body["expires_in"], 300, "the default paste window");
+    assert_eq!(body.as_object().unwrap().len(), 2);
 }
 api_test!(mints_a_16_character_code_with_no_body_needed);
+
+/// The page and the CLI show the window the operator configured, not a copy of the default.
+async fn says_how_long_the_code_lasts_as_configured(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.paste_ttl = std::time::Duration::from_secs(90)).await;
+    let (_, token) = app.signed_in().await;
+    let response = app.http.post(app.url(CODE)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["expires_in"], 90);
+}
+api_test!(says_how_long_the_code_lasts_as_configured);
 
 async fn requires_a_valid_bearer(backend: Backend) {
     let app = spawn_app(backend).await;
