@@ -7,6 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use harmont_client::BearerToken;
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
@@ -26,7 +27,7 @@ pub struct Settings {
     /// Where the approval page lives.
     pub app_url: String,
     /// `HARMONT_API_TOKEN`, which takes precedence over any stored credential.
-    pub env_token: Option<String>,
+    pub env_token: Option<BearerToken>,
     /// `$XDG_CONFIG_HOME/harmont`, default `~/.config/harmont`.
     pub config_dir: PathBuf,
 }
@@ -81,7 +82,7 @@ impl Settings {
             Some(url) => normalise_url(&url, "app")?,
             None => api_url.clone(),
         };
-        let env_token = non_empty(std::env::var("HARMONT_API_TOKEN").ok()).map(|t| t.trim().to_owned());
+        let env_token = non_empty(std::env::var("HARMONT_API_TOKEN").ok()).map(|t| BearerToken::new(t.trim()));
         Ok(Self { api_url, api_url_source, app_url, env_token, config_dir })
     }
 }

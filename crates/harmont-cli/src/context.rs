@@ -1,7 +1,7 @@
 //! What every command works with: the resolved settings, the credential store,
 //! and API clients that name this CLI in their `User-Agent`.
 
-use harmont_client::Client;
+use harmont_client::{BearerToken, Client};
 
 use crate::config::Settings;
 use crate::credentials::CredentialStore;
@@ -47,7 +47,7 @@ impl Context {
     }
 
     /// The token in use: `HARMONT_API_TOKEN`, else the stored credential.
-    pub fn token(&self) -> Result<Option<(String, TokenSource)>, CliError> {
+    pub fn token(&self) -> Result<Option<(BearerToken, TokenSource)>, CliError> {
         if let Some(token) = &self.settings.env_token {
             return Ok(Some((token.clone(), TokenSource::Env)));
         }
@@ -55,7 +55,7 @@ impl Context {
     }
 
     /// The token in use, or "not logged in".
-    pub fn require_token(&self) -> Result<(String, TokenSource), CliError> {
+    pub fn require_token(&self) -> Result<(BearerToken, TokenSource), CliError> {
         self.token()?.ok_or_else(|| self.not_logged_in())
     }
 

@@ -9,11 +9,12 @@
 //! made for `config.toml`) is fine: the file itself stays private.
 
 use std::collections::BTreeMap;
-use std::fmt;
+
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+use harmont_client::BearerToken;
 use serde::{Deserialize, Serialize};
 
 pub const FILE_NAME: &str = "credentials.toml";
@@ -25,9 +26,9 @@ const HEADER: &str = "# Harmont CLI credentials, written by `harmont login`. Kee
 pub const OBTAINED_BY_LOGIN: &str = "login";
 
 /// One server's credential.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credential {
-    pub token: String,
+    pub token: BearerToken,
     /// The account's email when the token was stored, for display only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -46,32 +47,15 @@ impl Credential {
     }
 }
 
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credential")
-            .field("token", &"redacted")
-            .field("email", &self.email)
-            .field("logged_in_at", &self.logged_in_at)
-            .field("obtained", &self.obtained)
-            .finish()
-    }
-}
-
 /// A token logged out of while its server could not be reached: forgotten
 /// as a login, kept only to revoke it once the server answers.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingRevocation {
     pub api_url: String,
-    pub token: String,
+    pub token: BearerToken,
     /// RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logged_out_at: Option<String>,
-}
-
-impl fmt::Debug for PendingRevocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingRevocation").field("api_url", &self.api_url).field("token", &"redacted").finish()
-    }
 }
 
 /// The whole file: `default_server`, `[servers."<api base>"]` tables and
@@ -204,7 +188,7 @@ impl CredentialStore {
     pub fn add_pending_revocation(
         &self,
         api_url: &str,
-        token: String,
+        token: BearerToken,
         logged_out_at: Option<String>,
     ) -> Result<(), CredentialsError> {
         let mut file = self.load()?;
@@ -218,10 +202,10 @@ impl CredentialStore {
     }
 
     /// Drops a pending revocation that went through.
-    pub fn revoked(&self, api_url: &str, token: &str) -> Result<(), CredentialsError> {
+    pub fn revoked(&self, api_url: &str, token: &BearerToken) -> Result<(), CredentialsError> {
         let mut file = self.load()?;
         let before = file.pending_revocation.len();
-        file.pending_revocation.retain(|p| !(p.api_url == api_url && p.token == token));
+        file.pending_revocation.retain(|p| !(p.api_url == api_url && p.token.same_as(token)));
         if file.pending_revocation.len() != before {
             self.save(&file)?;
         }
@@ -328,7 +312,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     fn credential(token: &str) -> Credential {
-        Credential { token: token.to_owned(), email: Some("a@example.com".into()), logged_in_at: None, obtained: None }
+        Credential { token: token.into(), email: Some("a@example.com".into()), logged_in_at: None, obtained: None }
     }
 
     fn mode(path: &Path) -> u32 {
@@ -339,7 +323,7 @@ mod tests {
     fn a_missing_file_holds_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = CredentialStore::in_dir(dir.path().join("harmont"));
-        assert_eq!(store.get("http://a").unwrap(), None);
+        assert!(store.get("http://a").unwrap().is_none());
         assert!(!store.remove("http://a").unwrap());
         assert!(!dir.path().join("harmont").exists(), "reading must not create anything");
     }
@@ -351,7 +335,7 @@ mod tests {
         store.set("http://a", credential("t1")).unwrap();
         assert_eq!(mode(&dir.path().join("nested/harmont")), 0o700);
         assert_eq!(mode(store.path()), 0o600);
-        assert_eq!(store.get("http://a").unwrap(), Some(credential("t1")));
+        assert_eq!(store.get("http://a").unwrap().map(|c| c.token.expose().to_owned()).as_deref(), Some("t1"));
     }
 
     #[test]
@@ -363,10 +347,10 @@ mod tests {
         store.set("https://b.example", credential("tb")).unwrap();
         store.set("http://a", credential("ta2")).unwrap();
         assert_eq!(store.servers().unwrap(), ["http://a", "https://b.example"]);
-        assert_eq!(store.get("http://a").unwrap().unwrap().token, "ta2");
+        assert_eq!(store.get("http://a").unwrap().unwrap().token.expose(), "ta2");
         assert!(store.remove("http://a").unwrap());
-        assert_eq!(store.get("http://a").unwrap(), None);
-        assert_eq!(store.get("https://b.example").unwrap().unwrap().token, "tb");
+        assert!(store.get("http://a").unwrap().is_none());
+        assert_eq!(store.get("https://b.example").unwrap().unwrap().token.expose(), "tb");
 
         let text = fs::read_to_string(store.path()).unwrap();
         assert!(text.starts_with("# Harmont CLI credentials"), "{text}");
@@ -385,7 +369,7 @@ mod tests {
         let mut seen = String::new();
         reader.read_to_string(&mut seen).unwrap();
         assert!(seen.contains("token = \"old\""), "{seen}");
-        assert_eq!(store.get("http://a").unwrap().unwrap().token, "new");
+        assert_eq!(store.get("http://a").unwrap().unwrap().token.expose(), "new");
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("harmont"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -417,7 +401,7 @@ mod tests {
         store.set("http://a", credential("t")).unwrap();
         // A newcomer's `mkdir ~/.config/harmont` for config.toml: 0755.
         fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(store.get("http://a").unwrap().unwrap().token, "t");
+        assert_eq!(store.get("http://a").unwrap().unwrap().token.expose(), "t");
         store.check_writable().unwrap();
         // Group-writable: someone else could replace the file.
         fs::set_permissions(&folder, fs::Permissions::from_mode(0o775)).unwrap();
@@ -449,18 +433,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CredentialStore::in_dir(dir.path().join("harmont"));
         assert_eq!(store.default_server(), None);
-        assert_eq!(store.store_login("http://a", credential("ta")).unwrap(), None);
-        assert_eq!(store.store_login("http://b", credential("tb")).unwrap(), None);
+        assert!(store.store_login("http://a", credential("ta")).unwrap().is_none());
+        assert!(store.store_login("http://b", credential("tb")).unwrap().is_none());
         assert_eq!(store.default_server().as_deref(), Some("http://b"));
-        assert_eq!(store.store_login("http://a", credential("ta2")).unwrap().unwrap().token, "ta");
+        assert_eq!(store.store_login("http://a", credential("ta2")).unwrap().unwrap().token.expose(), "ta");
         assert_eq!(store.default_server().as_deref(), Some("http://a"));
 
         assert!(store.mark_pending_revocation("http://a", None).unwrap());
-        assert_eq!(store.get("http://a").unwrap(), None, "no longer a login");
+        assert!(store.get("http://a").unwrap().is_none(), "no longer a login");
         let pending = store.pending_revocations("http://a").unwrap();
-        assert_eq!(pending.iter().map(|p| p.token.as_str()).collect::<Vec<_>>(), ["ta2"]);
+        assert_eq!(pending.iter().map(|p| p.token.expose()).collect::<Vec<_>>(), ["ta2"]);
         assert!(store.pending_revocations("http://b").unwrap().is_empty());
-        store.revoked("http://a", "ta2").unwrap();
+        store.revoked("http://a", &"ta2".into()).unwrap();
         assert!(store.pending_revocations("http://a").unwrap().is_empty());
         assert!(!store.mark_pending_revocation("http://a", None).unwrap());
     }

@@ -14,7 +14,6 @@
 
 mod error;
 
-use std::fmt;
 use std::time::Duration;
 
 use harmont_wire::api::{
@@ -28,6 +27,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{ApiError, ProtocolMismatch};
 pub use harmont_wire::api::{ApiToken, ApiTokenCreateResponse, CurrentUserResponse, SessionInfo};
+pub use harmont_wire::token::BearerToken;
 pub use uuid::Uuid;
 
 /// The longest `Prefer: wait` the server honours (it caps it there anyway).
@@ -37,20 +37,20 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A handle on one Harmont API base. Cheap to clone.
-#[derive(Clone)]
+/// A handle on one Harmont API base. Cheap to clone. `Debug` shows no token.
+#[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    token: Option<String>,
+    token: Option<BearerToken>,
     user_agent: Option<String>,
 }
 
 /// What a `claim` found under the nonce.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Claim {
     /// The session token; the server hands it out once.
-    Token(String),
+    Token(BearerToken),
     /// Nothing there yet (`400 cli_code_invalid`: pending, unknown, expired,
     /// already taken, or the verifier does not match).
     NotYet {
@@ -74,7 +74,7 @@ impl Client {
     }
 
     /// Sends `Authorization: Bearer <token>` on every call.
-    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+    pub fn with_token(mut self, token: impl Into<BearerToken>) -> Self {
         self.token = Some(token.into());
         self
     }
@@ -153,7 +153,7 @@ impl Client {
     }
 
     /// `POST /api/v0/auth/cli/redeem`: trades a paste code for a session token.
-    pub async fn redeem(&self, code: &str, code_verifier: Option<&str>) -> Result<String, ApiError> {
+    pub async fn redeem(&self, code: &str, code_verifier: Option<&str>) -> Result<BearerToken, ApiError> {
         let body = CliRedeemRequest { code: code.to_owned(), code_verifier: code_verifier.map(str::to_owned) };
         let response = self.send(self.request(Method::POST, "/api/v0/auth/cli/redeem").json(&body)).await?;
         Ok(self.json::<CliTokenResponse>(response).await?.token)
@@ -225,7 +225,7 @@ impl Client {
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let mut request = self.http.request(method, self.url(path)).timeout(REQUEST_TIMEOUT);
         if let Some(token) = &self.token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+            request = request.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
         if let Some(user_agent) = &self.user_agent {
             request = request.header(USER_AGENT, user_agent);
@@ -277,25 +277,6 @@ impl Client {
 
     fn transport(&self, source: reqwest::Error) -> ApiError {
         ApiError::Transport { url: self.base.clone(), source }
-    }
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("base", &self.base)
-            .field("token", &self.token.as_ref().map(|_| "redacted"))
-            .field("user_agent", &self.user_agent)
-            .finish()
-    }
-}
-
-impl fmt::Debug for Claim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Claim::Token(_) => f.write_str("Token(redacted)"),
-            Claim::NotYet { long_polled } => f.debug_struct("NotYet").field("long_polled", long_polled).finish(),
-        }
     }
 }
 
@@ -373,9 +354,9 @@ mod tests {
 
     #[test]
     fn debug_hides_the_token() {
-        let client = Client::new("http://h/").with_token("hms_secret");
+        let client = Client::new("http://h/").with_token(BearerToken::new("hms_secret"));
         assert_eq!(client.base_url(), "http://h");
         assert!(!format!("{client:?}").contains("secret"));
-        assert!(!format!("{:?}", Claim::Token("hms_secret".into())).contains("secret"));
+        assert!(!format!("{:?}", Claim::Token(BearerToken::new("hms_secret"))).contains("secret"));
     }
 }

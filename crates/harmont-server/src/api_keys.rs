@@ -79,7 +79,7 @@ impl Service {
                 expires_at,
             })
             .await?;
-        Ok(ApiTokenCreateResponse { token: key.expose().to_owned(), api_token: api_token(&stored) })
+        Ok(ApiTokenCreateResponse { token: key.into(), api_token: api_token(&stored) })
     }
 
     pub async fn list_api_keys(&self, auth: &Authenticated) -> Result<Vec<ApiToken>, ApiError> {

@@ -39,9 +39,7 @@ impl ServerSecret {
                     .with_context(|| format!("reading the secret in {}", path.display()))
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes)
-                    .map_err(|e| anyhow::anyhow!("the OS random number generator failed: {e}"))?;
+                let bytes = harmont_wire::random::bytes::<32>();
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 write_private(path, &hex).with_context(|| format!("writing {}", path.display()))?;
                 Ok(Self(hex.into_bytes()))
@@ -52,9 +50,7 @@ impl ServerSecret {
 
     /// A fresh random secret, for tests.
     pub fn random() -> Self {
-        let mut bytes = vec![0u8; 32];
-        getrandom::fill(&mut bytes).expect("the OS random number generator failed");
-        Self(bytes)
+        Self(harmont_wire::random::bytes::<32>().to_vec())
     }
 
     pub(crate) fn expose(&self) -> &[u8] {

@@ -1,6 +1,7 @@
 //! Request and response bodies of the Auth API. Schema names match Harmont's
 //! published OpenAPI document so that generated clients keep working.
 
+use crate::token::BearerToken;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -85,7 +86,8 @@ pub struct CliRedeemRequest {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CliTokenResponse {
     /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub token: BearerToken,
 }
 
 /// The user behind the bearer token.
@@ -176,11 +178,12 @@ pub struct ApiTokenCreateRequest {
 }
 
 /// The created key and its raw secret, shown only here, once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ApiTokenCreateResponse {
     /// The raw key (`hmk_…`). Store it now; it is never shown again.
-    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub token: BearerToken,
     pub api_token: ApiToken,
 }
 

@@ -10,7 +10,7 @@ pub mod error;
 pub mod nonce;
 pub mod paste_code;
 pub mod pkce;
-mod random;
+pub mod random;
 pub mod text;
 pub mod token;
 pub mod verification;

@@ -19,7 +19,7 @@ pub const MIN_DISTINCT: usize = 8;
 /// base64url nonce a run of 8 has odds of about 1 in 10^11.
 pub const MAX_RUN: usize = 7;
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Nonce(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -111,7 +111,7 @@ mod tests {
     fn generated_nonces_are_43_url_safe_characters() {
         let nonce = Nonce::generate();
         assert_eq!(nonce.expose().len(), 43);
-        assert_eq!(Nonce::parse(nonce.expose()), Ok(nonce));
+        assert_eq!(Nonce::parse(nonce.expose()).ok().map(|t| t.expose().to_owned()), Some(nonce.expose().to_owned()));
     }
 
     /// Varied enough: 8 different characters, no run over 7.
@@ -119,12 +119,12 @@ mod tests {
 
     #[test]
     fn length_and_alphabet_are_enforced() {
-        assert_eq!(Nonce::parse(&"a".repeat(21)), Err(NonceError::TooShort));
+        assert_eq!(Nonce::parse(&"a".repeat(21)).err(), Some(NonceError::TooShort));
         assert!(Nonce::parse(VARIED_22).is_ok());
         assert!(Nonce::parse(&"a_-Z9bcX".repeat(32)).is_ok());
-        assert_eq!(Nonce::parse(&"a_-Z9bcX".repeat(33)[..257]), Err(NonceError::TooLong));
-        assert_eq!(Nonce::parse(&format!("{VARIED_22}+/")), Err(NonceError::Alphabet));
-        assert_eq!(Nonce::parse(&format!("{VARIED_22}é")), Err(NonceError::Alphabet));
+        assert_eq!(Nonce::parse(&"a_-Z9bcX".repeat(33)[..257]).err(), Some(NonceError::TooLong));
+        assert_eq!(Nonce::parse(&format!("{VARIED_22}+/")).err(), Some(NonceError::Alphabet));
+        assert_eq!(Nonce::parse(&format!("{VARIED_22}é")).err(), Some(NonceError::Alphabet));
     }
 
     #[test]
@@ -137,7 +137,7 @@ mod tests {
             format!("abcdefgh{}", "x".repeat(14)), // a run of 14
             format!("{}aaaaaaaa", VARIED_22),      // a run of 8
         ] {
-            assert_eq!(Nonce::parse(&weak), Err(NonceError::LowVariety), "{weak}");
+            assert_eq!(Nonce::parse(&weak).err(), Some(NonceError::LowVariety), "{weak}");
         }
         assert!(Nonce::parse(&format!("{VARIED_22}aaaaaaa")).is_ok(), "a run of 7 is allowed");
         let message = NonceError::LowVariety.to_string();
@@ -149,7 +149,12 @@ mod tests {
     fn random_nonces_always_pass() {
         for _ in 0..10_000 {
             let nonce = Nonce::generate();
-            assert_eq!(Nonce::parse(nonce.expose()).as_ref(), Ok(&nonce), "{}", nonce.expose());
+            assert_eq!(
+                Nonce::parse(nonce.expose()).ok().map(|t| t.expose().to_owned()),
+                Some(nonce.expose().to_owned()),
+                "{}",
+                nonce.expose()
+            );
         }
         // And the shortest random ones do too: 16 random bytes, 22 characters.
         for _ in 0..10_000 {

@@ -13,7 +13,7 @@ pub const CHALLENGE_LEN: usize = 43;
 /// RFC 7636 §4.1: a verifier is 43 to 128 characters.
 pub const VERIFIER_LEN: std::ops::RangeInclusive<usize> = 43..=128;
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CodeVerifier(String);
 
 impl CodeVerifier {

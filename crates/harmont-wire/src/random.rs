@@ -1,4 +1,13 @@
-//! Random characters from the operating system's CSPRNG.
+//! Randomness from the operating system's CSPRNG: the one source every
+//! secret of harmont-auth (tokens, keys, nonces, codes, link and ceremony
+//! secrets, the server's generated secret) is drawn from.
+
+/// `N` random bytes.
+pub fn bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    fill(&mut out);
+    out
+}
 
 /// Draws `len` characters uniformly from `alphabet` (rejection sampling, so no
 /// character is more likely than another).
@@ -20,7 +29,7 @@ pub(crate) fn string_from(alphabet: &[u8], len: usize) -> String {
 }
 
 /// Fills `buf` from the OS CSPRNG. An OS without one cannot run this service.
-pub(crate) fn fill(buf: &mut [u8]) {
+pub fn fill(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random number generator failed");
 }
 

@@ -23,8 +23,9 @@ pub const TOKEN_LEN: usize = PREFIX.len() + SECRET_LEN + CHECKSUM_LEN;
 
 /// A plaintext session token. Its `Debug` never shows the value; use
 /// [`SessionToken::expose`] where the raw value must leave (a response body,
-/// the CLI's credential file).
-#[derive(Clone, PartialEq, Eq)]
+/// the CLI's credential file). Not `PartialEq`: a secret is compared as its
+/// hash, or in constant time, never with `==`.
+#[derive(Clone)]
 pub struct SessionToken(String);
 
 /// The SHA-256 of a session token: what storage keeps and looks up by.
@@ -97,7 +98,7 @@ impl fmt::Debug for TokenHash {
 
 /// A plaintext personal API key: `hmk_` + 256 bits + checksum. Like a
 /// session token, only its SHA-256 is stored, and `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ApiKey(String);
 
 impl ApiKey {
@@ -127,6 +128,86 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// A bearer credential as a client holds it: a session token or a personal
+/// API key, taken as the server gave it (the published service's tokens
+/// need not have this crate's format, so it is not parsed). `Debug` never
+/// shows it; the raw value leaves only through [`BearerToken::expose`], and
+/// serde reads and writes it as the plain string (a credential file, a
+/// response body).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// Wraps a token read from outside (stdin, the environment).
+    pub fn new(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    /// The raw token, for the `Authorization` header and the credential file.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is a personal API key rather than a session.
+    pub fn is_api_key(&self) -> bool {
+        self.0.starts_with(KEY_PREFIX)
+    }
+
+    /// Whether both are the same credential, in constant time.
+    pub fn same_as(&self, other: &BearerToken) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(…redacted)")
+    }
+}
+
+impl From<SessionToken> for BearerToken {
+    fn from(token: SessionToken) -> Self {
+        Self(token.0)
+    }
+}
+
+impl From<ApiKey> for BearerToken {
+    fn from(key: ApiKey) -> Self {
+        Self(key.0)
+    }
+}
+
+impl From<&BearerToken> for BearerToken {
+    fn from(token: &BearerToken) -> Self {
+        token.clone()
+    }
+}
+
+/// A token read from outside as text (a test's, a script's) is wrapped as it is.
+impl From<&str> for BearerToken {
+    fn from(raw: &str) -> Self {
+        Self::new(raw)
+    }
+}
+
+impl From<String> for BearerToken {
+    fn from(raw: String) -> Self {
+        Self(raw)
+    }
+}
+
+impl From<&String> for BearerToken {
+    fn from(raw: &String) -> Self {
+        Self::new(raw.as_str())
+    }
+}
+
+/// Byte-wise equality whose time depends only on the lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
 fn checksum(body: &str) -> String {
     let mut n = u64::from(crc32fast::hash(body.as_bytes()));
     let mut out = [b'0'; CHECKSUM_LEN];
@@ -145,10 +226,10 @@ mod tests {
     fn generated_tokens_parse_and_differ() {
         let a = SessionToken::generate();
         let b = SessionToken::generate();
-        assert_ne!(a, b);
+        assert_ne!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), TOKEN_LEN);
         assert!(a.expose().starts_with("hms_"));
-        assert_eq!(SessionToken::parse(a.expose()), Ok(a));
+        assert_eq!(SessionToken::parse(a.expose()).ok().map(|t| t.expose().to_owned()), Some(a.expose().to_owned()));
     }
 
     #[test]
@@ -157,7 +238,7 @@ mod tests {
         let mut raw = token.expose().to_owned().into_bytes();
         raw[10] = if raw[10] == b'a' { b'b' } else { b'a' };
         let raw = String::from_utf8(raw).unwrap();
-        assert_eq!(SessionToken::parse(&raw), Err(TokenFormatError::Checksum));
+        assert_eq!(SessionToken::parse(&raw).err(), Some(TokenFormatError::Checksum));
     }
 
     #[test]
@@ -171,7 +252,7 @@ mod tests {
             format!("{}-{}", &raw[..20], &raw[21..]),
             String::new(),
         ] {
-            assert_eq!(SessionToken::parse(&bad), Err(TokenFormatError::Malformed), "{bad}");
+            assert_eq!(SessionToken::parse(&bad).err(), Some(TokenFormatError::Malformed), "{bad}");
         }
     }
 
@@ -180,13 +261,13 @@ mod tests {
         let key = ApiKey::generate();
         assert!(key.expose().starts_with("hmk_"));
         assert_eq!(key.expose().len(), TOKEN_LEN);
-        assert_eq!(ApiKey::parse(key.expose()), Ok(key.clone()));
-        assert_eq!(SessionToken::parse(key.expose()), Err(TokenFormatError::Malformed));
+        assert_eq!(ApiKey::parse(key.expose()).ok().map(|t| t.expose().to_owned()), Some(key.expose().to_owned()));
+        assert_eq!(SessionToken::parse(key.expose()).err(), Some(TokenFormatError::Malformed));
         let session = SessionToken::generate();
-        assert_eq!(ApiKey::parse(session.expose()), Err(TokenFormatError::Malformed));
+        assert_eq!(ApiKey::parse(session.expose()).err(), Some(TokenFormatError::Malformed));
         // Same body, other prefix: the checksum covers the prefix too.
         let renamed = format!("hms_{}", &key.expose()[4..]);
-        assert_eq!(SessionToken::parse(&renamed), Err(TokenFormatError::Checksum));
+        assert_eq!(SessionToken::parse(&renamed).err(), Some(TokenFormatError::Checksum));
         assert!(!format!("{key:?}").contains(&key.expose()[4..12]));
     }
 

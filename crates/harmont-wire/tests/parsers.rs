@@ -52,11 +52,11 @@ proptest! {
     #[test]
     fn session_tokens_round_trip_and_any_changed_character_is_caught(at in 4..TOKEN_LEN, with in "[0-9A-Za-z]") {
         let token = SessionToken::generate();
-        prop_assert_eq!(SessionToken::parse(token.expose()), Ok(token.clone()));
+        prop_assert_eq!(SessionToken::parse(token.expose()).ok().map(|t| t.expose().to_owned()), Some(token.expose().to_owned()));
         let mut changed = token.expose().to_owned();
         changed.replace_range(at..at + 1, &with);
         if changed != token.expose() {
-            prop_assert_eq!(SessionToken::parse(&changed), Err(TokenFormatError::Checksum));
+            prop_assert_eq!(SessionToken::parse(&changed).err(), Some(TokenFormatError::Checksum));
         }
     }
 
@@ -85,7 +85,7 @@ proptest! {
     #[test]
     fn generated_nonces_round_trip(_case in 0..1u8) {
         let nonce = Nonce::generate();
-        prop_assert_eq!(Nonce::parse(nonce.expose()), Ok(nonce.clone()));
+        prop_assert_eq!(Nonce::parse(nonce.expose()).ok().map(|t| t.expose().to_owned()), Some(nonce.expose().to_owned()));
         prop_assert_eq!(nonce.hash(), nonce::hash(nonce.expose()));
     }
 
@@ -106,7 +106,7 @@ proptest! {
         confusable in proptest::collection::vec(0..3u8, paste_code::LEN),
     ) {
         let code = PasteCode::generate();
-        prop_assert_eq!(PasteCode::parse_lenient(code.expose()), Some(code.clone()));
+        prop_assert_eq!(PasteCode::parse_lenient(code.expose()).map(|c| c.expose().to_owned()), Some(code.expose().to_owned()));
         let mut typed = separators[0].clone();
         for (i, c) in code.expose().chars().enumerate() {
             let c = match (c, confusable[i]) {
@@ -118,7 +118,7 @@ proptest! {
             typed.push(if lower[i] { c.to_ascii_lowercase() } else { c });
             typed.push_str(&separators[i + 1]);
         }
-        prop_assert_eq!(PasteCode::parse_lenient(&typed), Some(code));
+        prop_assert_eq!(PasteCode::parse_lenient(&typed).map(|c| c.expose().to_owned()), Some(code.expose().to_owned()));
     }
 
     #[test]

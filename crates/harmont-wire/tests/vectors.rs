@@ -7,10 +7,11 @@
 //! any of them would invalidate what is stored on upgrade, so none may change
 //! unnoticed. `scripts/mutants.sh` checks that these tests notice.
 
+use harmont_wire::api::CliTokenResponse;
 use harmont_wire::nonce::{self, Nonce};
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce::{self, CodeVerifier};
-use harmont_wire::token::{ApiKey, SessionToken, TokenFormatError, TOKEN_LEN};
+use harmont_wire::token::{ApiKey, BearerToken, SessionToken, TokenFormatError, TOKEN_LEN};
 use harmont_wire::verification::verification_code;
 
 fn hex(bytes: &[u8]) -> String {
@@ -77,7 +78,7 @@ fn token_checksums_are_pinned() {
                 let mut changed = raw.clone();
                 changed.replace_range(at..=at, other);
                 if changed != raw {
-                    assert_eq!(SessionToken::parse(&changed), Err(TokenFormatError::Checksum), "{changed}");
+                    assert_eq!(SessionToken::parse(&changed).err(), Some(TokenFormatError::Checksum), "{changed}");
                 }
             }
         }
@@ -130,10 +131,10 @@ fn api_key_checksums_and_hashes_are_pinned() {
         let raw = format!("{body}{checksum}");
         let key = ApiKey::parse(&raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
         assert_eq!((key.expose(), hex(&key.hash().0).as_str()), (raw.as_str(), sha256));
-        assert_eq!(SessionToken::parse(&raw), Err(TokenFormatError::Malformed), "a key is no session token");
+        assert_eq!(SessionToken::parse(&raw).err(), Some(TokenFormatError::Malformed), "a key is no session token");
         let mut changed = raw.clone();
         changed.replace_range(raw.len() - 1.., if raw.ends_with('0') { "1" } else { "0" });
-        assert_eq!(ApiKey::parse(&changed), Err(TokenFormatError::Checksum), "{changed}");
+        assert_eq!(ApiKey::parse(&changed).err(), Some(TokenFormatError::Checksum), "{changed}");
     }
     let generated = ApiKey::generate();
     assert!(generated.expose().starts_with("hmk_") && generated.expose().len() == TOKEN_LEN);
@@ -193,4 +194,26 @@ fn secrets_debug_as_redacted_text() {
     assert_eq!(format!("{:?}", CodeVerifier::generate()), "CodeVerifier(redacted)");
     // Inside other values' `Debug` too.
     assert_eq!(format!("{:?}", Some(&token)), "Some(SessionToken(hms_…redacted))");
+    // What a client holds: any token the server gave, never shown either.
+    let held = BearerToken::from(token.clone());
+    assert_eq!(format!("{held:?}"), "BearerToken(…redacted)");
+    let response: CliTokenResponse = serde_json::from_str(r#"{"token": "opaque-from-another-server"}"#).unwrap();
+    assert_eq!(format!("{response:?}"), "CliTokenResponse { token: BearerToken(…redacted) }");
+}
+
+/// A held token is read and written as the plain string (credential files
+/// and response bodies keep their shape), tells a key from a session, and is
+/// compared through `same_as`, never `==`.
+#[test]
+fn bearer_tokens_round_trip_as_plain_strings() {
+    let (body, checksum, _, _) = TOKENS[0];
+    let raw = format!("{body}{checksum}");
+    let held = BearerToken::from(SessionToken::parse(&raw).unwrap());
+    assert_eq!(serde_json::to_string(&held).unwrap(), format!("\"{raw}\""));
+    let read: BearerToken = serde_json::from_str(&format!("\"{raw}\"")).unwrap();
+    assert!(read.same_as(&held));
+    assert!(!read.same_as(&BearerToken::new(&raw[..raw.len() - 1])), "a prefix is another token");
+    assert!(!read.same_as(&BearerToken::new(format!("{}x", &raw[..raw.len() - 1]))));
+    assert!(!held.is_api_key());
+    assert!(BearerToken::from(ApiKey::generate()).is_api_key());
 }

@@ -38,7 +38,7 @@ async fn create(ctx: &Context, args: CreateKeyArgs) -> Result<Outcome, CliError>
         created.api_token.expires_at.as_deref().map_or_else(|| "never expires".to_owned(), |t| format!("expires {t}"));
     eprintln!("Created API key {} ({until}). It is shown only now: store it as a secret.", created.api_token.id);
     Ok(Outcome::ok(
-        created.token.clone(),
+        created.token.expose().to_owned(),
         json!({"api_url": ctx.api_url(), "token": created.token, "api_token": created.api_token}),
     ))
 }

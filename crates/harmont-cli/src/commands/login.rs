@@ -13,7 +13,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Duration;
 
-use harmont_client::{Claim, Client};
+use harmont_client::{BearerToken, Claim, Client};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce::CodeVerifier;
@@ -105,7 +105,7 @@ async fn handoff(
     args: &LoginArgs,
     interrupt: &mut Interrupt,
     deadline: Instant,
-) -> Result<(String, Option<Loopback>), CliError> {
+) -> Result<(BearerToken, Option<Loopback>), CliError> {
     let nonce = Nonce::generate();
     let verifier = CodeVerifier::generate();
     let challenge = verifier.challenge();
@@ -172,7 +172,7 @@ async fn poll_claim(
     loopback: Option<&Loopback>,
     spinner: &Spinner,
     code: &str,
-) -> Result<String, CliError> {
+) -> Result<BearerToken, CliError> {
     let mut callback_seen = false;
     let mut backoff = FIRST_BACKOFF;
     let mut failing = false;
@@ -230,7 +230,7 @@ async fn paste(
     args: &LoginArgs,
     interrupt: &mut Interrupt,
     deadline: Instant,
-) -> Result<String, CliError> {
+) -> Result<BearerToken, CliError> {
     let verifier = CodeVerifier::generate();
     let challenge = verifier.challenge();
     let url = approval_url(&ctx.settings.app_url, &[("paste", "true"), ("code_challenge", &challenge)]);
@@ -326,7 +326,7 @@ async fn read_line(prompt: &'static str) -> Result<String, CliError> {
 async fn store(
     ctx: &Context,
     client: &Client,
-    token: String,
+    token: BearerToken,
     keep_old: bool,
     obtained: &str,
 ) -> Result<Outcome, CliError> {
@@ -359,7 +359,7 @@ async fn store(
     };
     let path = ctx.store.path().display().to_string();
 
-    let (previous, note) = match replaced.filter(|old| old.token != token) {
+    let (previous, note) = match replaced.filter(|old| !old.token.same_as(&token)) {
         None => (json!(null), None),
         Some(old) if !old.obtained_by_login() => (
             json!("kept"),
@@ -423,24 +423,25 @@ async fn with_token(ctx: &Context, keep_old: bool) -> Result<Outcome, CliError> 
     let mut input = String::new();
     std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 64 * 1024), &mut input)
         .map_err(|e| CliError::Failed(format!("could not read the token from standard input: {e}")))?;
-    let token = input.trim();
-    if token.is_empty() {
+    let raw = input.trim();
+    if raw.is_empty() {
         return Err(CliError::Usage(
             "No token on standard input. Pipe one in: `echo \"$HARMONT_KEY\" | harmont login --with-token`.".into(),
         ));
     }
-    if token.contains(char::is_whitespace) {
+    if raw.contains(char::is_whitespace) {
         return Err(CliError::Usage("Standard input holds more than one token; give exactly one.".into()));
     }
+    let token = BearerToken::new(raw);
     let client = ctx.client();
-    client.clone().with_token(token).current_user().await.map_err(|err| {
+    client.clone().with_token(&token).current_user().await.map_err(|err| {
         if err.is_unauthorized() {
             CliError::api("The server refused this token (nothing was stored)", err)
         } else {
             CliError::from(err)
         }
     })?;
-    store(ctx, &client, token.to_owned(), keep_old, OBTAINED_WITH_TOKEN).await
+    store(ctx, &client, token, keep_old, OBTAINED_WITH_TOKEN).await
 }
 
 fn nobody_at_the_keyboard(reason: &str) -> CliError {

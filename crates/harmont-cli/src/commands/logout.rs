@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context, revoked_now: usize) -> Result<Outcome, CliError>
     };
     // An API key handed to `login --with-token` belongs to whoever made it
     // (CI, say): logging out here forgets it, and leaves it live.
-    if credential.token.starts_with("hmk_") {
+    if credential.token.is_api_key() {
         ctx.store.remove(api)?;
         return Ok(Outcome::ok(
             format!(

@@ -9,5 +9,8 @@ use crate::output::Outcome;
 
 pub fn run(ctx: &Context) -> Result<Outcome, CliError> {
     let (token, source) = ctx.require_token()?;
-    Ok(Outcome::ok(token.clone(), json!({"api_url": ctx.api_url(), "token": token, "token_source": source.as_str()})))
+    Ok(Outcome::ok(
+        token.expose().to_owned(),
+        json!({"api_url": ctx.api_url(), "token": token.expose(), "token_source": source.as_str()}),
+    ))
 }

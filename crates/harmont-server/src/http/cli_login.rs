@@ -151,7 +151,7 @@ pub async fn inspect(
 
 fn token_response(result: Result<SessionToken, ApiError>) -> Response {
     match result {
-        Ok(token) => no_store(Json(CliTokenResponse { token: token.expose().to_owned() })),
+        Ok(token) => no_store(Json(CliTokenResponse { token: token.into() })),
         Err(err) => err.into_response(),
     }
 }

@@ -54,9 +54,7 @@ fn invalid(cause: impl std::fmt::Display) -> ApiError {
 }
 
 fn ceremony_id() -> (String, [u8; 32]) {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    let id = URL_SAFE_NO_PAD.encode(bytes);
+    let id = URL_SAFE_NO_PAD.encode(harmont_wire::random::bytes::<32>());
     let hash = Sha256::digest(id.as_bytes()).into();
     (id, hash)
 }

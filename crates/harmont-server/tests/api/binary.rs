@@ -153,8 +153,9 @@ async fn serves_until_sigterm_and_logs_no_secret(backend: Backend) {
     let Claim::Token(claimed) = cli.claim(&nonce, None, Some(Duration::from_secs(1))).await.unwrap() else {
         panic!("claimable")
     };
+    let claimed = claimed.expose().to_owned();
     let code = web.code(None).await.unwrap();
-    let redeemed = cli.redeem(&code.to_lowercase(), None).await.unwrap();
+    let redeemed = cli.redeem(&code.to_lowercase(), None).await.unwrap().expose().to_owned();
     let refused = harmont_client::Client::new(&server.base).with_token(&claimed).logout().await;
     assert!(refused.is_ok());
     let error = harmont_client::Client::new(&server.base).with_token(&claimed).current_user().await.unwrap_err();

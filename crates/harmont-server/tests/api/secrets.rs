@@ -19,8 +19,9 @@ async fn the_database_holds_no_recoverable_secret(backend: Backend) {
     let Claim::Token(claimed) = app.client().claim(&claimed_nonce, Some(verifier.expose()), None).await.unwrap() else {
         panic!("the transfer should be claimable")
     };
+    let claimed = claimed.expose().to_owned();
     let code = web.code(None).await.unwrap();
-    let redeemed = app.client().redeem(&code, None).await.unwrap();
+    let redeemed = app.client().redeem(&code, None).await.unwrap().expose().to_owned();
     let parked_code = web.code(None).await.unwrap();
 
     let dump = dump(&app).await;
