@@ -7,6 +7,7 @@ mod docs;
 pub mod extract;
 mod forward_auth;
 mod health;
+mod introspect;
 pub mod middleware;
 pub mod openapi;
 mod web_sign_in;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Arc<Service>> {
         // original request's method, Envoy's `ext_authz` with its method and
         // its path appended.
         .route("/api/v0/auth/verify", any(forward_auth::verify))
+        .route("/api/v0/auth/introspect", post(introspect::introspect))
         .route("/api/v0/auth/verify/", any(forward_auth::verify))
         .route("/api/v0/auth/verify/{*forwarded}", any(forward_auth::verify))
         .route("/api/v0/auth/sessions", get(account::list_sessions))

@@ -13,6 +13,7 @@ mod crash;
 mod errors;
 mod fleet;
 mod inspect;
+mod introspect;
 mod limits;
 mod links;
 mod logout;
