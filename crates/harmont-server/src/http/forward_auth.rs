@@ -16,9 +16,12 @@ pub const USER_EMAIL: HeaderName = HeaderName::from_static("x-harmont-user-email
 pub const TOKEN_KIND: HeaderName = HeaderName::from_static("x-harmont-token-kind");
 pub const SESSION_ID: HeaderName = HeaderName::from_static("x-harmont-session-id");
 
-/// Says who the bearer is, in headers a proxy copies onto the request it forwards.
+/// Says who the bearer is, in headers a proxy copies onto the request it
+/// forwards. Every method a proxied request may have is answered alike (nginx
+/// asks with the original one), and any path below (Envoy appends the
+/// original path); the body is never read.
 #[utoipa::path(
-    get, path = "/api/v0/auth/verify", operation_id = "verifyToken", tag = "auth",
+    method(get, head, post, put, patch, delete), path = "/api/v0/auth/verify", operation_id = "verifyToken", tag = "auth",
     responses(
         (status = 200, description = "The bearer is live; the body is empty and the identity is in the headers",
             headers(
@@ -48,6 +51,13 @@ pub async fn verify(Bearer(auth): Bearer) -> Response {
         headers.insert(SESSION_ID, header_value(&auth.session.id.to_string()));
     }
     (StatusCode::OK, headers).into_response()
+}
+
+/// The route: GET (and so HEAD), POST, PUT, PATCH and DELETE; anything else
+/// (TRACE, CONNECT, OPTIONS) is `405`.
+pub fn methods() -> axum::routing::MethodRouter<std::sync::Arc<crate::service::Service>> {
+    use axum::routing::{delete, get, patch, post, put};
+    get(verify).merge(post(verify)).merge(put(verify)).merge(patch(verify)).merge(delete(verify))
 }
 
 /// A uuid's text is always a valid header value.

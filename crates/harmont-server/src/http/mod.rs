@@ -14,7 +14,7 @@ mod web_sign_in;
 
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -39,13 +39,13 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/cli/redeem", post(cli_login::redeem))
         .route("/api/v0/auth/cli/inspect", post(cli_login::inspect))
         .route("/api/v0/auth/logout", post(account::logout))
-        // Any method, and any path below: nginx's `auth_request` asks with the
-        // original request's method, Envoy's `ext_authz` with its method and
-        // its path appended.
-        .route("/api/v0/auth/verify", any(forward_auth::verify))
+        // The methods of a proxied request, and any path below: nginx's
+        // `auth_request` asks with the original request's method, Envoy's
+        // `ext_authz` with its method and its path appended.
+        .route("/api/v0/auth/verify", forward_auth::methods())
+        .route("/api/v0/auth/verify/", forward_auth::methods())
+        .route("/api/v0/auth/verify/{*forwarded}", forward_auth::methods())
         .route("/api/v0/auth/introspect", post(introspect::introspect))
-        .route("/api/v0/auth/verify/", any(forward_auth::verify))
-        .route("/api/v0/auth/verify/{*forwarded}", any(forward_auth::verify))
         .route("/api/v0/auth/sessions", get(account::list_sessions))
         .route("/api/v0/auth/sessions/{id}", delete(account::revoke_session))
         .route("/api/v0/auth/sessions/revoke-others", post(account::revoke_other_sessions))
