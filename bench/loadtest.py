@@ -114,8 +114,14 @@ def run_wrk(args, duration, script):
     ]
     if args.token:
         cmd += ["-H", f"Authorization: Bearer {args.token}"]
+    if args.basic:
+        cmd += ["-H", "Authorization: Basic " + base64.b64encode(args.basic.encode()).decode()]
     cmd.append(args.url)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
+    env = dict(os.environ)
+    env.pop("WRK_FORM_BODY", None)
+    if args.form:
+        env["WRK_FORM_BODY"] = args.form
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, env=env)
     for line in proc.stdout.splitlines():
         if line.startswith("WRK_JSON "):
             return json.loads(line[len("WRK_JSON "):])
@@ -421,6 +427,14 @@ def combine(rounds):
     }
 
 
+ENDPOINTS = {
+    "ping": "GET /api/v0/ping",
+    "user": "GET /api/v0/user",
+    "verify": "GET /api/v0/auth/verify",
+    "introspect": "POST /api/v0/auth/introspect",
+}
+
+
 def cmd_report(args):
     meta = load(os.path.join(args.dir, "meta.json")) or {}
     out = []
@@ -434,7 +448,7 @@ def cmd_report(args):
       f"and the long-poll client is one Python process): the figures are a floor for the server, "
       f"and the ratio is what compares")
     w(f"- rate tests: {meta.get('connections', '?')} connections, {meta.get('duration', '?')} s per run after "
-      f"{meta.get('warmup', '?')} s of warm-up, {meta.get('rounds', '?')} round(s) alternating ping and user")
+      f"{meta.get('warmup', '?')} s of warm-up, {meta.get('rounds', '?')} round(s) alternating ping, user, verify and introspect")
     w(f"- long polls: {meta.get('longpolls', '?')} claims with `Prefer: wait={meta.get('wait', '?')}`, "
       f"then one transfer each ({meta.get('transfer_concurrency', '?')} at a time)")
     try:
@@ -452,7 +466,7 @@ def cmd_report(args):
     verdicts = []
     for backend in meta.get("backends", ["sqlite", "postgres"]):
         endpoints = {}
-        for name in ("ping", "user"):
+        for name in ("ping", "user", "verify", "introspect"):
             rounds = []
             for r in range(1, int(meta.get("rounds", 1)) + 1):
                 data = load(os.path.join(args.dir, f"{backend}-{name}-{r}.json"))
@@ -470,14 +484,19 @@ def cmd_report(args):
         ping = endpoints.get("ping")
         for name, e in endpoints.items():
             ratio = ""
-            if name == "user" and ping and ping["rps"]:
+            if name != "ping" and ping and ping["rps"]:
                 value = e["rps"] / ping["rps"]
                 ratio = f"**{value:.2f}**"
-                if backend == "sqlite":
+                if name == "user" and backend == "sqlite":
                     verdicts.append(f"SQLite user/ping = {value:.2f} (target ≥ 0.80: "
                                     f"{'met' if value >= 0.8 else 'NOT met'})")
+                if name == "verify":
+                    verdicts.append(f"{backend} verify/ping = {value:.2f} (target ≥ 0.90: "
+                                    f"{'met' if value >= 0.9 else 'NOT met'})")
+                if name == "introspect":
+                    verdicts.append(f"{backend} introspection: {e['rps']:.0f} req/s ({value:.2f} of ping)")
             cpu = f"{e['cpu_us']:.0f}" if e["cpu_us"] is not None else "?"
-            w(f"| {backend} | `GET /api/v0/{name}` | {e['rps']:.0f} | {e['p50_ms']:.2f} | {e['p99_ms']:.2f} | "
+            w(f"| {backend} | `{ENDPOINTS[name]}` | {e['rps']:.0f} | {e['p50_ms']:.2f} | {e['p99_ms']:.2f} | "
               f"{e['errors']} | {cpu} | {e['ctx']:.1f} | {ratio} |")
         lp = load(os.path.join(args.dir, f"{backend}-longpoll.json"))
         if lp:
@@ -535,7 +554,9 @@ def main():
     rate.add_argument("--url", required=True)
     rate.add_argument("--name", required=True)
     rate.add_argument("--round", type=int, default=1)
-    rate.add_argument("--token")
+    rate.add_argument("--token", help="sent as Authorization: Bearer")
+    rate.add_argument("--basic", help="ID:SECRET, sent as Authorization: Basic")
+    rate.add_argument("--form", help="POST this application/x-www-form-urlencoded body instead of a GET")
     rate.add_argument("--connections", type=int, default=64)
     rate.add_argument("--threads", type=int, default=2)
     rate.add_argument("--duration", type=int, default=10)

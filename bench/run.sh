@@ -8,9 +8,12 @@
 # For each backend: build the release server, make a throwaway database with
 # one user and one session token, start the server on a free loopback port,
 # then measure
-#   1. GET /api/v0/ping (no store: the ceiling) and GET /api/v0/user with the
-#      bearer token (hash + one indexed SELECT), same connections and time,
-#      alternating for BENCH_ROUNDS rounds, and the ratio user/ping;
+#   1. GET /api/v0/ping (no store: the ceiling), GET /api/v0/user with the
+#      bearer token (hash + one indexed SELECT), GET /api/v0/auth/verify (forward
+#      auth: the same bearer check, headers only) and POST /api/v0/auth/introspect
+#      (a resource-server client's Basic credentials + the token, form-encoded),
+#      same connections and time, alternating for BENCH_ROUNDS rounds, and the
+#      ratios user/ping, verify/ping and introspect/ping;
 #   2. BENCH_LONGPOLLS claims held at once with `Prefer: wait=30`, then a
 #      transfer to each: how many were held, errors, the wake-up latency and
 #      the server's RSS while holding them.
@@ -186,6 +189,10 @@ run_backend() {
         { cat "$work/cli.log" >&2; die "bench: user add failed"; }
     token=$("$BENCH_BIN" token mint bench@example.com --database "$url" 2>>"$work/cli.log") ||
         { cat "$work/cli.log" >&2; die "bench: token mint failed"; }
+    local client client_basic
+    client=$("$BENCH_BIN" client add "bench-$$-$RANDOM" --database "$url" 2>>"$work/cli.log") ||
+        { cat "$work/cli.log" >&2; die "bench: client add failed"; }
+    client_basic=$(python3 -c 'import json, sys; c = json.load(sys.stdin); print(c["client_id"] + ":" + c["client_secret"])' <<<"$client")
 
     port=$(free_port)
     # One session transfers to every held poll, each from its own address:
@@ -220,6 +227,14 @@ run_backend() {
         python3 "$here/loadtest.py" rate --name user --round "$round" --url "$base/api/v0/user" --token "$token" \
             --connections "$BENCH_CONNECTIONS" --threads "$BENCH_THREADS" --duration "$BENCH_DURATION" \
             --warmup "$warmup" --server-pid "$server_pid" --out "$BENCH_RESULTS/$backend-user-$round.json"
+        python3 "$here/loadtest.py" rate --name verify --round "$round" --url "$base/api/v0/auth/verify" \
+            --token "$token" --connections "$BENCH_CONNECTIONS" --threads "$BENCH_THREADS" \
+            --duration "$BENCH_DURATION" --warmup "$warmup" --server-pid "$server_pid" \
+            --out "$BENCH_RESULTS/$backend-verify-$round.json"
+        python3 "$here/loadtest.py" rate --name introspect --round "$round" \
+            --url "$base/api/v0/auth/introspect" --basic "$client_basic" --form "token=$token" \
+            --connections "$BENCH_CONNECTIONS" --threads "$BENCH_THREADS" --duration "$BENCH_DURATION" \
+            --warmup "$warmup" --server-pid "$server_pid" --out "$BENCH_RESULTS/$backend-introspect-$round.json"
     done
 
     say "long polls: $BENCH_LONGPOLLS claims with Prefer: wait=$BENCH_WAIT, then a transfer to each"

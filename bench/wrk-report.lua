@@ -2,6 +2,15 @@
 -- figures without scraping wrk's human-readable output. Latencies are in
 -- microseconds. `non2xx` counts answers outside 200-399 (wrk's "status"
 -- errors); any of them, or a socket error, makes a measurement invalid.
+-- With WRK_FORM_BODY set (loadtest.py rate --form), every request is a POST
+-- of that form-encoded body (introspection).
+local form = os.getenv("WRK_FORM_BODY")
+if form then
+  wrk.method = "POST"
+  wrk.body = form
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

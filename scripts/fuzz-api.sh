@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schema-driven fuzzing of the Auth API: schemathesis (installed from PyPI into
 # .venv-fuzz/) reads the OpenAPI document of a real `harmont-auth serve` (SQLite
-# in a temporary folder, a user, a token from `harmont-auth token mint`) and
+# in a temporary folder, a user, a token from `harmont-auth token mint`, a
+# resource-server client from `harmont-auth client add` for introspection) and
 # sends every operation generated valid and invalid requests, with the bearer
 # token and with links between responses (ids from real responses). Every
 # check runs: no 5xx, responses and status codes as documented, schema-valid
@@ -61,6 +62,11 @@ export DATABASE_URL=sqlite://$work/data/harmont.db
 email=fuzz@example.com
 "$bin" user add "$email" --name "Fuzz" >/dev/null
 "$bin" token mint "$email" >/dev/null
+# A resource-server client for introspectToken (HTTP Basic; see hooks.py).
+client=$("$bin" client add fuzz)
+HARMONT_FUZZ_CLIENT_ID=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["client_id"])' <<<"$client")
+HARMONT_FUZZ_CLIENT_SECRET=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["client_secret"])' <<<"$client")
+export HARMONT_FUZZ_CLIENT_ID HARMONT_FUZZ_CLIENT_SECRET
 
 # The hooks send each call through a made-up X-Forwarded-For (see hooks.py).
 HARMONT_LISTEN=127.0.0.1:$port HARMONT_PUBLIC_URL=$base HARMONT_TRUSTED_PROXIES=127.0.0.0/8 HARMONT_LOG=info \

@@ -4,7 +4,8 @@
 # scripts/test-postgres.sh, which installs Debian's postgresql if missing),
 # then schema-driven fuzzing of the API against the built server
 # (scripts/fuzz-api.sh: schemathesis from PyPI in .venv-fuzz/), then the web
-# pages in Debian's chromium (web-tests/, playwright-core). Mutation testing
+# pages in Debian's chromium (web-tests/, playwright-core). Forward auth is
+# tested behind Debian's nginx-light, installed here if missing. Mutation testing
 # is not part of it: scripts/mutants.sh runs it on demand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# nginx in front of harmont-auth (forward auth, tests/api/nginx.rs); run unprivileged by the tests.
+[ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -28,6 +31,8 @@ cargo fmt --all -- --check
 say "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 say "== tests (SQLite and Postgres)"
+# The nginx tests fail instead of skipping when nginx is missing.
+export HARMONT_TEST_REQUIRE_NGINX=1
 scripts/test-postgres.sh cargo nextest run --workspace --locked --profile ci
 cargo build --locked -p harmont-server -p harmont-cli
 say "== API fuzzing (schemathesis against the OpenAPI document of the built harmont-auth)"

@@ -6,6 +6,9 @@
   here and replay the request once, so later cases still reach the code behind
   the bearer check. A 429 does the same, since some limits are per session
   (a fresh session starts a fresh count).
+- introspectToken authenticates a resource-server client with HTTP Basic
+  (`harmont-auth client add`, made by fuzz-api.sh), so its cases carry those
+  credentials instead of the bearer token.
 - Contract rejections: schemathesis.toml lets a few operations answer 400 to
   a request the document calls valid, because the contract says so (nothing is
   parked under that nonce or code); the `contract_rejections_only` check below
@@ -17,6 +20,7 @@
   every later case into a 429 that never reaches the lookup behind it.
 """
 
+import base64
 import os
 import random
 import subprocess
@@ -54,7 +58,12 @@ class MintedToken:
 
     def set(self, case, data, context):
         case.headers = case.headers or {}
-        case.headers["Authorization"] = f"Bearer {data}"
+        if case.operation.definition.raw.get("operationId") == "introspectToken":
+            # A resource server's client credentials (HTTP Basic), not a bearer.
+            credentials = f"{os.environ['HARMONT_FUZZ_CLIENT_ID']}:{os.environ['HARMONT_FUZZ_CLIENT_SECRET']}"
+            case.headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        else:
+            case.headers["Authorization"] = f"Bearer {data}"
 
 
 _addresses = random.Random(os.environ.get("HARMONT_FUZZ_SEED", "0"))

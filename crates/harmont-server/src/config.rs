@@ -27,6 +27,33 @@ pub enum Command {
     /// Mint session tokens, for bootstrap, scripts and tests.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the resource servers allowed to introspect tokens
+    /// (`POST /api/v0/auth/introspect`, HTTP Basic).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a resource server; prints `{"client_id": …, "client_secret": …}`
+    /// on stdout. The secret is shown this once: only its SHA-256 is kept.
+    Add {
+        /// A unique name, 1 to 100 characters.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the registered resource servers (name, client id, created), one a line.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Remove a resource server: its secret is refused from the next request on.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

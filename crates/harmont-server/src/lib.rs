@@ -2,6 +2,7 @@
 //! - `cli_login/`: the login handoff, one file per operation (transfer, claim, code, redeem);
 //! - `sessions.rs`: session tokens, the bearer check, logout and session management;
 //! - `api_keys.rs`: personal API keys;
+//! - `introspection.rs`: token introspection (RFC 7662) for resource servers, and their clients;
 //! - `access.rs`: who is asking and what they may do (a leaf the three above share);
 //! - `claim_memory/`: in-process state of waiting CLIs (long-poll waiters, where claims came from);
 //! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings), login links and passkeys;
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod introspection;
 pub mod rate_limit;
 pub mod secret;
 pub mod service;

@@ -1,11 +1,15 @@
-//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `token mint`.
+//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `token mint`,
+//! `client add|list|remove`.
 
 use anyhow::{bail, Context};
 use clap::Parser;
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
-use harmont_server::config::{Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
+use harmont_server::config::{
+    Cli, ClientCommand, Command, DatabaseArgs, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand,
+};
 use harmont_server::error::ApiError;
+use harmont_server::introspection::{self, AddClientError};
 use harmont_server::secret::ServerSecret;
 use harmont_server::sessions::{AddUserError, SignIn};
 use harmont_server::{store, Service, Settings};
@@ -62,6 +66,45 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("harmont-auth token mint".into()) };
             let token = service.mint_session(user.id, &operator, SignIn::OPERATOR).await.map_err(admin_error)?;
             println!("{}", token.expose());
+            Ok(())
+        }
+        Command::Client(command) => client_command(command).await,
+    }
+}
+
+/// `client add|list|remove`: the store alone, no server secret needed.
+async fn client_command(command: ClientCommand) -> anyhow::Result<()> {
+    let open = |database: DatabaseArgs| async move {
+        let store = store::open_with(&database.url, database.timeout).await?;
+        store.migrate().await.context("applying migrations")?;
+        anyhow::Ok(store)
+    };
+    match command {
+        ClientCommand::Add { name, database } => {
+            let store = open(database).await?;
+            let now = harmont_server::clock::Clock::now(&SystemClock);
+            let (client, secret) = match introspection::add_client(&*store, &name, now).await {
+                Ok(added) => added,
+                Err(AddClientError::Store(err)) => return Err(err.into()),
+                Err(err) => bail!("cannot add client {name:?}: {err}"),
+            };
+            let shown = serde_json::json!({"client_id": client.id, "client_secret": secret.expose()});
+            println!("{shown}");
+            eprintln!("added client {} ({}); the secret is shown only this once", client.name, client.id);
+            Ok(())
+        }
+        ClientCommand::List { database } => {
+            for client in open(database).await?.list_resource_clients().await? {
+                let created = harmont_server::clock::rfc3339(client.created_at);
+                println!("{}\t{}\t{created}", client.name, client.id);
+            }
+            Ok(())
+        }
+        ClientCommand::Remove { name, database } => {
+            if !open(database).await?.remove_resource_client(&name).await? {
+                bail!("no client named {name:?}");
+            }
+            eprintln!("removed client {name}");
             Ok(())
         }
     }

@@ -28,6 +28,10 @@ impl Rate {
     /// 10 at once, then one every 6 s (10 a minute): room for typos, while an
     /// 80-bit paste code would take longer than the universe has existed.
     pub const REDEEM: Rate = Rate { burst: 10, refill_every: Duration::from_secs(6) };
+    /// Failed resource-server client authentications (introspection), as
+    /// redeem's: room for a misconfiguration to show, none for guessing a
+    /// 256-bit secret.
+    pub const CLIENT_AUTH: Rate = Rate::REDEEM;
     /// Passkey sign-ins started, each of which parks a ceremony row until it
     /// expires: 30 at once, then one every 2 s, far above what a person clicks.
     pub const SIGN_IN_START: Rate = Rate { burst: 30, refill_every: Duration::from_secs(2) };

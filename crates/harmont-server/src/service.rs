@@ -31,6 +31,8 @@ pub struct Settings {
     pub recheck_every: Duration,
     pub claim_failures: Rate,
     pub redeem_failures: Rate,
+    /// Failed resource-server client authentications (introspection) per client address.
+    pub client_auth_failures: Rate,
     /// Unauthenticated passkey sign-ins started per client (each stores a row).
     pub sign_in_starts: Rate,
     /// What one session may start: `transfer`, `code`, passkey registrations.
@@ -67,6 +69,7 @@ impl Settings {
             recheck_every: Duration::from_secs(2),
             claim_failures: Rate::CLAIM,
             redeem_failures: Rate::REDEEM,
+            client_auth_failures: Rate::CLIENT_AUTH,
             sign_in_starts: Rate::SIGN_IN_START,
             session_starts: Rate::PER_SESSION,
             long_polls_per_client: crate::config::DEFAULT_LONG_POLLS_PER_CLIENT,
@@ -104,6 +107,7 @@ pub struct Service {
     pub(crate) seen_claims: SeenClaims,
     pub(crate) claim_limiter: FailureLimiter,
     pub(crate) redeem_limiter: FailureLimiter,
+    pub(crate) client_auth_limiter: FailureLimiter,
     pub(crate) sign_in_limiter: FailureLimiter,
     pub(crate) session_limiter: FailureLimiter<uuid::Uuid>,
     pub(crate) long_polls: LongPolls,
@@ -117,6 +121,7 @@ impl Service {
         Self {
             claim_limiter: FailureLimiter::new(settings.claim_failures),
             redeem_limiter: FailureLimiter::new(settings.redeem_failures),
+            client_auth_limiter: FailureLimiter::new(settings.client_auth_failures),
             sign_in_limiter: FailureLimiter::new(settings.sign_in_starts),
             session_limiter: FailureLimiter::new(settings.session_starts),
             long_polls: LongPolls::new(settings.long_polls_per_client, settings.max_long_polls),
@@ -255,6 +260,7 @@ impl Service {
             self.auth_cache.forget_stale(self.clock.now());
             self.claim_limiter.forget_idle(std::time::Instant::now());
             self.redeem_limiter.forget_idle(std::time::Instant::now());
+            self.client_auth_limiter.forget_idle(std::time::Instant::now());
             self.sign_in_limiter.forget_idle(std::time::Instant::now());
             self.session_limiter.forget_idle(std::time::Instant::now());
         }

@@ -59,6 +59,13 @@ impl Service {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
             _ => return Err(ApiError::invalid_token()),
         };
+        self.authenticate_token(raw).await
+    }
+
+    /// Resolves a raw session token or API key, through the bearer cache: a
+    /// bad one is `401 unauthorized` with `invalid_token`, an unavailable
+    /// store `503`.
+    pub async fn authenticate_token(&self, raw: &str) -> Result<Authenticated, ApiError> {
         // A session token or a personal API key; each fails its own format
         // check before any store call. Their hashes share the bearer cache.
         // The key is parsed only when the session token's check failed, so

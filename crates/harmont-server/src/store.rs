@@ -6,8 +6,8 @@ use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
     ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, Store, StoreError, StoreEvent, Swept,
-    User,
+    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Result, Session, SessionDraft,
+    Store, StoreError, StoreEvent, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use std::future::Future;
@@ -243,6 +243,18 @@ impl Store for TimedStore {
     }
     async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
         self.run(self.inner.take_ceremony(kind, key_hash, now)).await
+    }
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        self.run(self.inner.create_resource_client(client)).await
+    }
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        self.run(self.inner.list_resource_clients()).await
+    }
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        self.run(self.inner.resource_client_secret_hash(id)).await
+    }
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        self.run(self.inner.remove_resource_client(name)).await
     }
 }
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use harmont_store::{
     ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, SignInMethod, Store, StoreError,
-    StoreEvent, Swept, User,
+    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Result, Session, SessionDraft,
+    SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -746,6 +746,56 @@ impl Store for PostgresStore {
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Ceremony { user_id: row.try_get(0).map_err(backend)?, state: row.try_get(1).map_err(backend)? }))
+    }
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(client.id)
+            .bind(&client.name)
+            .bind(&client.secret_hash.0[..])
+            .bind(client.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
+    }
+
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ResourceClient {
+                    id: row.try_get(0).map_err(backend)?,
+                    name: row.try_get(1).map_err(backend)?,
+                    created_at: row.try_get(2).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        hash.map(|hash| {
+            <[u8; 32]>::try_from(hash.as_slice())
+                .map(TokenHash)
+                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
+        })
+        .transpose()
+    }
+
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM resource_clients WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 }
 

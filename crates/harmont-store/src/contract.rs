@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::{
     ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewUser, Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent,
-    Swept, User,
+    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Session, SessionDraft, SignInMethod,
+    Store, StoreError, StoreEvent, Swept, User,
 };
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
@@ -79,6 +79,8 @@ macro_rules! contract_tests {
             update_user_name_sets_the_name,
             delete_user_removes_everything_of_theirs,
             key_revocation_and_account_deletion_are_announced,
+            resource_clients_are_unique_by_name_and_keep_only_a_hash,
+            resource_clients_are_listed_by_name_and_removed_by_name,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
@@ -1289,4 +1291,46 @@ pub async fn key_revocation_and_account_deletion_are_announced(store: &dyn Store
     assert_eq!(next(&mut events).await, StoreEvent::SessionRevoked(key.id), "nothing for a miss");
     assert!(store.delete_user(user.id).await.unwrap());
     assert_eq!(next(&mut events).await, StoreEvent::UserRevoked(user.id));
+}
+
+fn new_resource_client(name: &str) -> NewResourceClient {
+    NewResourceClient { id: Uuid::new_v4(), name: name.to_owned(), secret_hash: random_token_hash(), created_at: T0 }
+}
+
+pub async fn resource_clients_are_unique_by_name_and_keep_only_a_hash(store: &dyn Store) {
+    let gateway = new_resource_client("gateway");
+    let stored = store.create_resource_client(gateway.clone()).await.unwrap();
+    assert_eq!(stored, ResourceClient { id: gateway.id, name: "gateway".to_owned(), created_at: T0 });
+    assert_eq!(store.resource_client_secret_hash(gateway.id).await.unwrap(), Some(gateway.secret_hash));
+    assert_eq!(store.resource_client_secret_hash(Uuid::new_v4()).await.unwrap(), None);
+
+    let same_name = new_resource_client("gateway");
+    assert!(matches!(store.create_resource_client(same_name.clone()).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.resource_client_secret_hash(same_name.id).await.unwrap(), None, "nothing of it was stored");
+    let same_id = NewResourceClient { id: gateway.id, ..new_resource_client("billing") };
+    assert!(matches!(store.create_resource_client(same_id).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.resource_client_secret_hash(gateway.id).await.unwrap(), Some(gateway.secret_hash), "unchanged");
+}
+
+pub async fn resource_clients_are_listed_by_name_and_removed_by_name(store: &dyn Store) {
+    assert_eq!(store.list_resource_clients().await.unwrap(), vec![]);
+    let names = ["orders", "billing", "gateway"];
+    let mut made = Vec::new();
+    for name in names {
+        let client = new_resource_client(name);
+        store.create_resource_client(client.clone()).await.unwrap();
+        made.push(client);
+    }
+    let listed: Vec<String> = store.list_resource_clients().await.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(listed, ["billing", "gateway", "orders"]);
+
+    assert!(store.remove_resource_client("billing").await.unwrap());
+    assert!(!store.remove_resource_client("billing").await.unwrap(), "already gone");
+    assert!(!store.remove_resource_client("nobody").await.unwrap());
+    assert_eq!(store.resource_client_secret_hash(made[1].id).await.unwrap(), None, "its secret is refused");
+    assert_eq!(store.resource_client_secret_hash(made[0].id).await.unwrap(), Some(made[0].secret_hash));
+    let listed: Vec<String> = store.list_resource_clients().await.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(listed, ["gateway", "orders"]);
+    // The name is free again.
+    store.create_resource_client(new_resource_client("billing")).await.unwrap();
 }

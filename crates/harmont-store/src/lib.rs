@@ -221,6 +221,25 @@ impl ApiKeyRecord {
     }
 }
 
+/// A resource server allowed to introspect tokens, about to be stored: its
+/// secret only as SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewResourceClient {
+    pub id: Uuid,
+    /// Unique; how the operator names it.
+    pub name: String,
+    pub secret_hash: TokenHash,
+    pub created_at: Millis,
+}
+
+/// A stored resource-server client. No secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceClient {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Millis,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GrantKind {
     /// Parked by `transfer` under a nonce's SHA-256.
@@ -491,6 +510,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes and returns the ceremony of this kind and key live at `now`,
     /// in one statement: a ceremony finishes at most once.
     async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>>;
+
+    /// Stores a resource-server client. [`StoreError::Conflict`] if its name
+    /// (or id) is taken.
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient>;
+
+    /// Every resource-server client, by name.
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>>;
+
+    /// The SHA-256 of the client's secret; `None` for no such client.
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>>;
+
+    /// Deletes the client with this name; `false` when there is none. Its
+    /// secret is refused from the next request on.
+    async fn remove_resource_client(&self, name: &str) -> Result<bool>;
 }
 
 /// Checked whether or not the `contract` feature is on.

@@ -203,3 +203,61 @@ pub struct UserUpdateRequest {
     ))]
     pub name: String,
 }
+
+/// What a bearer is: a session token (`hms_…`) or a personal API key (`hmk_…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Session,
+    ApiKey,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::ApiKey => "api_key",
+        }
+    }
+}
+
+/// An RFC 7662 introspection request, form-encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct IntrospectionRequest {
+    /// The token to look at: a session token or a personal API key.
+    pub token: String,
+    /// Accepted and ignored: the token's prefix says what it is.
+    #[serde(default)]
+    pub token_type_hint: Option<String>,
+}
+
+/// An RFC 7662 introspection response. Anything but a live token is exactly
+/// `{"active": false}`: no field says why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    /// The user's uuid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<Uuid>,
+    /// The user's email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<TokenKind>,
+    /// When the token was issued, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// When the token expires, Unix seconds; absent for a key that never does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+}
+
+impl IntrospectionResponse {
+    /// `{"active": false}`.
+    pub fn inactive() -> Self {
+        Self { active: false, sub: None, username: None, token_type: None, iat: None, exp: None }
+    }
+}

@@ -92,6 +92,9 @@ catalogue! {
     Unauthorized = "unauthorized", 401, "authentication",
         "A valid bearer token is required.",
         "The request needs `Authorization: Bearer <token>` with a live Harmont session token. The token was missing, malformed, unknown, expired or revoked. Log in again to get a new one.";
+    InvalidClient = "invalid_client", 401, "authentication",
+        "Client authentication failed.",
+        "Token introspection (`POST /api/v0/auth/introspect`) is for resource servers registered with `harmont-auth client add NAME`: send their `client_id` and `client_secret` with HTTP Basic (`Authorization: Basic base64(client_id:client_secret)`). They were missing, malformed, unknown (the client may have been removed) or wrong. Repeated failures from one address are rate limited.";
     ReauthenticationRequired = "reauthentication_required", 403, "authentication",
         "Sign in again to do this.",
         "Adding or removing a passkey or a sign-in identity, and deleting the account, need a browser session whose sign-in (passkey, emailed or operator link, single sign-on) happened within the last 10 minutes. A session obtained by the CLI (`claim` or `redeem`) never qualifies. Sign in again in the browser, then retry.";

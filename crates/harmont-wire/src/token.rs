@@ -2,7 +2,9 @@
 //! + a 6-character base62 CRC32 of everything before it.
 //!
 //! Personal API keys ([`ApiKey`]) have the same shape under the prefix
-//! `hmk_`, so a secret scanner (and the server) tells the two apart.
+//! `hmk_`, and resource-server client secrets ([`ClientSecret`], for token
+//! introspection) under `hmc_`, so a secret scanner (and the server) tells
+//! them apart.
 //!
 //! The prefix makes a leaked token recognisable to secret scanners; the
 //! checksum lets the server refuse a mistyped or made-up token before any
@@ -15,6 +17,7 @@ use crate::random;
 
 const PREFIX: &str = "hms_";
 const KEY_PREFIX: &str = "hmk_";
+const CLIENT_SECRET_PREFIX: &str = "hmc_";
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const SECRET_LEN: usize = 43; // 43 * log2(62) = 256.03 bits
 const CHECKSUM_LEN: usize = 6; // 62^6 > 2^32
@@ -128,6 +131,45 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// A plaintext resource-server client secret: `hmc_` + 256 bits + checksum.
+/// The client sends it with HTTP Basic to introspect tokens; only its SHA-256
+/// is stored, and `Debug` never shows it.
+#[derive(Clone)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Mints a fresh secret from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self(generate_with(CLIENT_SECRET_PREFIX))
+    }
+
+    /// Checks prefix, length, alphabet and checksum. No I/O.
+    pub fn parse(raw: &str) -> Result<Self, TokenFormatError> {
+        parse_with(CLIENT_SECRET_PREFIX, raw).map(Self)
+    }
+
+    /// The raw secret, for the one time it is shown.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    /// Whether this secret's SHA-256 is `stored`, compared in constant time.
+    pub fn matches(&self, stored: &TokenHash) -> bool {
+        use subtle::ConstantTimeEq;
+        self.hash().0.ct_eq(&stored.0).into()
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(hmc_…redacted)")
+    }
+}
+
 /// A bearer credential as a client holds it: a session token or a personal
 /// API key, taken as the server gave it (the published service's tokens
 /// need not have this crate's format, so it is not parsed). `Debug` never
@@ -156,7 +198,8 @@ impl BearerToken {
 
     /// Whether both are the same credential, in constant time.
     pub fn same_as(&self, other: &BearerToken) -> bool {
-        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
     }
 }
 
@@ -201,11 +244,6 @@ impl From<&String> for BearerToken {
     fn from(raw: &String) -> Self {
         Self::new(raw.as_str())
     }
-}
-
-/// Byte-wise equality whose time depends only on the lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 fn checksum(body: &str) -> String {
@@ -269,6 +307,19 @@ mod tests {
         let renamed = format!("hms_{}", &key.expose()[4..]);
         assert_eq!(SessionToken::parse(&renamed).err(), Some(TokenFormatError::Checksum));
         assert!(!format!("{key:?}").contains(&key.expose()[4..12]));
+    }
+
+    #[test]
+    fn client_secrets_are_their_own_kind_and_match_only_their_hash() {
+        let secret = ClientSecret::generate();
+        assert!(secret.expose().starts_with("hmc_"));
+        assert_eq!(ClientSecret::parse(secret.expose()).ok().map(|s| s.hash()), Some(secret.hash()));
+        assert_eq!(SessionToken::parse(secret.expose()).err(), Some(TokenFormatError::Malformed));
+        assert_eq!(ApiKey::parse(secret.expose()).err(), Some(TokenFormatError::Malformed));
+        assert_eq!(ClientSecret::parse(ApiKey::generate().expose()).err(), Some(TokenFormatError::Malformed));
+        assert!(secret.matches(&secret.hash()));
+        assert!(!secret.matches(&ClientSecret::generate().hash()));
+        assert!(!format!("{secret:?}").contains(&secret.expose()[4..12]));
     }
 
     #[test]

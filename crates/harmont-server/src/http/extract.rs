@@ -53,6 +53,45 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
+/// A form-encoded body (`application/x-www-form-urlencoded`): its
+/// name-value pairs, in order, repeats kept. Anything else is `415`.
+#[derive(Debug)]
+pub struct FormBody(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType)
+                .with_message("The request body must be application/x-www-form-urlencoded."));
+        }
+        let (_, bytes) = read_body(req).await?;
+        Ok(FormBody(url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()))
+    }
+}
+
+/// A resource-server client authenticated with HTTP Basic (its id), for
+/// token introspection; `401 invalid_client` otherwise.
+#[derive(Debug)]
+pub struct ResourceServer(pub uuid::Uuid);
+
+impl FromRequestParts<Arc<Service>> for ResourceServer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Arc<Service>) -> Result<Self, ApiError> {
+        let Client(client) = Client::from_request_parts(parts, service).await?;
+        let header = parts.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+        service.authenticate_client(header, client.ip).await.map(ResourceServer)
+    }
+}
+
 async fn read_body(req: Request) -> Result<(bool, Bytes), ApiError> {
     let headers = req.headers();
     let is_json = headers

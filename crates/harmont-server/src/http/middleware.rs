@@ -92,6 +92,9 @@ fn render_error(service: &Service, request_id: &str, response: &mut Response) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
     }
+    if error.code == ErrorCode::InvalidClient {
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"harmont\""));
+    }
     if let Some(seconds) = error.retry_after {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }

@@ -5,7 +5,9 @@ mod account;
 mod cli_login;
 mod docs;
 pub mod extract;
+mod forward_auth;
 mod health;
+mod introspect;
 pub mod middleware;
 pub mod openapi;
 mod web_sign_in;
@@ -37,6 +39,13 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/cli/redeem", post(cli_login::redeem))
         .route("/api/v0/auth/cli/inspect", post(cli_login::inspect))
         .route("/api/v0/auth/logout", post(account::logout))
+        // The methods of a proxied request, and any path below: nginx's
+        // `auth_request` asks with the original request's method, Envoy's
+        // `ext_authz` with its method and its path appended.
+        .route("/api/v0/auth/verify", forward_auth::methods())
+        .route("/api/v0/auth/verify/", forward_auth::methods())
+        .route("/api/v0/auth/verify/{*forwarded}", forward_auth::methods())
+        .route("/api/v0/auth/introspect", post(introspect::introspect))
         .route("/api/v0/auth/sessions", get(account::list_sessions))
         .route("/api/v0/auth/sessions/{id}", delete(account::revoke_session))
         .route("/api/v0/auth/sessions/revoke-others", post(account::revoke_other_sessions))

@@ -6,14 +6,14 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, cli_login, health, web_sign_in};
+use super::{account, cli_login, forward_auth, health, introspect, web_sign_in};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Harmont API", version = "0", description = "harmont-auth: Harmont's authentication API."),
     paths(
         cli_login::transfer, cli_login::claim, cli_login::code, cli_login::redeem, cli_login::inspect,
-        account::logout, account::current_user, account::update_current_user, account::delete_current_user,
+        account::logout, forward_auth::verify, introspect::introspect, account::current_user, account::update_current_user, account::delete_current_user,
         account::list_api_tokens, account::create_api_token, account::revoke_api_token,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,
         health::ping, health::healthz,
@@ -36,6 +36,17 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("A Harmont session token, `hms_…`, or a personal API key, `hmk_…`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A resource server's `client_id` and `client_secret`, from `harmont-auth client add NAME`.",
+                    ))
                     .build(),
             ),
         );

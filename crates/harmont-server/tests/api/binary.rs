@@ -433,3 +433,77 @@ async fn out_of_file_descriptors_the_server_backs_off_logs_once_and_recovers() {
     });
     assert!(status.success(), "{status:?}");
 }
+
+/// Issue 9: `client add` prints the credentials once, as JSON on stdout;
+/// `client list` shows no secret; `client remove` refuses the secret from the
+/// next request on. Neither the client secret (nor its Basic header) nor a
+/// token reaches the server's log, on introspection or forward auth.
+async fn client_add_list_remove_and_a_log_without_client_secrets(backend: Backend) {
+    use base64::Engine as _;
+    let operator = Operator::new(backend);
+    let email = format!("op-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(operator.run(&["user", "add", &email]).status.success());
+    let token = String::from_utf8(operator.run(&["token", "mint", &email]).stdout).unwrap().trim().to_owned();
+    let name = format!("gateway-{}", uuid::Uuid::new_v4().simple());
+
+    let added = operator.run(&["client", "add", &name]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let stdout = String::from_utf8(added.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "one JSON line on stdout: {stdout}");
+    let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let shown = shown.as_object().unwrap();
+    assert_eq!(shown.keys().collect::<Vec<_>>(), ["client_id", "client_secret"]);
+    let client_id = shown["client_id"].as_str().unwrap().to_owned();
+    let secret = shown["client_secret"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::try_parse(&client_id).is_ok());
+    assert!(harmont_wire::token::ClientSecret::parse(&secret).is_ok());
+    assert!(String::from_utf8_lossy(&added.stderr).contains("only this once"));
+
+    let again = operator.run(&["client", "add", &name]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"), "{again:?}");
+    for bad in ["", " padded ", "tab\there"] {
+        let refused = operator.run(&["client", "add", bad]);
+        assert_eq!(refused.status.code(), Some(1), "{bad:?}");
+        assert!(refused.stdout.is_empty());
+    }
+
+    let listed = operator.run(&["client", "list"]);
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let line = listed.lines().find(|line| line.starts_with(&format!("{name}\t"))).expect("the client is listed");
+    assert!(line.contains(&client_id), "{line}");
+    assert!(!listed.contains(&secret), "list shows no secret");
+
+    let server = Server::start(&operator);
+    let http = reqwest::Client::new();
+    let introspect = format!("{}/api/v0/auth/introspect", server.base);
+    let asked = http.post(&introspect).basic_auth(&client_id, Some(&secret)).form(&[("token", &token)]).send();
+    let answer: serde_json::Value = asked.await.unwrap().json().await.unwrap();
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["username"], email.as_str());
+    let verified = http.get(format!("{}/api/v0/auth/verify", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(verified.status(), reqwest::StatusCode::OK);
+    let wrong = http.post(&introspect).basic_auth(&client_id, Some(&token)).form(&[("token", &token)]).send();
+    assert_eq!(wrong.await.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    let removed = operator.run(&["client", "remove", &name]);
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    let refused = http.post(&introspect).basic_auth(&client_id, Some(&secret)).form(&[("token", &token)]).send();
+    assert_eq!(refused.await.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED, "removed: refused at once");
+    let gone = operator.run(&["client", "remove", &name]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no client named"));
+    assert!(!String::from_utf8(operator.run(&["client", "list"]).stdout).unwrap().contains(&name));
+
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let status = server_terminated(server, |log| {
+        assert!(log.contains("route=\"/api/v0/auth/introspect\""), "the log names routes");
+        assert!(log.contains("route=\"/api/v0/auth/verify\""), "the log names routes");
+        for (what, secret) in [("client secret", &secret), ("Basic credentials", &basic), ("token", &token)] {
+            assert!(!log.contains(secret.as_str()), "the {what} reached the log");
+        }
+    });
+    assert!(status.success());
+}
+api_test!(client_add_list_remove_and_a_log_without_client_secrets);

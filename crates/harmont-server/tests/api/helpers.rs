@@ -149,6 +149,17 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// A personal API key made with `session`, as the settings page makes
+    /// them; returns the key and its id.
+    pub async fn api_key_for(&self, session: &str, expires_at: Option<&str>) -> (String, String) {
+        let body = serde_json::json!({"description": "tests", "expires_at": expires_at});
+        let response = self.post_json("/api/v0/user/api-tokens", Some(session), body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating an API key");
+        let body: Value = response.json().await.expect("JSON");
+        let key = body["token"].as_str().expect("a key").to_owned();
+        (key, body["api_token"]["id"].as_str().expect("an id").to_owned())
+    }
+
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }

@@ -133,6 +133,7 @@ async fn postgres_the_database_goes_away_and_comes_back() {
     let a = server(&cluster.url(), clock.clone(), Backend::Postgres).await;
     let b = server(&cluster.url(), clock.clone(), Backend::Postgres).await;
     let (_, token) = a.signed_in().await;
+    let gateway = crate::introspect::client(&a, "gateway").await;
     assert_eq!(b.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK);
     let held = {
         let (http, url) = (b.http.clone(), b.url("/api/v0/auth/cli/claim"));
@@ -160,6 +161,11 @@ async fn postgres_the_database_goes_away_and_comes_back() {
     assert_unavailable(b.get("/api/v0/user", Some(&token)).await).await;
     let took = start.elapsed();
     assert!(took < DB_TIMEOUT + Duration::from_secs(2), "a bearer check took {took:?}");
+    // Forward auth and introspection say "cannot tell", never "not a user":
+    // a proxy must not turn an outage into everyone being signed out.
+    assert_unavailable(b.get("/api/v0/auth/verify", Some(&token)).await).await;
+    let asked = b.http.post(b.url("/api/v0/auth/introspect")).basic_auth(&gateway.0, Some(&gateway.1));
+    assert_unavailable(asked.form(&[("token", &token)]).send().await.unwrap()).await;
     let start = Instant::now();
     let response = a.post_json("/api/v0/auth/cli/transfer", Some(&token), json!({"nonce": nonce()})).await;
     assert_unavailable(response).await;

@@ -1,4 +1,4 @@
-//! Nothing in storage reveals a token, nonce or paste code: after a full run
+//! Nothing in storage reveals a token, nonce, paste code or client secret: after a full run
 //! of every flow, the database (files or tables) is searched for each secret.
 
 use crate::api_test;
@@ -23,9 +23,13 @@ async fn the_database_holds_no_recoverable_secret(backend: Backend) {
     let code = web.code(None).await.unwrap();
     let redeemed = app.client().redeem(&code, None).await.unwrap().expose().to_owned();
     let parked_code = web.code(None).await.unwrap();
+    // A resource-server client, used to introspect.
+    let (client_id, client_secret) = crate::introspect::client(&app, "gateway").await;
+    let asked = app.http.post(app.url("/api/v0/auth/introspect")).basic_auth(&client_id, Some(&client_secret));
+    assert_eq!(asked.form(&[("token", &token)]).send().await.unwrap().status(), reqwest::StatusCode::OK);
 
     let dump = dump(&app).await;
-    for secret in [&token, &claimed, &redeemed, &claimed_nonce, &parked_nonce, &code, &parked_code] {
+    for secret in [&token, &claimed, &redeemed, &claimed_nonce, &parked_nonce, &code, &parked_code, &client_secret] {
         assert!(!dump.contains(secret.as_str()), "a secret is stored in the clear");
     }
     // The verifier is a secret too; the challenge may be stored (it is a hash).
