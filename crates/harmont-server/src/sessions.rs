@@ -86,7 +86,7 @@ impl Service {
             }
             None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
-        let touch = auth.session.last_used_at.is_none_or(|at| now - at >= 60_000);
+        let touch = harmont_store::touch_due(auth.session.last_used_at, now);
         if touch {
             if is_key {
                 self.store.touch_api_key(auth.session.id, now).await?;

@@ -33,9 +33,6 @@ const POOL_SIZE: u32 = 16;
 /// How long a pooled connection or a statement is waited for, unless told.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A minute, the resolution of `last_used_at`.
-const TOUCH_INTERVAL: Millis = 60_000;
-
 /// Storage in a PostgreSQL database.
 pub struct PostgresStore {
     pool: PgPool,
@@ -314,7 +311,7 @@ impl Store for PostgresStore {
         )
         .bind(now)
         .bind(session_id)
-        .bind(now - TOUCH_INTERVAL)
+        .bind(now - harmont_store::TOUCH_EVERY)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -665,7 +662,7 @@ impl Store for PostgresStore {
         )
         .bind(now)
         .bind(id)
-        .bind(now - TOUCH_INTERVAL)
+        .bind(now - harmont_store::TOUCH_EVERY)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

@@ -32,9 +32,6 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A minute, the resolution of `last_used_at`.
-const TOUCH_INTERVAL: Millis = 60_000;
-
 const INSERT_SESSION: &str = "INSERT INTO sessions \
      (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -360,7 +357,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(session_id.hyphenated().to_string())
-        .bind(now - TOUCH_INTERVAL)
+        .bind(now - harmont_store::TOUCH_EVERY)
         .execute(&self.writer)
         .await
         .map_err(backend)?;
@@ -692,7 +689,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(id.hyphenated().to_string())
-        .bind(now - TOUCH_INTERVAL)
+        .bind(now - harmont_store::TOUCH_EVERY)
         .execute(&self.writer)
         .await
         .map_err(backend)?;

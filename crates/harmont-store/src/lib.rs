@@ -21,6 +21,17 @@ use uuid::Uuid;
 /// Unix time in milliseconds.
 pub type Millis = i64;
 
+/// The resolution of `last_used_at` (sessions and API keys): it is written
+/// at most this often, so a busy token costs one write a minute, not one a
+/// request. The service skips the call when it is not due; the backends
+/// check again in the statement, so racing requests write once.
+pub const TOUCH_EVERY: Millis = 60_000;
+
+/// Whether a credential last used at `last_used_at` is due a new `last_used_at`.
+pub fn touch_due(last_used_at: Option<Millis>, now: Millis) -> bool {
+    last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule refused the write (for example a duplicate email).
