@@ -53,6 +53,21 @@ pub enum UserCommand {
         #[command(flatten)]
         service: ServiceArgs,
     },
+    /// Disable a user: their sessions and API keys are refused at once (on
+    /// every replica sharing a Postgres database), they cannot sign in, and
+    /// logins already approved for them cannot be collected. Nothing is
+    /// revoked or deleted: `user enable` restores them as they were.
+    Disable {
+        email: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Enable a disabled user again: the same sessions and keys work again.
+    Enable {
+        email: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
 }
 
 /// `serve`'s default listen address, as a URL.

@@ -1,4 +1,5 @@
-//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `token mint`.
+//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `user disable`, `user enable`,
+//! `token mint`.
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -55,6 +56,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{link}");
             Ok(())
         }
+        Command::User(UserCommand::Disable { email, service }) => set_disabled(&service, &email, true).await,
+        Command::User(UserCommand::Enable { email, service }) => set_disabled(&service, &email, false).await,
         Command::Token(TokenCommand::Mint { email, service }) => {
             let service = build_service(&service, String::new()).await?;
             let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
@@ -65,6 +68,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `user disable` / `user enable`: says what changed on stderr.
+async fn set_disabled(args: &ServiceArgs, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let service = build_service(args, String::new()).await?;
+    let user = service.user_by_email(email).await?.with_context(|| format!("no user with email {email}"))?;
+    let was = user.disabled_at.is_some();
+    if !service.set_user_disabled(user.id, disabled).await? {
+        bail!("no user with email {email}");
+    }
+    let said = match (was, disabled) {
+        (false, true) => "disabled: their sessions and API keys are refused until `harmont-auth user enable`",
+        (true, true) => "was already disabled",
+        (true, false) => "enabled: their sessions and API keys work again",
+        (false, false) => "was not disabled",
+    };
+    eprintln!("{} ({}) {said}", user.email, user.id);
+    Ok(())
 }
 
 /// An [`ApiError`] as an admin command reports it: a 500 by its cause, with

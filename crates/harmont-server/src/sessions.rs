@@ -79,6 +79,14 @@ impl Service {
             }
             None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
+        // A disabled user's tokens are refused, and kept in the cache as
+        // such: enabling the user drops them (announced, like a revocation).
+        if auth.user.disabled_at.is_some() {
+            if !cached {
+                self.auth_cache.put(hash, auth, now, generation);
+            }
+            return Err(ApiError::new(ErrorCode::UserDisabled));
+        }
         let touch = auth.session.last_used_at.is_none_or(|at| now - at >= 60_000);
         if touch {
             if is_key {
@@ -157,6 +165,19 @@ impl Service {
         }
     }
 
+    /// Disables (`true`) or enables the user. Disabling revokes nothing:
+    /// their sessions and keys are refused while it lasts (here at once, on
+    /// other replicas as soon as the store's announcement reaches them) and
+    /// work again once enabled. `false` when there is no such user.
+    pub async fn set_user_disabled(&self, user_id: Uuid, disabled: bool) -> Result<bool, StoreError> {
+        let at = disabled.then(|| self.clock.now());
+        let found = self.store.set_user_disabled(user_id, at).await?;
+        if found {
+            self.revoked(Revocation::User(user_id));
+        }
+        Ok(found)
+    }
+
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.store.user_by_email(&email.trim().to_lowercase()).await
     }
@@ -232,6 +253,7 @@ mod tests {
                 name: None,
                 personal_org_slug: None,
                 created_at: T0,
+                disabled_at: None,
             },
         };
         for method in [SignInMethod::Passkey, SignInMethod::Link, SignInMethod::Sso] {

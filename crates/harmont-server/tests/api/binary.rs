@@ -222,6 +222,59 @@ async fn user_links_sign_in_once_and_stay_out_of_the_log(backend: Backend) {
 }
 api_test!(user_links_sign_in_once_and_stay_out_of_the_log);
 
+/// Issue 13: `user disable` and `user enable` with the real binary, while
+/// the server runs: the running server refuses the user's token (at once on
+/// Postgres, announced; within the bearer cache's 2 s on SQLite, another
+/// process), `token mint` refuses them, and `user enable` brings the very
+/// same token back.
+async fn user_disable_and_enable_from_the_command_line(backend: Backend) {
+    let operator = Operator::new(backend);
+    let email = format!("op-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(operator.run(&["user", "add", &email]).status.success());
+    let minted = operator.run(&["token", "mint", &email]);
+    assert!(minted.status.success());
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let server = Server::start(&operator);
+    let http = reqwest::Client::new();
+    let user_url = format!("{}/api/v0/user", server.base);
+    let status = async || http.get(&user_url).bearer_auth(&token).send().await.unwrap().status();
+    assert_eq!(status().await, reqwest::StatusCode::OK);
+
+    let disabled = operator.run(&["user", "disable", &email.to_uppercase()]);
+    assert!(disabled.status.success(), "{}", String::from_utf8_lossy(&disabled.stderr));
+    let said = String::from_utf8_lossy(&disabled.stderr);
+    assert!(said.contains(&format!("{email} (")) && said.contains("disabled"), "{said}");
+    assert!(disabled.stdout.is_empty());
+    let again = operator.run(&["user", "disable", &email]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already disabled"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status().await != reqwest::StatusCode::FORBIDDEN {
+        assert!(std::time::Instant::now() < deadline, "the running server refuses a disabled user's token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused: serde_json::Value =
+        http.get(&user_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "user_disabled");
+    let mint = operator.run(&["token", "mint", &email]);
+    assert_eq!(mint.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&mint.stderr).contains("disabled"), "{}", String::from_utf8_lossy(&mint.stderr));
+    assert!(mint.stdout.is_empty());
+
+    let enabled = operator.run(&["user", "enable", &email]);
+    assert!(enabled.status.success());
+    assert!(String::from_utf8_lossy(&enabled.stderr).contains("enabled"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status().await != reqwest::StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "the same token works again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let unknown = operator.run(&["user", "disable", "nobody@example.com"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user with email nobody@example.com"));
+    assert!(server.terminate().success());
+}
+api_test!(user_disable_and_enable_from_the_command_line);
+
 fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
     let log_handle = server.log.clone();
     let status = server.terminate();

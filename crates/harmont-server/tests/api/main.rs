@@ -10,6 +10,7 @@ mod bodies;
 mod claim;
 mod code;
 mod crash;
+mod disable;
 mod errors;
 mod fleet;
 mod inspect;
