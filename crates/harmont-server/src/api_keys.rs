@@ -79,6 +79,7 @@ impl Service {
                 expires_at,
             })
             .await?;
+        crate::metrics::api_key_created();
         Ok(ApiTokenCreateResponse { token: key.expose().to_owned(), api_token: api_token(&stored) })
     }
 
@@ -90,6 +91,7 @@ impl Service {
     /// Someone else's key answers exactly as a missing one does.
     pub async fn revoke_api_key(&self, auth: &Authenticated, id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_api_key(auth.user.id, id, self.clock.now()).await? {
+            crate::metrics::api_key_revoked();
             self.revoked(Revocation::Session(id));
             Ok(())
         } else {

@@ -170,6 +170,11 @@ pub struct ServeArgs {
     /// How long a client may take to send a request's body.
     #[arg(long, env = "HARMONT_BODY_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
     pub body_timeout: Duration,
+    /// Serve Prometheus metrics at `GET /metrics` on this address (such as
+    /// `127.0.0.1:9090`), apart from the API. Off unless given: keep it
+    /// where only your scraper reaches it.
+    #[arg(long, env = "HARMONT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Log filter, in `tracing` env-filter syntax. The WebAuthn crates
     /// (`webauthn*` targets) stay at `info` or quieter unless it names them.
     #[arg(long, env = "HARMONT_LOG", default_value = "info")]

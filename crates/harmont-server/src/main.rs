@@ -120,7 +120,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await?;
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");
-    harmont_server::serve(listener, Arc::new(service), shutdown_signal()).await?;
+    let service = Arc::new(service);
+    if let Some(metrics_listen) = args.metrics_listen {
+        let handle = harmont_server::metrics::install().context("installing the metrics recorder")?;
+        let metrics = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {metrics_listen}"))?;
+        let bound = metrics.local_addr()?;
+        tracing::info!(metrics_listen = %bound, "serving Prometheus metrics at /metrics");
+        tokio::spawn(harmont_server::http::metrics::serve(metrics, service.clone(), handle));
+    }
+    harmont_server::serve(listener, service, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -47,6 +47,7 @@ impl Service {
     ) -> Result<SessionToken, ApiError> {
         let (token, draft) = self.session_draft(client, self.clock.now(), sign_in);
         self.store.create_session(user_id, draft).await?;
+        crate::metrics::session_created(sign_in.method);
         Ok(token)
     }
 
@@ -72,7 +73,9 @@ impl Service {
         };
         let now = self.clock.now();
         let generation = self.auth_cache.generation();
-        let (mut auth, cached) = match self.auth_cache.get(&hash, now) {
+        let found = self.auth_cache.get(&hash, now);
+        crate::metrics::bearer_cache(found.is_some());
+        let (mut auth, cached) = match found {
             Some(auth) => (auth, true),
             None if is_key => {
                 (self.store.authenticate_api_key(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false)
@@ -109,9 +112,11 @@ impl Service {
     /// Revokes the session (or the API key) that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
         if auth.is_api_key() {
-            self.store.revoke_api_key(auth.user.id, auth.session.id, self.clock.now()).await?;
-        } else {
-            self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
+            if self.store.revoke_api_key(auth.user.id, auth.session.id, self.clock.now()).await? {
+                crate::metrics::api_key_revoked();
+            }
+        } else if self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await? {
+            crate::metrics::sessions_revoked("logout", 1);
         }
         self.revoked(Revocation::Session(auth.session.id));
         Ok(())
@@ -137,6 +142,7 @@ impl Service {
     /// Someone else's session answers exactly as a missing one does.
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
+            crate::metrics::sessions_revoked("revoke", 1);
             self.revoked(Revocation::Session(session_id));
             Ok(())
         } else {
@@ -146,6 +152,7 @@ impl Service {
 
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
         let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
+        crate::metrics::sessions_revoked("revoke_others", revoked);
         self.revoked(Revocation::User(auth.user.id));
         Ok(revoked)
     }

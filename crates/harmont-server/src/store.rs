@@ -88,8 +88,18 @@ impl TimedStore {
 
     async fn run_within<T>(&self, bound: Duration, call: impl Future<Output = Result<T>>) -> Result<T> {
         let outcome = match tokio::time::timeout(bound, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Unavailable(format!("no answer within {bound:?}"))),
+            Ok(outcome) => {
+                match &outcome {
+                    Err(StoreError::Unavailable(_)) => crate::metrics::store_error("unavailable"),
+                    Err(StoreError::Backend(_)) => crate::metrics::store_error("backend"),
+                    _ => {}
+                }
+                outcome
+            }
+            Err(_) => {
+                crate::metrics::store_error("timeout");
+                Err(StoreError::Unavailable(format!("no answer within {bound:?}")))
+            }
         };
         self.observe(&outcome);
         outcome

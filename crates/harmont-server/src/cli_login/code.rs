@@ -29,6 +29,7 @@ impl Service {
                 })
                 .await?;
             if parked {
+                crate::metrics::code_minted();
                 return Ok(code);
             }
         }

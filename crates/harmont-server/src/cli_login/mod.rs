@@ -35,7 +35,26 @@ impl Service {
         let now = self.clock.now();
         let (token, draft) = self.session_draft(client, now, SignIn::CLI);
         let session = self.store.consume_grant(kind, key_hash, code_challenge, now, draft).await?;
+        if session.is_some() {
+            crate::metrics::session_created(harmont_store::SignInMethod::Cli);
+            crate::metrics::sign_in("cli", "success");
+        }
         Ok(session.map(|_| token))
+    }
+
+    /// [`Service::consume`], counting a disabled user's refusal.
+    async fn consume_counted(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<Option<SessionToken>, ApiError> {
+        let consumed = self.consume(kind, key_hash, code_challenge, client).await;
+        if consumed.as_ref().is_err_and(|err| err.code == ErrorCode::UserDisabled) {
+            crate::metrics::sign_in("cli", "user_disabled");
+        }
+        consumed
     }
 }
 

@@ -39,6 +39,7 @@ impl Service {
             ));
         }
         self.waiters.wake(&key_hash);
+        crate::metrics::transfer_parked();
         Ok(())
     }
 }

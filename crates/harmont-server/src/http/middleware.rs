@@ -51,6 +51,7 @@ pub async fn request_context(State(service): State<Arc<Service>>, req: Request, 
     }
     let route = route.as_ref().map_or("-", MatchedPath::as_str);
     let status = response.status().as_u16();
+    crate::metrics::request(if route == "-" { "unmatched" } else { route }, method.as_str(), status, started.elapsed());
     let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
     span.in_scope(|| tracing::info!(%method, route, status, %latency_ms, "request"));
     response

@@ -6,6 +6,7 @@ mod cli_login;
 mod docs;
 pub mod extract;
 mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 mod web_sign_in;

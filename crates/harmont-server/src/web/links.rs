@@ -72,6 +72,15 @@ impl Service {
 
     /// Trades a link for a session token, once.
     pub async fn redeem_login_link(&self, raw: &str, client: &ClientInfo) -> Result<SessionToken, ApiError> {
+        let redeemed = self.redeem_link_secret(raw, client).await;
+        crate::metrics::sign_in("link", sign_in_result(&redeemed));
+        if redeemed.is_ok() {
+            crate::metrics::session_created(harmont_store::SignInMethod::Link);
+        }
+        redeemed
+    }
+
+    async fn redeem_link_secret(&self, raw: &str, client: &ClientInfo) -> Result<SessionToken, ApiError> {
         let secret = LinkSecret::parse(raw.trim()).ok_or_else(|| ApiError::new(ErrorCode::LinkInvalid))?;
         let now = self.clock.now();
         let (token, draft) = self.session_draft(client, now, SignIn::LINK);
@@ -79,6 +88,16 @@ impl Service {
             Some(_) => Ok(token),
             None => Err(ApiError::new(ErrorCode::LinkInvalid)),
         }
+    }
+}
+
+/// How a sign-in ended, for the metrics: the store being away is no failure of the person's.
+pub(crate) fn sign_in_result<T>(outcome: &Result<T, ApiError>) -> &'static str {
+    match outcome {
+        Ok(_) => "success",
+        Err(err) if err.code == ErrorCode::UserDisabled => "user_disabled",
+        Err(err) if err.status().is_server_error() => "error",
+        Err(_) => "failure",
     }
 }
 

@@ -179,6 +179,20 @@ impl Service {
         credential: Value,
         client: &ClientInfo,
     ) -> Result<SessionToken, ApiError> {
+        let signed_in = self.verify_passkey_sign_in(ceremony, credential, client).await;
+        crate::metrics::sign_in("passkey", super::links::sign_in_result(&signed_in));
+        if signed_in.is_ok() {
+            crate::metrics::session_created(harmont_store::SignInMethod::Passkey);
+        }
+        signed_in
+    }
+
+    async fn verify_passkey_sign_in(
+        &self,
+        ceremony: &str,
+        credential: Value,
+        client: &ClientInfo,
+    ) -> Result<SessionToken, ApiError> {
         let now = self.clock.now();
         let taken = self.store.take_ceremony(CeremonyKind::Authenticate, &ceremony_hash(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired sign-in"))?;
@@ -221,6 +235,7 @@ impl Service {
         for session_id in &revoked {
             self.revoked(crate::service::Revocation::Session(*session_id));
         }
+        crate::metrics::sessions_revoked("passkey_removed", revoked.len() as u64);
         tracing::info!(
             user_id = %auth.user.id,
             passkey_id = %id,

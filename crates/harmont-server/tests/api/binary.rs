@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// The binary under test; `HARMONT_TEST_BIN` names a copy of it, for a
 /// target folder that other builds share and may overwrite meanwhile.
-fn bin() -> String {
+pub(crate) fn bin() -> String {
     std::env::var("HARMONT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_harmont-auth").to_owned())
 }
 
@@ -31,13 +31,13 @@ fn output_within_a_minute(mut command: Command) -> Output {
     panic!("still running after a minute: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-struct Operator {
-    database: String,
+pub(crate) struct Operator {
+    pub(crate) database: String,
     _dir: tempfile::TempDir,
 }
 
 impl Operator {
-    fn new(backend: Backend) -> Self {
+    pub(crate) fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Sqlite => format!("sqlite://{}/data/harmont.db", dir.path().display()),
@@ -46,7 +46,7 @@ impl Operator {
         Self { database, _dir: dir }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(bin());
         command
             .args(args)
@@ -56,16 +56,16 @@ impl Operator {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
 }
 
 /// A running `harmont-auth serve` whose stderr is collected as it comes.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
+    pub(crate) log: Arc<Mutex<String>>,
+    pub(crate) base: String,
 }
 
 /// A test that fails midway must not leave its server running.
@@ -77,11 +77,11 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(operator: &Operator) -> Self {
+    pub(crate) fn start(operator: &Operator) -> Self {
         Self::start_with(operator.command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"]))
     }
 
-    fn start_with(mut command: Command) -> Self {
+    pub(crate) fn start_with(mut command: Command) -> Self {
         let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -101,7 +101,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.child.wait().unwrap()

@@ -17,6 +17,7 @@ mod inspect;
 mod limits;
 mod links;
 mod logout;
+mod metrics;
 mod network;
 mod openapi;
 mod outage;
