@@ -127,6 +127,27 @@ pub struct ServiceArgs {
     /// turns the cache off.
     #[arg(long, env = "HARMONT_AUTH_CACHE_TTL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub auth_cache_ttl: Duration,
+    /// Where the audit trail goes, one JSON line per security event:
+    /// `stderr` (beside the request log), or a file path, appended to and
+    /// created readable by its owner only. The operator's commands (`user
+    /// disable`, `token mint`, …) write there only when it is a file.
+    #[arg(long, env = "HARMONT_AUDIT_LOG", default_value = "stderr", value_parser = parse_audit_log)]
+    pub audit_log: AuditLog,
+}
+
+/// Where audit lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditLog {
+    Stderr,
+    File(std::path::PathBuf),
+}
+
+fn parse_audit_log(value: &str) -> Result<AuditLog, String> {
+    match value.trim() {
+        "" => Err("give `stderr` or a file path".into()),
+        "stderr" | "-" => Ok(AuditLog::Stderr),
+        path => Ok(AuditLog::File(path.into())),
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod api_keys;
+pub mod audit;
 pub mod auth_cache;
 pub mod claim_memory;
 pub mod cli_login;

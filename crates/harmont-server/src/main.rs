@@ -5,7 +5,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
-use harmont_server::config::{Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
+use harmont_server::config::{AuditLog, Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
 use harmont_server::error::ApiError;
 use harmont_server::secret::ServerSecret;
 use harmont_server::sessions::{AddUserError, SignIn};
@@ -100,7 +100,7 @@ fn admin_error(err: ApiError) -> anyhow::Error {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(&args.log, args.log_format)?;
+    init_logging(&args.log, args.log_format, &args.service.audit_log)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -146,6 +146,11 @@ async fn build_service_with(
     public_url: String,
     configure: impl FnOnce(&mut Settings),
 ) -> anyhow::Result<Service> {
+    // The operator's commands record what they do in an audit file; `serve`
+    // has set up its logging already.
+    if let AuditLog::File(path) = &args.audit_log {
+        let _ = tracing::subscriber::set_global_default(audit_only(path)?);
+    }
     let url = &args.database.url;
     if args.secret.is_none() && !url.starts_with("sqlite:") {
         bail!("HARMONT_SECRET is required with Postgres: every replica must share it");
@@ -173,15 +178,77 @@ async fn build_service_with(
     Ok(Service::new(store, Arc::new(SystemClock), secret, settings))
 }
 
-fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+/// The request log (`--log`, `--log-format`) on stderr, and the audit trail
+/// apart from it: its own filter (every audit event, whatever `--log` says)
+/// and its own writer (stderr or the audit file), always JSON lines.
+fn init_logging(filter: &str, format: LogFormat, audit: &AuditLog) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
     let filter = harmont_server::config::log_filter(filter).context("invalid --log filter")?;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+    let not_audit = tracing_subscriber::filter::filter_fn(|meta| meta.target() != harmont_server::audit::TARGET);
+    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    let log = match format {
+        LogFormat::Text => log.boxed(),
+        LogFormat::Json => log.json().flatten_event(true).boxed(),
+    };
+    let audit = match audit {
+        AuditLog::Stderr => audit_layer(std::io::stderr).boxed(),
+        AuditLog::File(path) => audit_layer(open_audit_file(path)?).boxed(),
+    };
+    let subscriber = tracing_subscriber::registry().with(log.with_filter(filter).with_filter(not_audit)).with(audit);
+    tracing::subscriber::set_global_default(subscriber).context("setting up logging")?;
     Ok(())
+}
+
+/// JSON lines of the `audit` target only, with no span noise: each line
+/// carries its own request id.
+fn audit_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_filter(
+            tracing_subscriber::filter::Targets::new().with_target(harmont_server::audit::TARGET, tracing::Level::INFO),
+        )
+}
+
+/// The audit layer alone, for the operator's commands.
+fn audit_only(path: &std::path::Path) -> anyhow::Result<impl tracing::Subscriber + Send + Sync> {
+    use tracing_subscriber::layer::SubscriberExt;
+    Ok(tracing_subscriber::registry().with(audit_layer(open_audit_file(path)?)))
+}
+
+/// Opens the audit file for appending, creating it readable and writable by
+/// its owner only (it names users, addresses and user agents).
+fn open_audit_file(path: &std::path::Path) -> anyhow::Result<std::sync::Mutex<std::fs::File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o007 != 0 {
+            bail!(
+                "the audit log {} can be read or written by anyone (mode {:o}): run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+    Ok(std::sync::Mutex::new(file))
 }
 
 async fn shutdown_signal() {

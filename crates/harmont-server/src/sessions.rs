@@ -46,8 +46,14 @@ impl Service {
         sign_in: SignIn,
     ) -> Result<SessionToken, ApiError> {
         let (token, draft) = self.session_draft(client, self.clock.now(), sign_in);
+        let session_id = draft.id;
         self.store.create_session(user_id, draft).await?;
         crate::metrics::session_created(sign_in.method);
+        crate::audit::Event::success("session_minted")
+            .user(user_id)
+            .subject(session_id)
+            .method(sign_in.method.as_str())
+            .emit();
         Ok(token)
     }
 
@@ -82,12 +88,14 @@ impl Service {
             }
             None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
+        crate::audit::set_caller(auth.user.id, auth.session.id);
         // A disabled user's tokens are refused, and kept in the cache as
         // such: enabling the user drops them (announced, like a revocation).
         if auth.user.disabled_at.is_some() {
             if !cached {
                 self.auth_cache.put(hash, auth, now, generation);
             }
+            crate::audit::Event::failure("bearer_refused").reason(ErrorCode::UserDisabled.as_str()).emit();
             return Err(ApiError::new(ErrorCode::UserDisabled));
         }
         let touch = auth.session.last_used_at.is_none_or(|at| now - at >= 60_000);
@@ -114,9 +122,11 @@ impl Service {
         if auth.is_api_key() {
             if self.store.revoke_api_key(auth.user.id, auth.session.id, self.clock.now()).await? {
                 crate::metrics::api_key_revoked();
+                crate::audit::Event::success("api_key_revoked").subject(auth.session.id).method("logout").emit();
             }
         } else if self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await? {
             crate::metrics::sessions_revoked("logout", 1);
+            crate::audit::Event::success("session_revoked").subject(auth.session.id).method("logout").emit();
         }
         self.revoked(Revocation::Session(auth.session.id));
         Ok(())
@@ -143,6 +153,7 @@ impl Service {
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
             crate::metrics::sessions_revoked("revoke", 1);
+            crate::audit::Event::success("session_revoked").subject(session_id).method("revoke").emit();
             self.revoked(Revocation::Session(session_id));
             Ok(())
         } else {
@@ -153,6 +164,7 @@ impl Service {
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
         let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
         crate::metrics::sessions_revoked("revoke_others", revoked);
+        crate::audit::Event::success("session_revoked").method("revoke_others").count(revoked).emit();
         self.revoked(Revocation::User(auth.user.id));
         Ok(revoked)
     }
@@ -181,6 +193,7 @@ impl Service {
         let found = self.store.set_user_disabled(user_id, at).await?;
         if found {
             self.revoked(Revocation::User(user_id));
+            crate::audit::Event::success(if disabled { "user_disabled" } else { "user_enabled" }).user(user_id).emit();
         }
         Ok(found)
     }

@@ -37,6 +37,10 @@ impl Service {
         crate::metrics::redeem(if token.is_some() { "won" } else { "failed" });
         token.ok_or_else(|| {
             crate::metrics::sign_in("cli", "failure");
+            crate::audit::Event::failure("token_redeemed")
+                .method("cli")
+                .reason(ErrorCode::CliCodeInvalid.as_str())
+                .emit();
             self.redeem_limiter.record_failure(client.ip, Instant::now());
             ApiError::new(ErrorCode::CliCodeInvalid)
         })

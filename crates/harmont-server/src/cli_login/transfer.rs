@@ -40,6 +40,7 @@ impl Service {
         }
         self.waiters.wake(&key_hash);
         crate::metrics::transfer_parked();
+        crate::audit::Event::success("login_approved").kind("transfer").emit();
         Ok(())
     }
 }
