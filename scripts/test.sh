@@ -4,7 +4,9 @@
 # scripts/test-postgres.sh, which installs Debian's postgresql if missing),
 # then schema-driven fuzzing of the API against the built server
 # (scripts/fuzz-api.sh: schemathesis from PyPI in .venv-fuzz/), then the web
-# pages in Debian's chromium (web-tests/, playwright-core). Mutation testing
+# pages in Debian's chromium (web-tests/, playwright-core). The systemd unit
+# in deploy/ is checked by scripts/verify-unit.sh (Debian's systemd for
+# systemd-analyze). Mutation testing
 # is not part of it: scripts/mutants.sh runs it on demand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     say "test: installing ${need_apt[*]}"
     apt_install "${need_apt[@]}"
@@ -30,6 +33,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "== tests (SQLite and Postgres)"
 scripts/test-postgres.sh cargo nextest run --workspace --locked --profile ci
 cargo build --locked -p harmont-server -p harmont-cli
+say "== the systemd unit (deploy/harmont-auth.service: systemd-analyze verify and security)"
+scripts/verify-unit.sh target/debug/harmont-auth
 say "== API fuzzing (schemathesis against the OpenAPI document of the built harmont-auth)"
 FUZZ_EXAMPLES=300 FUZZ_SEED=${FUZZ_SEED:-14} scripts/fuzz-api.sh
 say "== browser tests (web-tests/: chromium, the real harmont-auth and harmont)"
