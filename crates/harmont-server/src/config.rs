@@ -13,6 +13,11 @@ use crate::store::DEFAULT_DATABASE;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// A TOML file with settings of `serve`, keyed by the flag's name with
+    /// underscores (`transfer_ttl = "60s"`); flags and environment variables
+    /// override it. Every command reads the settings it shares with `serve`.
+    #[arg(long, env = "HARMONT_CONFIG", global = true)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +32,18 @@ pub enum Command {
     /// Mint session tokens, for bootstrap, scripts and tests.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the settings `serve` would run with (flags, environment and
+    /// `--config` file): the database answers, the secret and the public URL
+    /// are usable. Prints the effective settings, secrets redacted, as a
+    /// config file on stdout; exits 1 with a list of what is wrong.
+    Check(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ pub mod claim_memory;
 pub mod cli_login;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod http;
 pub mod metrics;

@@ -2,10 +2,12 @@
 //! `token mint`.
 
 use anyhow::{bail, Context};
-use clap::Parser;
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
-use harmont_server::config::{AuditLog, Cli, Command, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand};
+use harmont_server::config::{
+    AuditLog, Command, ConfigCommand, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand,
+};
+use harmont_server::config_file::ConfigFile;
 use harmont_server::error::ApiError;
 use harmont_server::secret::ServerSecret;
 use harmont_server::sessions::{AddUserError, SignIn};
@@ -16,7 +18,18 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, matches, file) = match harmont_server::config_file::parse() {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            eprintln!("harmont-auth: the config file {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Command::Config(ConfigCommand::Check(args)) = cli.command {
+        let (_, sub) = matches.subcommand().expect("config");
+        let (_, check) = sub.subcommand().expect("config check");
+        return config_check(&args, check, file.as_ref()).await;
+    }
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -26,8 +39,33 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `config check`: what is fine and what is wrong on stderr, the effective
+/// settings on stdout; exit 1 when something is wrong.
+async fn config_check(args: &ServeArgs, matches: &clap::ArgMatches, file: Option<&ConfigFile>) -> ExitCode {
+    let found = harmont_server::config_file::check(args, file).await;
+    print!("{}", harmont_server::config_file::render(&harmont_server::config_file::effective(matches, file)));
+    for line in &found.fine {
+        eprintln!("ok: {line}");
+    }
+    for line in &found.warnings {
+        eprintln!("warning: {line}");
+    }
+    if found.problems.is_empty() {
+        eprintln!("harmont-auth: the configuration is usable");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("harmont-auth: the configuration has {} problem(s):", found.problems.len());
+        for line in &found.problems {
+            eprintln!("  - {line}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        // `main` answers it before, with its own exit code.
+        Command::Config(_) => bail!("config check runs on its own"),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(database) => {
             store::open_with(&database.url, database.timeout).await?.migrate().await?;

@@ -10,6 +10,7 @@ mod binary;
 mod bodies;
 mod claim;
 mod code;
+mod config;
 mod crash;
 mod disable;
 mod errors;
