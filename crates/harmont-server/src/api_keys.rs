@@ -79,6 +79,8 @@ impl Service {
                 expires_at,
             })
             .await?;
+        crate::metrics::api_key_created();
+        crate::audit::Event::success("api_key_created").subject(stored.id).emit();
         Ok(ApiTokenCreateResponse { token: key.into(), api_token: api_token(&stored) })
     }
 
@@ -90,6 +92,8 @@ impl Service {
     /// Someone else's key answers exactly as a missing one does.
     pub async fn revoke_api_key(&self, auth: &Authenticated, id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_api_key(auth.user.id, id, self.clock.now()).await? {
+            crate::metrics::api_key_revoked();
+            crate::audit::Event::success("api_key_revoked").subject(id).method("revoke").emit();
             self.revoked(Revocation::Session(id));
             Ok(())
         } else {
@@ -113,6 +117,7 @@ impl Service {
         require_recent_sign_in(auth, self.clock.now())?;
         self.store.delete_user(auth.user.id).await?;
         self.revoked(Revocation::User(auth.user.id));
+        crate::audit::Event::success("account_deleted").emit();
         Ok(())
     }
 }

@@ -243,6 +243,7 @@ mod tests {
             name: None,
             personal_org_slug: None,
             created_at: T0,
+            disabled_at: None,
         };
         let session = Session {
             id: Uuid::new_v4(),

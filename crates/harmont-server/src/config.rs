@@ -13,6 +13,11 @@ use crate::store::DEFAULT_DATABASE;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// A TOML file with settings of `serve`, keyed by the flag's name with
+    /// underscores (`transfer_ttl = "60s"`); flags and environment variables
+    /// override it. Every command reads the settings it shares with `serve`.
+    #[arg(long, env = "HARMONT_CONFIG", global = true)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +36,9 @@ pub enum Command {
     /// (`POST /api/v0/auth/introspect`, HTTP Basic).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +65,15 @@ pub enum ClientCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the settings `serve` would run with (flags, environment and
+    /// `--config` file): the database answers, the secret and the public URL
+    /// are usable. Prints the effective settings, secrets redacted, as a
+    /// config file on stdout; exits 1 with a list of what is wrong.
+    Check(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user, and print a one-time enrollment link (24 h) that signs
     /// their browser in and asks it to register a passkey.
@@ -77,6 +94,21 @@ pub enum UserCommand {
         /// Where the server is reached, to build the link on.
         #[arg(long, env = "HARMONT_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
         public_url: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Disable a user: their sessions and API keys are refused at once (on
+    /// every replica sharing a Postgres database), they cannot sign in, and
+    /// logins already approved for them cannot be collected. Nothing is
+    /// revoked or deleted: `user enable` restores them as they were.
+    Disable {
+        email: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Enable a disabled user again: the same sessions and keys work again.
+    Enable {
+        email: String,
         #[command(flatten)]
         service: ServiceArgs,
     },
@@ -139,6 +171,27 @@ pub struct ServiceArgs {
     /// turns the cache off.
     #[arg(long, env = "HARMONT_AUTH_CACHE_TTL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub auth_cache_ttl: Duration,
+    /// Where the audit trail goes, one JSON line per security event:
+    /// `stderr` (beside the request log), or a file path, appended to and
+    /// created readable by its owner only. The operator's commands (`user
+    /// disable`, `token mint`, …) write there only when it is a file.
+    #[arg(long, env = "HARMONT_AUDIT_LOG", default_value = "stderr", value_parser = parse_audit_log)]
+    pub audit_log: AuditLog,
+}
+
+/// Where audit lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditLog {
+    Stderr,
+    File(std::path::PathBuf),
+}
+
+fn parse_audit_log(value: &str) -> Result<AuditLog, String> {
+    match value.trim() {
+        "" => Err("give `stderr` or a file path".into()),
+        "stderr" | "-" => Ok(AuditLog::Stderr),
+        path => Ok(AuditLog::File(path.into())),
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,6 +235,11 @@ pub struct ServeArgs {
     /// How long a client may take to send a request's body.
     #[arg(long, env = "HARMONT_BODY_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
     pub body_timeout: Duration,
+    /// Serve Prometheus metrics at `GET /metrics` on this address (such as
+    /// `127.0.0.1:9090`), apart from the API. Off unless given: keep it
+    /// where only your scraper reaches it.
+    #[arg(long, env = "HARMONT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Log filter, in `tracing` env-filter syntax. The WebAuthn crates
     /// (`webauthn*` targets) stay at `info` or quieter unless it names them.
     #[arg(long, env = "HARMONT_LOG", default_value = "info")]

@@ -130,6 +130,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             err @ StoreError::Unavailable(_) => Self::unavailable_because(err),
+            StoreError::UserDisabled => Self::new(ErrorCode::UserDisabled),
             err => Self::internal(err),
         }
     }

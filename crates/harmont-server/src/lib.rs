@@ -12,14 +12,17 @@
 
 pub mod access;
 pub mod api_keys;
+pub mod audit;
 pub mod auth_cache;
 pub mod claim_memory;
 pub mod cli_login;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod http;
 pub mod introspection;
+pub mod metrics;
 pub mod rate_limit;
 pub mod secret;
 pub mod service;

@@ -1,13 +1,14 @@
-//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `token mint`,
-//! `client add|list|remove`.
+//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `user disable`, `user enable`,
+//! `token mint`, `client add|list|remove`, `config check`.
 
 use anyhow::{bail, Context};
-use clap::Parser;
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
 use harmont_server::config::{
-    Cli, ClientCommand, Command, DatabaseArgs, LogFormat, ServeArgs, ServiceArgs, TokenCommand, UserCommand,
+    AuditLog, ClientCommand, Command, ConfigCommand, DatabaseArgs, LogFormat, ServeArgs, ServiceArgs, TokenCommand,
+    UserCommand,
 };
+use harmont_server::config_file::ConfigFile;
 use harmont_server::error::ApiError;
 use harmont_server::introspection::{self, AddClientError};
 use harmont_server::secret::ServerSecret;
@@ -19,7 +20,18 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, matches, file) = match harmont_server::config_file::parse() {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            eprintln!("harmont-auth: the config file {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Command::Config(ConfigCommand::Check(args)) = cli.command {
+        let (_, sub) = matches.subcommand().expect("config");
+        let (_, check) = sub.subcommand().expect("config check");
+        return config_check(&args, check, file.as_ref()).await;
+    }
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -29,8 +41,33 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `config check`: what is fine and what is wrong on stderr, the effective
+/// settings on stdout; exit 1 when something is wrong.
+async fn config_check(args: &ServeArgs, matches: &clap::ArgMatches, file: Option<&ConfigFile>) -> ExitCode {
+    let found = harmont_server::config_file::check(args, file).await;
+    print!("{}", harmont_server::config_file::render(&harmont_server::config_file::effective(matches, file)));
+    for line in &found.fine {
+        eprintln!("ok: {line}");
+    }
+    for line in &found.warnings {
+        eprintln!("warning: {line}");
+    }
+    if found.problems.is_empty() {
+        eprintln!("harmont-auth: the configuration is usable");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("harmont-auth: the configuration has {} problem(s):", found.problems.len());
+        for line in &found.problems {
+            eprintln!("  - {line}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        // `main` answers it before, with its own exit code.
+        Command::Config(_) => bail!("config check runs on its own"),
         Command::Serve(args) => serve(args).await,
         Command::Migrate(database) => {
             store::open_with(&database.url, database.timeout).await?.migrate().await?;
@@ -59,6 +96,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{link}");
             Ok(())
         }
+        Command::User(UserCommand::Disable { email, service }) => set_disabled(&service, &email, true).await,
+        Command::User(UserCommand::Enable { email, service }) => set_disabled(&service, &email, false).await,
         Command::Token(TokenCommand::Mint { email, service }) => {
             let service = build_service(&service, String::new()).await?;
             let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
@@ -110,6 +149,24 @@ async fn client_command(command: ClientCommand) -> anyhow::Result<()> {
     }
 }
 
+/// `user disable` / `user enable`: says what changed on stderr.
+async fn set_disabled(args: &ServiceArgs, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let service = build_service(args, String::new()).await?;
+    let user = service.user_by_email(email).await?.with_context(|| format!("no user with email {email}"))?;
+    let was = user.disabled_at.is_some();
+    if !service.set_user_disabled(user.id, disabled).await? {
+        bail!("no user with email {email}");
+    }
+    let said = match (was, disabled) {
+        (false, true) => "disabled: their sessions and API keys are refused until `harmont-auth user enable`",
+        (true, true) => "was already disabled",
+        (true, false) => "enabled: their sessions and API keys work again",
+        (false, false) => "was not disabled",
+    };
+    eprintln!("{} ({}) {said}", user.email, user.id);
+    Ok(())
+}
+
 /// An [`ApiError`] as an admin command reports it: a 500 by its cause, with
 /// the cause's own sources (what the operator can act on, such as "attempt to
 /// write a readonly database", rather than the client's "Internal error."),
@@ -122,7 +179,7 @@ fn admin_error(err: ApiError) -> anyhow::Error {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(&args.log, args.log_format)?;
+    init_logging(&args.log, args.log_format, &args.service.audit_log)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -142,7 +199,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await?;
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");
-    harmont_server::serve(listener, Arc::new(service), shutdown_signal()).await?;
+    let service = Arc::new(service);
+    if let Some(metrics_listen) = args.metrics_listen {
+        let handle = harmont_server::metrics::install().context("installing the metrics recorder")?;
+        let metrics = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {metrics_listen}"))?;
+        let bound = metrics.local_addr()?;
+        tracing::info!(metrics_listen = %bound, "serving Prometheus metrics at /metrics");
+        tokio::spawn(harmont_server::http::metrics::serve(metrics, service.clone(), handle));
+    }
+    harmont_server::serve(listener, service, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -158,6 +225,11 @@ async fn build_service_with(
     public_url: String,
     configure: impl FnOnce(&mut Settings),
 ) -> anyhow::Result<Service> {
+    // The operator's commands record what they do in an audit file; `serve`
+    // has set up its logging already.
+    if let AuditLog::File(path) = &args.audit_log {
+        let _ = tracing::subscriber::set_global_default(audit_only(path)?);
+    }
     let url = &args.database.url;
     if args.secret.is_none() && !url.starts_with("sqlite:") {
         bail!("HARMONT_SECRET is required with Postgres: every replica must share it");
@@ -185,15 +257,77 @@ async fn build_service_with(
     Ok(Service::new(store, Arc::new(SystemClock), secret, settings))
 }
 
-fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+/// The request log (`--log`, `--log-format`) on stderr, and the audit trail
+/// apart from it: its own filter (every audit event, whatever `--log` says)
+/// and its own writer (stderr or the audit file), always JSON lines.
+fn init_logging(filter: &str, format: LogFormat, audit: &AuditLog) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
     let filter = harmont_server::config::log_filter(filter).context("invalid --log filter")?;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+    let not_audit = tracing_subscriber::filter::filter_fn(|meta| meta.target() != harmont_server::audit::TARGET);
+    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    let log = match format {
+        LogFormat::Text => log.boxed(),
+        LogFormat::Json => log.json().flatten_event(true).boxed(),
+    };
+    let audit = match audit {
+        AuditLog::Stderr => audit_layer(std::io::stderr).boxed(),
+        AuditLog::File(path) => audit_layer(open_audit_file(path)?).boxed(),
+    };
+    let subscriber = tracing_subscriber::registry().with(log.with_filter(filter).with_filter(not_audit)).with(audit);
+    tracing::subscriber::set_global_default(subscriber).context("setting up logging")?;
     Ok(())
+}
+
+/// JSON lines of the `audit` target only, with no span noise: each line
+/// carries its own request id.
+fn audit_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_filter(
+            tracing_subscriber::filter::Targets::new().with_target(harmont_server::audit::TARGET, tracing::Level::INFO),
+        )
+}
+
+/// The audit layer alone, for the operator's commands.
+fn audit_only(path: &std::path::Path) -> anyhow::Result<impl tracing::Subscriber + Send + Sync> {
+    use tracing_subscriber::layer::SubscriberExt;
+    Ok(tracing_subscriber::registry().with(audit_layer(open_audit_file(path)?)))
+}
+
+/// Opens the audit file for appending, creating it readable and writable by
+/// its owner only (it names users, addresses and user agents).
+fn open_audit_file(path: &std::path::Path) -> anyhow::Result<std::sync::Mutex<std::fs::File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o007 != 0 {
+            bail!(
+                "the audit log {} can be read or written by anyone (mode {:o}): run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+    Ok(std::sync::Mutex::new(file))
 }
 
 async fn shutdown_signal() {

@@ -46,7 +46,14 @@ impl Service {
         sign_in: SignIn,
     ) -> Result<SessionToken, ApiError> {
         let (token, draft) = self.session_draft(client, self.clock.now(), sign_in);
+        let session_id = draft.id;
         self.store.create_session(user_id, draft).await?;
+        crate::metrics::session_created(sign_in.method);
+        crate::audit::Event::success("session_minted")
+            .user(user_id)
+            .subject(session_id)
+            .method(sign_in.method.as_str())
+            .emit();
         Ok(token)
     }
 
@@ -79,13 +86,25 @@ impl Service {
         };
         let now = self.clock.now();
         let generation = self.auth_cache.generation();
-        let (mut auth, cached) = match self.auth_cache.get(&hash, now) {
+        let found = self.auth_cache.get(&hash, now);
+        crate::metrics::bearer_cache(found.is_some());
+        let (mut auth, cached) = match found {
             Some(auth) => (auth, true),
             None if is_key => {
                 (self.store.authenticate_api_key(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false)
             }
             None => (self.store.authenticate(&hash, now).await?.ok_or_else(ApiError::invalid_token)?, false),
         };
+        crate::audit::set_caller(auth.user.id, auth.session.id);
+        // A disabled user's tokens are refused, and kept in the cache as
+        // such: enabling the user drops them (announced, like a revocation).
+        if auth.user.disabled_at.is_some() {
+            if !cached {
+                self.auth_cache.put(hash, auth, now, generation);
+            }
+            crate::audit::Event::failure("bearer_refused").reason(ErrorCode::UserDisabled.as_str()).emit();
+            return Err(ApiError::new(ErrorCode::UserDisabled));
+        }
         let touch = harmont_store::touch_due(auth.session.last_used_at, now);
         if touch {
             if is_key {
@@ -108,9 +127,13 @@ impl Service {
     /// Revokes the session (or the API key) that made the request.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), ApiError> {
         if auth.is_api_key() {
-            self.store.revoke_api_key(auth.user.id, auth.session.id, self.clock.now()).await?;
-        } else {
-            self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await?;
+            if self.store.revoke_api_key(auth.user.id, auth.session.id, self.clock.now()).await? {
+                crate::metrics::api_key_revoked();
+                crate::audit::Event::success("api_key_revoked").subject(auth.session.id).method("logout").emit();
+            }
+        } else if self.store.revoke_session(auth.user.id, auth.session.id, self.clock.now()).await? {
+            crate::metrics::sessions_revoked("logout", 1);
+            crate::audit::Event::success("session_revoked").subject(auth.session.id).method("logout").emit();
         }
         self.revoked(Revocation::Session(auth.session.id));
         Ok(())
@@ -136,6 +159,8 @@ impl Service {
     /// Someone else's session answers exactly as a missing one does.
     pub async fn revoke_session(&self, auth: &Authenticated, session_id: Uuid) -> Result<(), ApiError> {
         if self.store.revoke_session(auth.user.id, session_id, self.clock.now()).await? {
+            crate::metrics::sessions_revoked("revoke", 1);
+            crate::audit::Event::success("session_revoked").subject(session_id).method("revoke").emit();
             self.revoked(Revocation::Session(session_id));
             Ok(())
         } else {
@@ -145,6 +170,8 @@ impl Service {
 
     pub async fn revoke_other_sessions(&self, auth: &Authenticated) -> Result<u64, ApiError> {
         let revoked = self.store.revoke_other_sessions(auth.user.id, auth.session.id, self.clock.now()).await?;
+        crate::metrics::sessions_revoked("revoke_others", revoked);
+        crate::audit::Event::success("session_revoked").method("revoke_others").count(revoked).emit();
         self.revoked(Revocation::User(auth.user.id));
         Ok(revoked)
     }
@@ -162,6 +189,20 @@ impl Service {
             Err(StoreError::Conflict(_)) => Err(AddUserError::Duplicate),
             Err(err) => Err(AddUserError::Store(err)),
         }
+    }
+
+    /// Disables (`true`) or enables the user. Disabling revokes nothing:
+    /// their sessions and keys are refused while it lasts (here at once, on
+    /// other replicas as soon as the store's announcement reaches them) and
+    /// work again once enabled. `false` when there is no such user.
+    pub async fn set_user_disabled(&self, user_id: Uuid, disabled: bool) -> Result<bool, StoreError> {
+        let at = disabled.then(|| self.clock.now());
+        let found = self.store.set_user_disabled(user_id, at).await?;
+        if found {
+            self.revoked(Revocation::User(user_id));
+            crate::audit::Event::success(if disabled { "user_disabled" } else { "user_enabled" }).user(user_id).emit();
+        }
+        Ok(found)
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -239,6 +280,7 @@ mod tests {
                 name: None,
                 personal_org_slug: None,
                 created_at: T0,
+                disabled_at: None,
             },
         };
         for method in [SignInMethod::Passkey, SignInMethod::Link, SignInMethod::Sso] {

@@ -6,8 +6,8 @@ use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
     ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Result, Session, SessionDraft,
-    Store, StoreError, StoreEvent, Swept, User,
+    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result, Session,
+    SessionDraft, Store, StoreError, StoreEvent, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use std::future::Future;
@@ -88,8 +88,18 @@ impl TimedStore {
 
     async fn run_within<T>(&self, bound: Duration, call: impl Future<Output = Result<T>>) -> Result<T> {
         let outcome = match tokio::time::timeout(bound, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Unavailable(format!("no answer within {bound:?}"))),
+            Ok(outcome) => {
+                match &outcome {
+                    Err(StoreError::Unavailable(_)) => crate::metrics::store_error("unavailable"),
+                    Err(StoreError::Backend(_)) => crate::metrics::store_error("backend"),
+                    _ => {}
+                }
+                outcome
+            }
+            Err(_) => {
+                crate::metrics::store_error("timeout");
+                Err(StoreError::Unavailable(format!("no answer within {bound:?}")))
+            }
         };
         self.observe(&outcome);
         outcome
@@ -237,6 +247,12 @@ impl Store for TimedStore {
     }
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
         self.run(self.inner.delete_passkey(user_id, id, now)).await
+    }
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        self.run(self.inner.set_user_disabled(user_id, disabled_at)).await
+    }
+    fn pool_stats(&self) -> Option<PoolStats> {
+        self.inner.pool_stats()
     }
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
         self.run(self.inner.park_ceremony(ceremony)).await

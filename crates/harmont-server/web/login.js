@@ -4,7 +4,7 @@
 // once the user says so, and `reauth=1` asks for a fresh sign-in; either way
 // the session it replaces is logged out, not just forgotten.
 import {
-  $, adoptToken, api, currentUser, deviceName, passkeyProblem, passkeysSupported, registerPasskey, safeNext, say,
+  $, ApiError, adoptToken, api, currentUser, deviceName, passkeyProblem, passkeysSupported, registerPasskey, safeNext, say,
   show, signInWithPasskey,
 } from "/assets/common.js";
 
@@ -12,12 +12,24 @@ const query = new URLSearchParams(location.search);
 const next = safeNext(query.get("next"));
 const reauth = query.get("reauth") === "1";
 
+const isDisabled = (err) => err instanceof ApiError && err.code === "user_disabled";
+
+/** The account is disabled: say so plainly, and offer nothing that cannot work. */
+function showDisabled() {
+  say("status", "");
+  show("signin", false);
+  show("link-failed", false);
+  $("title").textContent = "Account disabled";
+  show("disabled");
+}
+
 async function redeem(link) {
   say("status", "Signing you in…");
   try {
     const done = await api("POST", "/api/v0/auth/links/redeem", { link }, { bearer: null });
     await adoptToken(done.token);
   } catch (err) {
+    if (isDisabled(err)) return showDisabled();
     say("status", "");
     show("link-failed");
     showSignIn();
@@ -68,6 +80,7 @@ function showSignIn() {
       say("status", "Signed in.", "ok");
       location.assign(next);
     } catch (err) {
+      if (isDisabled(err)) return showDisabled();
       say("status", passkeyProblem(err), "error");
       button.disabled = false;
     }
@@ -89,7 +102,13 @@ async function main() {
   const link = new URLSearchParams(location.hash.slice(1)).get("link");
   // The link is a secret: out of the address bar and history before anything else.
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-  const me = await currentUser().catch(() => null);
+  let disabled = false;
+  const me = await currentUser().catch((err) => {
+    disabled = isDisabled(err);
+    return null;
+  });
+  // The token stays: enabling the account makes it work again.
+  if (disabled && !link) return showDisabled();
   if (link) return me ? askBeforeSwitching(link, me) : redeem(link);
   if (me && !reauth) {
     location.replace(next);

@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use harmont_store::{
     ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Result, Session, SessionDraft,
-    SignInMethod, Store, StoreError, StoreEvent, Swept, User,
+    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result, Session,
+    SessionDraft, SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -154,7 +154,17 @@ fn user_from_row(row: &PgRow) -> Result<User> {
         name: row.try_get("name").map_err(backend)?,
         personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
+        disabled_at: row.try_get("disabled_at").map_err(backend)?,
     })
+}
+
+/// The columns [`user_from_row`] reads.
+const USER_COLUMNS: &str = "id, email, name, personal_org_slug, created_at, disabled_at";
+
+/// Keeps a consuming statement's row when its user is disabled; `owner` is
+/// the column naming the user.
+fn owner_enabled(owner: &str) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM users WHERE users.id = {owner} AND users.disabled_at IS NOT NULL)")
 }
 
 const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, data, created_at, last_used_at";
@@ -176,20 +186,26 @@ impl PostgresStore {
     /// whose `params` placeholders `bind` fills) and inserts `draft` for that
     /// user in the same statement, so one is never done without the other.
     /// `None`, with nothing changed, when the DELETE found no row.
+    /// `consume` must leave a disabled user's row alone ([`owner_enabled`]);
+    /// `blocked`, an `EXISTS` over the same placeholders evaluated in the
+    /// same statement, says whether it did, making the answer
+    /// [`StoreError::UserDisabled`].
     async fn consume_into_session(
         &self,
         consume: &str,
+        blocked: &str,
         params: usize,
         draft: SessionDraft,
         bind: impl for<'q> FnOnce(Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>,
     ) -> Result<Option<Session>> {
         let n = |i: usize| format!("${}", params + i);
         let sql = format!(
-            "WITH consumed AS ({consume}) \
-             INSERT INTO sessions \
-                 (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
-             SELECT {}, user_id, {}, {}, {}, {}, {}, {}, {} FROM consumed \
-             RETURNING user_id",
+            "WITH consumed AS ({consume}), inserted AS ( \
+                 INSERT INTO sessions \
+                     (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
+                 SELECT {}, user_id, {}, {}, {}, {}, {}, {}, {} FROM consumed \
+                 RETURNING user_id) \
+             SELECT (SELECT user_id FROM inserted), {blocked}",
             n(1),
             n(2),
             n(3),
@@ -208,11 +224,16 @@ impl PostgresStore {
             .bind(draft.ip.as_deref())
             .bind(draft.method.as_str())
             .bind(draft.passkey_id)
-            .fetch_optional(&self.pool)
+            .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(draft.into_session(row.try_get(0).map_err(backend)?)))
+        let user_id: Option<Uuid> = row.try_get(0).map_err(backend)?;
+        let blocked: bool = row.try_get(1).map_err(backend)?;
+        match user_id {
+            Some(user_id) => Ok(Some(draft.into_session(user_id))),
+            None if blocked => Err(StoreError::UserDisabled),
+            None => Ok(None),
+        }
     }
 }
 
@@ -246,11 +267,12 @@ impl Store for PostgresStore {
             name: user.name,
             personal_org_slug: user.personal_org_slug,
             created_at: user.created_at,
+            disabled_at: None,
         })
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, email, name, personal_org_slug, created_at FROM users WHERE email = $1")
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
             .fetch_optional(&self.pool)
             .await
@@ -259,6 +281,18 @@ impl Store for PostgresStore {
     }
 
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
+        // FOR SHARE waits for a disable in flight, and blocks one until this commits.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let disabled: Option<Option<Millis>> =
+            sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1 FOR SHARE")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if disabled.flatten().is_some() {
+            tx.rollback().await.map_err(backend)?;
+            return Err(StoreError::UserDisabled);
+        }
         sqlx::query(
             "INSERT INTO sessions \
                  (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
@@ -273,9 +307,10 @@ impl Store for PostgresStore {
         .bind(draft.ip.as_deref())
         .bind(draft.method.as_str())
         .bind(draft.passkey_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(draft.into_session(user_id))
     }
 
@@ -283,7 +318,7 @@ impl Store for PostgresStore {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
                     s.user_agent, s.ip, s.method, s.passkey_id, u.email, u.name, u.personal_org_slug, \
-                    u.created_at AS user_created_at \
+                    u.created_at AS user_created_at, u.disabled_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
@@ -300,6 +335,7 @@ impl Store for PostgresStore {
             name: row.try_get("name").map_err(backend)?,
             personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
             created_at: row.try_get("user_created_at").map_err(backend)?,
+            disabled_at: row.try_get("disabled_at").map_err(backend)?,
         };
         Ok(Some(Authenticated { session, user }))
     }
@@ -439,11 +475,15 @@ impl Store for PostgresStore {
         // verifier, so a verifier cannot be sent to a grant parked without one.
         // Of concurrent updaters, those waiting on the winner's row lock
         // re-check `consumed_at` once it commits and update nothing.
-        let consume = "UPDATE cli_grants SET consumed_at = $3 \
-                       WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL \
-                         AND code_challenge IS NOT DISTINCT FROM $4 \
-                       RETURNING user_id";
-        self.consume_into_session(consume, 4, draft, |q| {
+        let live = "kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL \
+                    AND code_challenge IS NOT DISTINCT FROM $4";
+        let consume = format!(
+            "UPDATE cli_grants SET consumed_at = $3 WHERE {live} AND {} RETURNING user_id",
+            owner_enabled("cli_grants.user_id")
+        );
+        let blocked =
+            format!("EXISTS (SELECT 1 FROM cli_grants WHERE {live} AND NOT {})", owner_enabled("cli_grants.user_id"));
+        self.consume_into_session(&consume, &blocked, 4, draft, |q| {
             q.bind(kind.as_str()).bind(key_hash.to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
         })
         .await
@@ -498,8 +538,11 @@ impl Store for PostgresStore {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
-        let consume = "DELETE FROM login_links WHERE key_hash = $1 AND expires_at > $2 RETURNING user_id";
-        self.consume_into_session(consume, 2, draft, |q| q.bind(key_hash.to_vec()).bind(now)).await
+        let live = "key_hash = $1 AND expires_at > $2";
+        let enabled = owner_enabled("login_links.user_id");
+        let consume = format!("DELETE FROM login_links WHERE {live} AND {enabled} RETURNING user_id");
+        let blocked = format!("EXISTS (SELECT 1 FROM login_links WHERE {live} AND NOT {enabled})");
+        self.consume_into_session(&consume, &blocked, 2, draft, |q| q.bind(key_hash.to_vec()).bind(now)).await
     }
 
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
@@ -555,8 +598,11 @@ impl Store for PostgresStore {
     ) -> Result<Option<Session>> {
         // The UPDATE locks the passkey's row: a removal running meanwhile
         // either finds the session committed or makes this update find no row.
-        let record = "UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3 RETURNING user_id";
-        self.consume_into_session(record, 3, draft, |q| q.bind(data).bind(now).bind(id)).await
+        let enabled = owner_enabled("passkeys.user_id");
+        let record =
+            format!("UPDATE passkeys SET data = $1, last_used_at = $2 WHERE id = $3 AND {enabled} RETURNING user_id");
+        let blocked = format!("EXISTS (SELECT 1 FROM passkeys WHERE id = $3 AND NOT {enabled})");
+        self.consume_into_session(&record, &blocked, 3, draft, |q| q.bind(data).bind(now).bind(id)).await
     }
 
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
@@ -634,7 +680,7 @@ impl Store for PostgresStore {
     async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
         let row = sqlx::query(
             "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
-                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at \
+                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
              FROM api_keys k JOIN users u ON u.id = k.user_id \
              WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
         )
@@ -651,6 +697,7 @@ impl Store for PostgresStore {
             name: row.try_get("name").map_err(backend)?,
             personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
             created_at: row.try_get("user_created_at").map_err(backend)?,
+            disabled_at: row.try_get("disabled_at").map_err(backend)?,
         };
         Ok(Some(Authenticated { session: key.as_session(), user }))
     }
@@ -689,14 +736,12 @@ impl Store for PostgresStore {
     }
 
     async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        let row = sqlx::query(
-            "UPDATE users SET name = $1 WHERE id = $2 RETURNING id, email, name, personal_org_slug, created_at",
-        )
-        .bind(name)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(&format!("UPDATE users SET name = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"))
+            .bind(name)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -711,6 +756,36 @@ impl Store for PostgresStore {
         }
         tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        // Announced either way, with the commit: every replica drops the
+        // user's cached sessions, to refuse them (disabled) or re-read them
+        // (enabled) at once.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1) END \
+             WHERE id = $2",
+        )
+        .bind(disabled_at)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 1 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        Some(PoolStats {
+            in_use: self.pool.size().saturating_sub(idle),
+            idle,
+            max: self.pool.options().get_max_connections(),
+        })
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use harmont_store::{
     ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Result, Session, SessionDraft,
-    SignInMethod, Store, StoreError, Swept, User,
+    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result, Session,
+    SessionDraft, SignInMethod, Store, StoreError, Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -235,8 +235,12 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
         name: row.try_get("name").map_err(backend)?,
         personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
+        disabled_at: row.try_get("disabled_at").map_err(backend)?,
     })
 }
+
+/// The columns [`user_from_row`] reads.
+const USER_COLUMNS: &str = "id, email, name, personal_org_slug, created_at, disabled_at";
 
 async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
     sqlx::query(INSERT_SESSION)
@@ -272,6 +276,16 @@ impl SqliteStore {
             tx.rollback().await.map_err(backend)?;
             return Ok(None);
         };
+        // Under the write lock, so a disable cannot slip in between.
+        let disabled: Option<Option<Millis>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = ?")
+            .bind(&user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if disabled.flatten().is_some() {
+            tx.rollback().await.map_err(backend)?;
+            return Err(StoreError::UserDisabled);
+        }
         // On error the dropped transaction rolls back, restoring the row.
         let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
         tx.commit().await.map_err(backend)?;
@@ -309,11 +323,12 @@ impl Store for SqliteStore {
             name: user.name,
             personal_org_slug: user.personal_org_slug,
             created_at: user.created_at,
+            disabled_at: None,
         })
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, email, name, personal_org_slug, created_at FROM users WHERE email = ?")
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
             .bind(email)
             .fetch_optional(&self.reader)
             .await
@@ -322,14 +337,26 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
-        insert_session(&self.writer, user_id, draft).await
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let disabled: Option<Option<Millis>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = ?")
+            .bind(user_id.hyphenated().to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if disabled.flatten().is_some() {
+            tx.rollback().await.map_err(backend)?;
+            return Err(StoreError::UserDisabled);
+        }
+        let session = insert_session(&mut *tx, user_id, draft).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(session)
     }
 
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
                     s.user_agent, s.ip, s.method, s.passkey_id, u.email, u.name, u.personal_org_slug, \
-                    u.created_at AS user_created_at \
+                    u.created_at AS user_created_at, u.disabled_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
         )
@@ -346,6 +373,7 @@ impl Store for SqliteStore {
             name: row.try_get("name").map_err(backend)?,
             personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
             created_at: row.try_get("user_created_at").map_err(backend)?,
+            disabled_at: row.try_get("disabled_at").map_err(backend)?,
         };
         Ok(Some(Authenticated { session, user }))
     }
@@ -661,7 +689,7 @@ impl Store for SqliteStore {
     async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
         let row = sqlx::query(
             "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
-                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at \
+                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
              FROM api_keys k JOIN users u ON u.id = k.user_id \
              WHERE k.token_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
         )
@@ -678,6 +706,7 @@ impl Store for SqliteStore {
             name: row.try_get("name").map_err(backend)?,
             personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
             created_at: row.try_get("user_created_at").map_err(backend)?,
+            disabled_at: row.try_get("disabled_at").map_err(backend)?,
         };
         Ok(Some(Authenticated { session: key.as_session(), user }))
     }
@@ -712,14 +741,12 @@ impl Store for SqliteStore {
     }
 
     async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        let row = sqlx::query(
-            "UPDATE users SET name = ? WHERE id = ? RETURNING id, email, name, personal_org_slug, created_at",
-        )
-        .bind(name)
-        .bind(user_id.hyphenated().to_string())
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(&format!("UPDATE users SET name = ? WHERE id = ? RETURNING {USER_COLUMNS}"))
+            .bind(name)
+            .bind(user_id.hyphenated().to_string())
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -732,6 +759,33 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        // One process: its own cache is told by the caller; another process
+        // sharing the file re-reads within its cache's TTL.
+        let done = sqlx::query("UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END WHERE id = ?")
+            .bind(disabled_at)
+            .bind(disabled_at)
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        // Readers and the writer together (one pool in memory).
+        let pools: &[&SqlitePool] =
+            if self._memory_anchor.is_some() { &[&self.reader] } else { &[&self.reader, &self.writer] };
+        let mut stats = PoolStats::default();
+        for pool in pools {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            stats.idle += idle;
+            stats.in_use += pool.size().saturating_sub(idle);
+            stats.max += pool.options().get_max_connections();
+        }
+        Some(stats)
     }
 
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {

@@ -81,6 +81,8 @@ macro_rules! contract_tests {
             key_revocation_and_account_deletion_are_announced,
             resource_clients_are_unique_by_name_and_keep_only_a_hash,
             resource_clients_are_listed_by_name_and_removed_by_name,
+            a_disabled_user_is_refused_everywhere_until_enabled,
+            disabling_and_enabling_are_announced,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
@@ -1333,4 +1335,77 @@ pub async fn resource_clients_are_listed_by_name_and_removed_by_name(store: &dyn
     assert_eq!(listed, ["gateway", "orders"]);
     // The name is free again.
     store.create_resource_client(new_resource_client("billing")).await.unwrap();
+}
+
+pub async fn a_disabled_user_is_refused_everywhere_until_enabled(store: &dyn Store) {
+    let user = new_user(store).await;
+    let other = new_user(store).await;
+    let session = draft();
+    new_session(store, &user, session.clone()).await;
+    let key = create_key(store, new_api_key(&user, T0, None)).await;
+    let grant_key = random_bytes();
+    park(store, transfer_grant(&user, grant_key, T0)).await;
+    let link_key = link(store, &user, T0).await;
+    let passkey = new_passkey(&user, T0);
+    store.create_passkey(passkey.clone()).await.unwrap();
+
+    assert!(!store.set_user_disabled(Uuid::new_v4(), Some(T0)).await.unwrap(), "no such user");
+    assert!(store.set_user_disabled(user.id, Some(T0 + 1)).await.unwrap());
+    assert!(store.set_user_disabled(user.id, Some(T0 + 5)).await.unwrap(), "again: still found");
+    let found = store.user_by_email(&user.email).await.unwrap().unwrap();
+    assert_eq!(found.disabled_at, Some(T0 + 1), "the first time is kept");
+
+    // Their bearers still resolve, saying the user is disabled: the caller refuses them.
+    let now = T0 + 10;
+    let seen = who(store, &session.token_hash, now).await.expect("the session stays");
+    assert_eq!(seen.user.disabled_at, Some(T0 + 1));
+    assert_eq!(seen.session.id, session.id);
+    assert_eq!(store.list_api_keys(user.id, now).await.unwrap()[0].id, key.id, "the key stays");
+
+    // Nothing signs them in, and what was waiting stays as it was.
+    let refused = |r: crate::Result<()>| matches!(r, Err(StoreError::UserDisabled));
+    assert!(refused(store.create_session(user.id, draft_at(now)).await.map(|_| ())));
+    let claimed = store.consume_grant(GrantKind::Transfer, &grant_key, None, now, draft_at(now)).await;
+    assert!(refused(claimed.map(|_| ())));
+    assert!(store.grant_pending(GrantKind::Transfer, &grant_key, now).await.unwrap(), "the grant stays");
+    assert_eq!(consume(store, GrantKind::Transfer, &random_bytes(), None, now).await, None, "unknown: no");
+    let wrong = store.consume_grant(GrantKind::Transfer, &grant_key, Some("x"), now, draft_at(now)).await;
+    assert_eq!(wrong.unwrap(), None, "a grant that would not match anyway answers as before");
+    assert!(refused(store.consume_login_link(&link_key, now, draft_at(now)).await.map(|_| ())));
+    let d = passkey_draft(&passkey, now);
+    assert!(refused(store.record_passkey_sign_in(passkey.id, "{}".to_owned(), now, d.clone()).await.map(|_| ())));
+    assert_eq!(who(store, &d.token_hash, now).await, None, "no session was made");
+    assert_eq!(ids(store, &user, now).await, vec![session.id]);
+    // Others are not concerned.
+    new_session(store, &other, draft_at(now)).await;
+
+    // Enabled: the same session and key, and what was waiting, work again.
+    assert!(store.set_user_disabled(user.id, None).await.unwrap());
+    assert_eq!(store.user_by_email(&user.email).await.unwrap().unwrap().disabled_at, None);
+    let back = who(store, &session.token_hash, now).await.expect("the same session");
+    assert_eq!(back.user.disabled_at, None);
+    assert!(consume(store, GrantKind::Transfer, &grant_key, None, now).await.is_some());
+    assert!(store.consume_login_link(&link_key, now, draft_at(now)).await.unwrap().is_some());
+    assert!(store.record_passkey_sign_in(passkey.id, "{}".to_owned(), now, d).await.unwrap().is_some());
+    store.create_session(user.id, draft_at(now)).await.expect("a session again");
+}
+
+pub async fn disabling_and_enabling_are_announced(store: &dyn Store) {
+    if !store.announces_revocations() {
+        return;
+    }
+    let mut events = store.watch().await.unwrap().expect("a backend that announces revocations has a watch");
+    let bound = std::time::Duration::from_secs(10);
+    assert_eq!(tokio::time::timeout(bound, events.recv()).await.unwrap(), Some(StoreEvent::Listening));
+    let user = new_user(store).await;
+    let next = async |events: &mut tokio::sync::mpsc::Receiver<StoreEvent>| loop {
+        let event = tokio::time::timeout(bound, events.recv()).await.expect("an announcement in time").unwrap();
+        if event == StoreEvent::UserRevoked(user.id) {
+            return event;
+        }
+    };
+    assert!(store.set_user_disabled(user.id, Some(T0)).await.unwrap());
+    next(&mut events).await;
+    assert!(store.set_user_disabled(user.id, None).await.unwrap());
+    next(&mut events).await;
 }

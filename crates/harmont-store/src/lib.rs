@@ -44,6 +44,10 @@ pub enum StoreError {
     /// down, unreachable, locked or read-only): retrying later may succeed.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The user is disabled (`harmont-auth user disable`): nothing may sign
+    /// them in or mint a session for them, and nothing was changed.
+    #[error("the user is disabled")]
+    UserDisabled,
 }
 
 /// What a backend that can announce changes to every process sharing it
@@ -72,6 +76,9 @@ pub struct User {
     pub name: Option<String>,
     pub personal_org_slug: Option<String>,
     pub created_at: Millis,
+    /// When an operator disabled the user (`None`: enabled). A disabled
+    /// user's sessions and keys stay, but are refused until enabled again.
+    pub disabled_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,6 +360,17 @@ pub struct Ceremony {
     pub state: String,
 }
 
+/// A snapshot of a backend's connection pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections checked out right now.
+    pub in_use: u32,
+    /// Connections open and waiting in the pool.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// How many rows a sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -374,10 +392,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Emails compare exactly as given; the server lower-cases them first.
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
 
+    /// [`StoreError::UserDisabled`], creating nothing, for a disabled user.
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session>;
 
     /// The live session for this token hash with its user: `None` when
-    /// unknown, revoked, or expired at `now`.
+    /// unknown, revoked, or expired at `now`. A disabled user's session is
+    /// returned (with [`User::disabled_at`] set): the caller refuses it.
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>>;
 
     /// Sets `last_used_at = now` unless it was set less than a minute before
@@ -432,7 +452,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// with nothing changed, when there is no such grant (unknown, expired,
     /// consumed, or the challenge does not match: a verifier sent for a grant
     /// parked without a challenge is refused too). Of concurrent calls for one
-    /// grant exactly one gets `Some`.
+    /// grant exactly one gets `Some`. A matching live grant of a disabled
+    /// user is [`StoreError::UserDisabled`], and stays as it was.
     async fn consume_grant(
         &self,
         kind: GrantKind,
@@ -453,6 +474,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// In one transaction: deletes the link live at `now` and creates the
     /// session `draft` for its user. `None`, with nothing changed, when the
     /// link is unknown, expired or used. Of concurrent calls exactly one wins.
+    /// A live link of a disabled user is [`StoreError::UserDisabled`], and stays.
     async fn consume_login_link(
         &self,
         key_hash: &[u8; 32],
@@ -473,7 +495,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// (its counter) and `last_used_at = now`, and creates the session `draft`
     /// for the passkey's user. `None`, with nothing changed, when the passkey
     /// is gone: a sign-in racing [`Store::delete_passkey`] either fails or
-    /// creates a session that the removal revokes.
+    /// creates a session that the removal revokes. A disabled user's passkey
+    /// is [`StoreError::UserDisabled`], with nothing changed.
     async fn record_passkey_sign_in(
         &self,
         id: Uuid,
@@ -514,6 +537,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// grants, links, ceremonies), announced as [`StoreEvent::UserRevoked`].
     /// `false` when there was no such user.
     async fn delete_user(&self, user_id: Uuid) -> Result<bool>;
+
+    /// Disables the user (`Some(at)`; one already disabled keeps its first
+    /// time) or enables them (`None`), revoking and deleting nothing. Either
+    /// way announced as [`StoreEvent::UserRevoked`], so every process drops
+    /// (and re-reads) the user's cached sessions at once. `false` when there
+    /// is no such user.
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool>;
+
+    /// Connections of the store's pool: in use and idle, for the metrics.
+    /// `None` where the backend keeps no pool worth reporting.
+    fn pool_stats(&self) -> Option<PoolStats> {
+        None
+    }
 
     /// Stores a ceremony's server state. [`StoreError::Conflict`] if the key is taken.
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()>;

@@ -101,6 +101,9 @@ catalogue! {
     ApiKeyForbidden = "api_key_forbidden", 403, "authentication",
         "An API key cannot do this; use a browser or CLI session.",
         "A personal API key (`hmk_…`) authenticates the platform, but cannot mint credentials or change the account: creating API keys, starting a CLI login (`transfer`, `code`), adding or removing passkeys, changing or deleting the account and managing sessions all need a session token (`hms_…`) from `harmont login` or the browser. A leaked key cannot become a session or a longer-lived key.";
+    UserDisabled = "user_disabled", 403, "authentication",
+        "This account is disabled. Ask an administrator to enable it.",
+        "An administrator disabled this account (`harmont-auth user disable EMAIL`). While it is disabled, its sessions and API keys are refused, it cannot sign in (passkey, link, single sign-on), and logins already approved for it cannot be claimed or redeemed. Nothing was deleted: once an administrator enables it again (`harmont-auth user enable EMAIL`), the same sessions and keys work again.";
     NotFound = "not_found", 404, "not_found",
         "There is nothing at this path.",
         "No endpoint or resource exists at this path. Check the URL against the API reference.";

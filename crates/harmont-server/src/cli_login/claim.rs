@@ -31,7 +31,11 @@ impl Service {
         self.note_claim(key_hash, client.ip);
         let challenge = code_verifier.map(pkce::challenge_of);
         if wait.is_zero() {
-            let token = self.consume(GrantKind::Transfer, &key_hash, challenge.as_deref(), client).await?;
+            let token = self
+                .consume_counted(GrantKind::Transfer, &key_hash, challenge.as_deref(), client)
+                .await
+                .inspect_err(claim_failed)?;
+            crate::metrics::claim(if token.is_some() { "won" } else { "not_yet" });
             return token.ok_or_else(|| {
                 self.claim_limiter.record_failure(client.ip, Instant::now());
                 ApiError::new(ErrorCode::CliCodeInvalid)
@@ -49,13 +53,21 @@ impl Service {
             ApiError::rate_limited(LONG_POLL_RETRY_AFTER).with_message(message)
         })?;
         self.claim_limiter.record_failure(client.ip, Instant::now());
-        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await?;
+        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await.inspect_err(|err| {
+            crate::metrics::long_poll_ended("failed");
+            claim_failed(err);
+        })?;
         match token {
             Some(token) => {
+                crate::metrics::long_poll_ended("won");
+                crate::metrics::claim("won");
                 self.claim_limiter.forgive(client.ip, Instant::now());
                 Ok(token)
             }
-            None => Err(ApiError::new(ErrorCode::CliCodeInvalid)),
+            None => {
+                crate::metrics::claim("not_yet");
+                Err(ApiError::new(ErrorCode::CliCodeInvalid))
+            }
         }
     }
 
@@ -77,7 +89,7 @@ impl Service {
             let woken = registration.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            if let Some(token) = self.consume(GrantKind::Transfer, key_hash, challenge, client).await? {
+            if let Some(token) = self.consume_counted(GrantKind::Transfer, key_hash, challenge, client).await? {
                 return Ok(Some(token));
             }
             let every = self.settings.recheck_every;
@@ -94,13 +106,29 @@ impl Service {
                                     break;
                                 }
                             }
-                            Err(_) => return Ok(None),
+                            Err(_) => {
+                                crate::metrics::long_poll_ended("timed_out");
+                                return Ok(None);
+                            }
                         }
                     }
-                    () = tokio::time::sleep_until(deadline) => return Ok(None),
-                    () = self.shutdown.cancelled() => return Ok(None),
+                    () = tokio::time::sleep_until(deadline) => {
+                        crate::metrics::long_poll_ended("timed_out");
+                        return Ok(None);
+                    }
+                    () = self.shutdown.cancelled() => {
+                        crate::metrics::long_poll_ended("shut_down");
+                        return Ok(None);
+                    }
                 }
             }
         }
+    }
+}
+
+/// Counts a claim refused with an error (a disabled user; the store away).
+fn claim_failed(err: &ApiError) {
+    if err.code == ErrorCode::UserDisabled {
+        crate::metrics::claim("user_disabled");
     }
 }

@@ -29,6 +29,8 @@ impl Service {
                 })
                 .await?;
             if parked {
+                crate::metrics::code_minted();
+                crate::audit::Event::success("login_approved").kind("code").emit();
                 return Ok(code);
             }
         }

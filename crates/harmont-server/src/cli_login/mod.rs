@@ -35,7 +35,40 @@ impl Service {
         let now = self.clock.now();
         let (token, draft) = self.session_draft(client, now, SignIn::CLI);
         let session = self.store.consume_grant(kind, key_hash, code_challenge, now, draft).await?;
+        if let Some(session) = &session {
+            crate::metrics::session_created(harmont_store::SignInMethod::Cli);
+            crate::metrics::sign_in("cli", "success");
+            crate::audit::Event::success(collected(kind))
+                .user(session.user_id)
+                .subject(session.id)
+                .method("cli")
+                .emit();
+        }
         Ok(session.map(|_| token))
+    }
+
+    /// [`Service::consume`], counting a disabled user's refusal.
+    async fn consume_counted(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<Option<SessionToken>, ApiError> {
+        let consumed = self.consume(kind, key_hash, code_challenge, client).await;
+        if consumed.as_ref().is_err_and(|err| err.code == ErrorCode::UserDisabled) {
+            crate::metrics::sign_in("cli", "user_disabled");
+            crate::audit::Event::failure(collected(kind)).method("cli").reason(ErrorCode::UserDisabled.as_str()).emit();
+        }
+        consumed
+    }
+}
+
+/// The audit event of collecting a grant of this kind.
+fn collected(kind: GrantKind) -> &'static str {
+    match kind {
+        GrantKind::Transfer => "token_claimed",
+        GrantKind::Paste => "token_redeemed",
     }
 }
 

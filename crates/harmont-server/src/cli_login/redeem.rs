@@ -24,11 +24,23 @@ impl Service {
         let token = match PasteCode::parse_lenient(typed) {
             Some(code) => {
                 let key_hash = code.keyed_hash(self.secret.expose());
-                self.consume(GrantKind::Paste, &key_hash, challenge.as_deref(), client).await?
+                self.consume_counted(GrantKind::Paste, &key_hash, challenge.as_deref(), client).await.inspect_err(
+                    |err| {
+                        if err.code == ErrorCode::UserDisabled {
+                            crate::metrics::redeem("user_disabled");
+                        }
+                    },
+                )?
             }
             None => None,
         };
+        crate::metrics::redeem(if token.is_some() { "won" } else { "failed" });
         token.ok_or_else(|| {
+            crate::metrics::sign_in("cli", "failure");
+            crate::audit::Event::failure("token_redeemed")
+                .method("cli")
+                .reason(ErrorCode::CliCodeInvalid.as_str())
+                .emit();
             self.redeem_limiter.record_failure(client.ip, Instant::now());
             ApiError::new(ErrorCode::CliCodeInvalid)
         })

@@ -39,6 +39,8 @@ impl Service {
             ));
         }
         self.waiters.wake(&key_hash);
+        crate::metrics::transfer_parked();
+        crate::audit::Event::success("login_approved").kind("transfer").emit();
         Ok(())
     }
 }

@@ -4,12 +4,13 @@
 //! the framework (unknown route, wrong method, panic). A 500's cause is
 //! logged here, once, with the request id, and never reaches the client.
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, USER_AGENT, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use harmont_wire::{ErrorBody, ErrorCode};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -40,7 +41,16 @@ pub async fn request_context(State(service): State<Arc<Service>>, req: Request, 
     let method = req.method().clone();
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut response = next.run(req).instrument(span.clone()).await;
+    let context = audit_context(&service, &request_id, &req);
+    let mut response = crate::audit::scope(context, async {
+        let response = next.run(req).instrument(span.clone()).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let route = response.extensions().get::<MatchedRoute>().map_or("unmatched", |r| r.0.as_str());
+            crate::audit::Event::failure("rate_limited").route(route).reason("rate_limited").emit();
+        }
+        response
+    })
+    .await;
     // The route template, never the raw path or query: those may carry a
     // nonce (the web pages take one in the query string).
     let route = response.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
@@ -51,9 +61,22 @@ pub async fn request_context(State(service): State<Arc<Service>>, req: Request, 
     }
     let route = route.as_ref().map_or("-", MatchedPath::as_str);
     let status = response.status().as_u16();
+    crate::metrics::request(if route == "-" { "unmatched" } else { route }, method.as_str(), status, started.elapsed());
     let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
     span.in_scope(|| tracing::info!(%method, route, status, %latency_ms, "request"));
     response
+}
+
+/// Who is asking, for the audit trail: the address as every limit sees it
+/// (through trusted proxies only) and the user agent.
+fn audit_context(service: &Service, request_id: &str, req: &Request) -> crate::audit::RequestContext {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    crate::audit::RequestContext {
+        request_id: request_id.to_owned(),
+        client_ip: peer.map(|peer| super::extract::client_ip(peer, req.headers(), &service.settings.trusted_proxies)),
+        user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        caller: None,
+    }
 }
 
 fn render_error(service: &Service, request_id: &str, response: &mut Response) {

@@ -8,6 +8,7 @@ pub mod extract;
 mod forward_auth;
 mod health;
 mod introspect;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 mod web_sign_in;

@@ -65,18 +65,51 @@ impl Service {
         let link =
             NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(LINK_TTL) };
         self.store.create_login_link(link).await?;
+        crate::audit::Event::success("login_link_created").user(user_id).emit();
         Ok(format!("{}/login#link={}", super::web_base(&self.settings.public_url), secret.expose()))
     }
 
     /// Trades a link for a session token, once.
     pub async fn redeem_login_link(&self, raw: &str, client: &ClientInfo) -> Result<SessionToken, ApiError> {
+        let redeemed = self.redeem_link_secret(raw, client).await;
+        signed_in("link", &redeemed);
+        redeemed.map(|(token, _)| token)
+    }
+
+    async fn redeem_link_secret(
+        &self,
+        raw: &str,
+        client: &ClientInfo,
+    ) -> Result<(SessionToken, harmont_store::Session), ApiError> {
         let secret = LinkSecret::parse(raw.trim()).ok_or_else(|| ApiError::new(ErrorCode::LinkInvalid))?;
         let now = self.clock.now();
         let (token, draft) = self.session_draft(client, now, SignIn::LINK);
         match self.store.consume_login_link(&secret.hash(), now, draft).await? {
-            Some(_) => Ok(token),
+            Some(session) => Ok((token, session)),
             None => Err(ApiError::new(ErrorCode::LinkInvalid)),
         }
+    }
+}
+
+/// Counts and audits how a browser sign-in by `method` ended.
+pub(crate) fn signed_in(method: &'static str, outcome: &Result<(SessionToken, harmont_store::Session), ApiError>) {
+    crate::metrics::sign_in(method, sign_in_result(outcome));
+    match outcome {
+        Ok((_, session)) => {
+            crate::metrics::session_created(session.method);
+            crate::audit::Event::success("sign_in").user(session.user_id).subject(session.id).method(method).emit();
+        }
+        Err(err) => crate::audit::Event::failure("sign_in").method(method).reason(err.code.as_str()).emit(),
+    }
+}
+
+/// How a sign-in ended, for the metrics: the store being away is no failure of the person's.
+fn sign_in_result<T>(outcome: &Result<T, ApiError>) -> &'static str {
+    match outcome {
+        Ok(_) => "success",
+        Err(err) if err.code == ErrorCode::UserDisabled => "user_disabled",
+        Err(err) if err.status().is_server_error() => "error",
+        Err(_) => "failure",
     }
 }
 

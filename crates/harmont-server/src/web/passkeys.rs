@@ -146,6 +146,7 @@ impl Service {
         match self.store.create_passkey(stored).await {
             Ok(p) => {
                 tracing::info!(user_id = %auth.user.id, passkey_id = %p.id, session_id = %auth.session.id, "passkey added");
+                crate::audit::Event::success("passkey_added").subject(p.id).emit();
                 Ok(PasskeySummary { id: p.id, name: p.name, created_at: p.created_at, last_used_at: None })
             }
             Err(StoreError::Conflict(_)) => Err(invalid("credential already registered")),
@@ -177,6 +178,17 @@ impl Service {
         credential: Value,
         client: &ClientInfo,
     ) -> Result<SessionToken, ApiError> {
+        let signed_in = self.verify_passkey_sign_in(ceremony, credential, client).await;
+        super::links::signed_in("passkey", &signed_in);
+        signed_in.map(|(token, _)| token)
+    }
+
+    async fn verify_passkey_sign_in(
+        &self,
+        ceremony: &str,
+        credential: Value,
+        client: &ClientInfo,
+    ) -> Result<(SessionToken, harmont_store::Session), ApiError> {
         let now = self.clock.now();
         let taken = self.store.take_ceremony(CeremonyKind::Authenticate, &ceremony_hash(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired sign-in"))?;
@@ -194,7 +206,7 @@ impl Service {
         let data = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
         let (token, draft) = self.session_draft(client, now, SignIn::passkey(stored.id));
         match self.store.record_passkey_sign_in(stored.id, data, now, draft).await? {
-            Some(_) => Ok(token),
+            Some(session) => Ok((token, session)),
             None => Err(invalid("passkey removed during the sign-in")),
         }
     }
@@ -219,6 +231,8 @@ impl Service {
         for session_id in &revoked {
             self.revoked(crate::service::Revocation::Session(*session_id));
         }
+        crate::metrics::sessions_revoked("passkey_removed", revoked.len() as u64);
+        crate::audit::Event::success("passkey_removed").subject(id).count(revoked.len() as u64).emit();
         tracing::info!(
             user_id = %auth.user.id,
             passkey_id = %id,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// The binary under test; `HARMONT_TEST_BIN` names a copy of it, for a
 /// target folder that other builds share and may overwrite meanwhile.
-fn bin() -> String {
+pub(crate) fn bin() -> String {
     std::env::var("HARMONT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_harmont-auth").to_owned())
 }
 
@@ -31,13 +31,13 @@ fn output_within_a_minute(mut command: Command) -> Output {
     panic!("still running after a minute: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-struct Operator {
-    database: String,
+pub(crate) struct Operator {
+    pub(crate) database: String,
     _dir: tempfile::TempDir,
 }
 
 impl Operator {
-    fn new(backend: Backend) -> Self {
+    pub(crate) fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Sqlite => format!("sqlite://{}/data/harmont.db", dir.path().display()),
@@ -46,7 +46,7 @@ impl Operator {
         Self { database, _dir: dir }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(bin());
         command
             .args(args)
@@ -56,16 +56,16 @@ impl Operator {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
 }
 
 /// A running `harmont-auth serve` whose stderr is collected as it comes.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
+    pub(crate) log: Arc<Mutex<String>>,
+    pub(crate) base: String,
 }
 
 /// A test that fails midway must not leave its server running.
@@ -77,11 +77,11 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(operator: &Operator) -> Self {
+    pub(crate) fn start(operator: &Operator) -> Self {
         Self::start_with(operator.command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"]))
     }
 
-    fn start_with(mut command: Command) -> Self {
+    pub(crate) fn start_with(mut command: Command) -> Self {
         let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -101,7 +101,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.child.wait().unwrap()
@@ -222,6 +222,59 @@ async fn user_links_sign_in_once_and_stay_out_of_the_log(backend: Backend) {
     assert!(status.success());
 }
 api_test!(user_links_sign_in_once_and_stay_out_of_the_log);
+
+/// Issue 13: `user disable` and `user enable` with the real binary, while
+/// the server runs: the running server refuses the user's token (at once on
+/// Postgres, announced; within the bearer cache's 2 s on SQLite, another
+/// process), `token mint` refuses them, and `user enable` brings the very
+/// same token back.
+async fn user_disable_and_enable_from_the_command_line(backend: Backend) {
+    let operator = Operator::new(backend);
+    let email = format!("op-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(operator.run(&["user", "add", &email]).status.success());
+    let minted = operator.run(&["token", "mint", &email]);
+    assert!(minted.status.success());
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let server = Server::start(&operator);
+    let http = reqwest::Client::new();
+    let user_url = format!("{}/api/v0/user", server.base);
+    let status = async || http.get(&user_url).bearer_auth(&token).send().await.unwrap().status();
+    assert_eq!(status().await, reqwest::StatusCode::OK);
+
+    let disabled = operator.run(&["user", "disable", &email.to_uppercase()]);
+    assert!(disabled.status.success(), "{}", String::from_utf8_lossy(&disabled.stderr));
+    let said = String::from_utf8_lossy(&disabled.stderr);
+    assert!(said.contains(&format!("{email} (")) && said.contains("disabled"), "{said}");
+    assert!(disabled.stdout.is_empty());
+    let again = operator.run(&["user", "disable", &email]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already disabled"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status().await != reqwest::StatusCode::FORBIDDEN {
+        assert!(std::time::Instant::now() < deadline, "the running server refuses a disabled user's token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused: serde_json::Value =
+        http.get(&user_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "user_disabled");
+    let mint = operator.run(&["token", "mint", &email]);
+    assert_eq!(mint.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&mint.stderr).contains("disabled"), "{}", String::from_utf8_lossy(&mint.stderr));
+    assert!(mint.stdout.is_empty());
+
+    let enabled = operator.run(&["user", "enable", &email]);
+    assert!(enabled.status.success());
+    assert!(String::from_utf8_lossy(&enabled.stderr).contains("enabled"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status().await != reqwest::StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "the same token works again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let unknown = operator.run(&["user", "disable", "nobody@example.com"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user with email nobody@example.com"));
+    assert!(server.terminate().success());
+}
+api_test!(user_disable_and_enable_from_the_command_line);
 
 fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
     let log_handle = server.log.clone();

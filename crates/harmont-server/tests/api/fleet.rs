@@ -293,3 +293,42 @@ fn host_and_port(database_url: &str) -> String {
     let authority = after_scheme.split(['/', '?']).next().unwrap();
     authority.rsplit_once('@').map_or(authority, |(_, host)| host).to_owned()
 }
+/// Issue 13: disabling a user through A is refused by B, which holds the
+/// user's session and key in its cache, within the bound; enabling them
+/// through A lets B accept the same tokens again as fast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_disabling_a_user_on_one_replica_is_refused_by_another_at_once() {
+    let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
+    let b = a.replica(|s| s.auth_cache_ttl = LONG_TTL).await;
+    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    let email = a.add_user().await;
+    let session = a.link_token_for(&email).await;
+    let body = serde_json::json!({"description": "CI"});
+    let created: serde_json::Value =
+        a.post_json("/api/v0/user/api-tokens", Some(&session), body).await.json().await.unwrap();
+    let key = created["token"].as_str().unwrap().to_owned();
+    let (_, bystander) = a.signed_in().await;
+    for token in [&session, &key, &bystander] {
+        assert_eq!(user_status(&b, token).await, StatusCode::OK, "B remembers every token");
+    }
+    let user = a.service.user_by_email(&email).await.unwrap().unwrap();
+
+    assert!(a.service.set_user_disabled(user.id, true).await.unwrap());
+    for token in [&session, &key] {
+        within(BOUND, "B refuses the disabled user's tokens", async || {
+            user_status(&b, token).await == StatusCode::FORBIDDEN
+        })
+        .await;
+    }
+    let refused: serde_json::Value = b.get("/api/v0/user", Some(&session)).await.json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "user_disabled");
+    assert_eq!(user_status(&b, &bystander).await, StatusCode::OK, "nobody else is concerned");
+
+    assert!(a.service.set_user_disabled(user.id, false).await.unwrap());
+    for token in [&session, &key] {
+        within(BOUND, "B accepts the enabled user's tokens again", async || {
+            user_status(&b, token).await == StatusCode::OK
+        })
+        .await;
+    }
+}
