@@ -18,6 +18,17 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// Longest user agent kept, on a session or in an audit line; the rest is cut.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// `user_agent` cut to [`MAX_USER_AGENT`] characters (never inside one).
+pub fn kept_user_agent(user_agent: &str) -> &str {
+    match user_agent.char_indices().nth(MAX_USER_AGENT) {
+        Some((end, _)) => &user_agent[..end],
+        None => user_agent,
+    }
+}
+
 /// How recent a browser sign-in must be to change credentials.
 pub const REAUTHENTICATION_WINDOW: Millis = 10 * 60 * 1000;
 
@@ -65,5 +76,17 @@ pub fn forbid_api_key(auth: &Authenticated) -> Result<(), ApiError> {
         Err(ApiError::new(ErrorCode::ApiKeyForbidden))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_user_agent_is_cut_between_characters() {
+        let long = "é".repeat(MAX_USER_AGENT + 10);
+        assert_eq!(kept_user_agent(&long).chars().count(), MAX_USER_AGENT);
+        assert_eq!(kept_user_agent("curl/8"), "curl/8");
     }
 }

@@ -18,9 +18,6 @@ use uuid::Uuid;
 /// The target audit events are logged under.
 pub const TARGET: &str = "audit";
 
-/// Longest user agent written; the rest is cut.
-const MAX_USER_AGENT: usize = 256;
-
 /// What the middleware knows about the request being served.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
@@ -149,7 +146,7 @@ impl Event {
         let session_id = caller.map(|c| c.session_id.to_string());
         let subject_id = self.subject_id.map(|id| id.to_string());
         let client_ip = context.client_ip.map(|ip| ip.to_string());
-        let user_agent = context.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT));
+        let user_agent = context.user_agent.as_deref().map(crate::access::kept_user_agent);
         let request_id = (!context.request_id.is_empty()).then_some(context.request_id.as_str());
         tracing::info!(
             target: TARGET,
@@ -168,13 +165,6 @@ impl Event {
             request_id,
             "audit"
         );
-    }
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => &s[..end],
-        None => s,
     }
 }
 
@@ -225,7 +215,7 @@ mod tests {
         assert_eq!(lines[0]["subject_id"], subject.to_string());
         assert_eq!(lines[0]["client_ip"], "203.0.113.9");
         assert_eq!(lines[0]["request_id"], "r1");
-        assert_eq!(lines[0]["user_agent"].as_str().unwrap().len(), MAX_USER_AGENT);
+        assert_eq!(lines[0]["user_agent"].as_str().unwrap().len(), crate::access::MAX_USER_AGENT);
         assert_eq!(lines[1]["outcome"], "failure");
         assert!(lines[1].get("user_id").is_none() && lines[1].get("request_id").is_none(), "no context: no fields");
     }

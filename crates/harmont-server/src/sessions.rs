@@ -13,9 +13,6 @@ pub(crate) use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::service::{Revocation, Service};
 
-/// Longest user agent kept on a session; the rest is cut.
-const MAX_USER_AGENT: usize = 256;
-
 impl Service {
     pub(crate) fn session_draft(
         &self,
@@ -29,7 +26,7 @@ impl Service {
             token_hash: token.hash(),
             created_at: now,
             expires_at: now + millis(self.settings.session_ttl),
-            user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT).to_owned()),
+            user_agent: client.user_agent.as_deref().map(|ua| crate::access::kept_user_agent(ua).to_owned()),
             ip: Some(client.ip.to_string()),
             method: sign_in.method,
             passkey_id: sign_in.passkey_id,
@@ -232,13 +229,6 @@ fn slug_of(local_part: &str) -> String {
     slug.trim_matches('-').to_owned()
 }
 
-fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => &s[..end],
-        None => s,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,11 +285,5 @@ mod tests {
             assert_eq!(refused.code, ErrorCode::ReauthenticationRequired, "{method:?}");
             assert_eq!(refused.status(), axum::http::StatusCode::FORBIDDEN);
         }
-    }
-
-    #[test]
-    fn truncation_respects_characters() {
-        assert_eq!(truncate("héllo", 2), "hé");
-        assert_eq!(truncate("hi", 5), "hi");
     }
 }
