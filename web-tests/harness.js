@@ -57,7 +57,8 @@ export async function startServer(extraArgs = []) {
   const api = `http://127.0.0.1:${port}`;
   const web = `http://localhost:${port}`;
   const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database, ...extraArgs], {
-    env: { ...process.env, HARMONT_LOG: "warn" },
+    // The audit trail ignores HARMONT_LOG: keep it in a file, out of the test output.
+    env: { ...process.env, HARMONT_LOG: "warn", HARMONT_AUDIT_LOG: join(dir, "audit.log") },
     stdio: ["ignore", "ignore", "inherit"],
   });
   await eventually(async () => {

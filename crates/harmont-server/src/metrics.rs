@@ -11,7 +11,12 @@
 use harmont_store::SignInMethod;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// Whether [`install`] ran: the per-request work (labels are owned strings)
+/// is skipped until then.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 pub const HTTP_REQUESTS: &str = "harmont_http_requests_total";
 pub const HTTP_DURATION: &str = "harmont_http_request_duration_seconds";
@@ -45,6 +50,7 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
         .install_recorder()?;
     describe();
     zeroes();
+    INSTALLED.store(true, Ordering::Relaxed);
     Ok(handle)
 }
 
@@ -103,6 +109,9 @@ fn describe() {
 
 /// One answered request. `route` is the matched template, or `unmatched`.
 pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    if !INSTALLED.load(Ordering::Relaxed) {
+        return;
+    }
     let route = route.to_owned();
     let method = method.to_owned();
     counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status.to_string())

@@ -35,7 +35,10 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A Harmont session token, `hms_…`, or a personal API key, `hmk_…`."))
+                    .description(Some(
+                        "A Harmont session token, `hms_…`, or a personal API key, `hmk_…`. Every operation that takes \
+                         one answers `403 user_disabled` while its user is disabled by an administrator.",
+                    ))
                     .build(),
             ),
         );

@@ -93,9 +93,12 @@ impl Service {
 
 /// Counts and audits how a browser sign-in by `method` ended.
 pub(crate) fn signed_in(method: &'static str, outcome: &Result<(SessionToken, harmont_store::Session), ApiError>) {
-    crate::metrics::sign_in(method, sign_in_result(outcome));
+    let label = outcome.as_ref().map_or(method, |(_, session)| session.method.as_str());
+    crate::metrics::sign_in(label, sign_in_result(outcome));
     match outcome {
         Ok((_, session)) => {
+            // What the session records (a link an SSO sign-in ended on may say `sso`).
+            let method = session.method.as_str();
             crate::metrics::session_created(session.method);
             crate::audit::Event::success("sign_in").user(session.user_id).subject(session.id).method(method).emit();
         }
