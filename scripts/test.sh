@@ -4,7 +4,8 @@
 # scripts/test-postgres.sh, which installs Debian's postgresql if missing),
 # then schema-driven fuzzing of the API against the built server
 # (scripts/fuzz-api.sh: schemathesis from PyPI in .venv-fuzz/), then the web
-# pages in Debian's chromium (web-tests/, playwright-core). Mutation testing
+# pages in Debian's chromium (web-tests/, playwright-core). The emailed-link
+# tests mail through a real SMTP server, aiosmtpd from PyPI in .venv-mail/. Mutation testing
 # is not part of it: scripts/mutants.sh runs it on demand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     apt_install "${need_apt[@]}"
 fi
 cargo_install_if_missing cargo-nextest cargo-nextest
+# A real SMTP server (aiosmtpd) for the emailed sign-in link tests.
+python_venv .venv-mail scripts/mail/requirements.txt
 
 say "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -2,8 +2,8 @@
 // real `harmont` CLI, Debian's chromium through playwright-core, and a
 // WebAuthn virtual authenticator per page.
 import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,6 +89,39 @@ export async function startServer(extraArgs = []) {
         "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE login_links SET expires_at = 0'); c.commit()",
         join(dir, "harmont.db")]);
     },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A real SMTP server: aiosmtpd from the repo's .venv-mail/ (scripts/test.sh
+ * makes it), on a free port, keeping what it receives in a Maildir.
+ */
+export async function startSmtp() {
+  const python = process.env.HARMONT_TEST_AIOSMTPD_PYTHON || join(repo, ".venv-mail/bin/python");
+  if (!existsSync(python)) throw new Error(`no aiosmtpd at ${python}: run scripts/test.sh (it makes .venv-mail/)`);
+  const dir = mkdtempSync(join(tmpdir(), "harmont-smtp-"));
+  const port = await freePort();
+  const child = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox",
+    join(dir, "mail")], { stdio: ["ignore", "ignore", "inherit"] });
+  await eventually(() => new Promise((ok) => {
+    const socket = connect(port, "127.0.0.1", () => { socket.destroy(); ok(true); });
+    socket.on("error", () => ok(false));
+  }), "aiosmtpd to listen");
+  const mails = () => {
+    const folder = join(dir, "mail/new");
+    if (!existsSync(folder)) return [];
+    return readdirSync(folder).map((name) => readFileSync(join(folder, name), "utf8").replace(/\r\n/g, "\n"));
+  };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    /** The first mail to `to`, once it has arrived. */
+    mailTo: (to) => eventually(() => mails().find((m) => m.includes(`To: ${to}`)), `a mail to ${to}`),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));

@@ -161,6 +161,32 @@ pub struct ServeArgs {
     pub log: String,
     #[arg(long, env = "HARMONT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub sign_in: Box<SignInArgs>,
+}
+
+/// Ways to sign in without the operator: emailed links (and single sign-on).
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    /// Where sign-in mails go: `smtp://[user:password@]host[:port]` (port
+    /// 587; STARTTLS when offered, `?tls=required` insists) or
+    /// `smtps://…` (port 465, TLS from the start). Unset: no emailed links.
+    #[arg(long, env = "HARMONT_SMTP_URL", hide_env_values = true, requires = "mail_from",
+        value_parser = crate::mail::SmtpUrl::parse)]
+    pub smtp_url: Option<crate::mail::SmtpUrl>,
+    /// The sender of sign-in mails: `auth@example.com` or `Harmont <auth@example.com>`.
+    #[arg(long, env = "HARMONT_MAIL_FROM", requires = "smtp_url", value_parser = crate::mail::parse_mail_from)]
+    pub mail_from: Option<lettre::message::Mailbox>,
+}
+
+impl SignInArgs {
+    /// The mail settings, when SMTP is configured.
+    pub fn mail(&self) -> Option<crate::mail::MailSettings> {
+        match (&self.smtp_url, &self.mail_from) {
+            (Some(smtp), Some(from)) => Some(crate::mail::MailSettings { smtp: smtp.clone(), from: from.clone() }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -323,6 +349,26 @@ mod tests {
         ] {
             assert!(parse_cors_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn smtp_needs_a_sender_and_both_are_checked() {
+        let serve = |extra: &[&str]| {
+            let mut argv = vec!["harmont-auth", "serve"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Serve(args) => args,
+                _ => panic!("serve"),
+            })
+        };
+        assert!(serve(&[]).unwrap().sign_in.mail().is_none());
+        let both =
+            serve(&["--smtp-url", "smtp://127.0.0.1:2525", "--mail-from", "Harmont <auth@example.com>"]).unwrap();
+        assert!(both.sign_in.mail().is_some());
+        assert!(serve(&["--smtp-url", "smtp://127.0.0.1:2525"]).is_err(), "no sender");
+        assert!(serve(&["--mail-from", "auth@example.com"]).is_err(), "no server");
+        assert!(serve(&["--smtp-url", "http://x", "--mail-from", "auth@example.com"]).is_err());
+        assert!(serve(&["--smtp-url", "smtp://x", "--mail-from", "nobody"]).is_err());
     }
 
     #[test]

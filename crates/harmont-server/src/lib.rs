@@ -6,6 +6,7 @@
 //! - `claim_memory/`: in-process state of waiting CLIs (long-poll waiters, where claims came from);
 //! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings), login links and passkeys;
 //! - `http/`: routes, every handler, extractors, the error envelope middleware, the OpenAPI document;
+//! - `mail.rs`: outgoing mail over SMTP (emailed sign-in links);
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
 //! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
 
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod rate_limit;
 pub mod secret;
 pub mod service;
@@ -54,6 +56,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(service.clone().sweep_forever(Duration::from_secs(60)));
     let watcher = service.clone().follow_store().await;
+    let mail_worker =
+        service.take_mail_queue().map(|queue| tokio::spawn(service.clone().send_email_links_forever(queue)));
     let router = http::router(service.clone());
     let settings = &service.settings;
     let slots = Arc::new(Semaphore::new(settings.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
@@ -117,6 +121,9 @@ pub async fn serve(
     service.shutdown.cancel();
     graceful.shutdown().await;
     sweeper.abort();
+    if let Some(worker) = mail_worker {
+        worker.abort();
+    }
     if let Some(watcher) = watcher {
         watcher.abort();
     }

@@ -85,6 +85,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let mail = args.sign_in.mail();
+    if mail.as_ref().is_some_and(|mail| mail.smtp.credentials_may_travel_in_clear()) {
+        tracing::warn!(
+            "HARMONT_SMTP_URL has credentials but does not insist on TLS: if the server offers no STARTTLS, \
+             the password travels in clear. Add ?tls=required, or use smtps://"
+        );
+    }
     let service = build_service_with(&args.service, public_url, |settings| {
         settings.trusted_proxies = args.trusted_proxies.clone();
         settings.cors_origins = args.cors_origins.clone();
@@ -96,6 +103,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         settings.header_timeout = args.header_timeout;
         settings.body_timeout = args.body_timeout;
+        settings.mail = mail;
     })
     .await?;
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");

@@ -172,7 +172,7 @@ pub enum AddUserError {
     Store(StoreError),
 }
 
-fn looks_like_email(email: &str) -> bool {
+pub(crate) fn looks_like_email(email: &str) -> bool {
     matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
         && email.len() <= 254
         && !email.chars().any(char::is_whitespace)

@@ -31,13 +31,13 @@ fn output_within_a_minute(mut command: Command) -> Output {
     panic!("still running after a minute: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-struct Operator {
+pub(crate) struct Operator {
     database: String,
     _dir: tempfile::TempDir,
 }
 
 impl Operator {
-    fn new(backend: Backend) -> Self {
+    pub(crate) fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Sqlite => format!("sqlite://{}/data/harmont.db", dir.path().display()),
@@ -46,7 +46,7 @@ impl Operator {
         Self { database, _dir: dir }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(bin());
         command
             .args(args)
@@ -56,16 +56,16 @@ impl Operator {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
 }
 
 /// A running `harmont-auth serve` whose stderr is collected as it comes.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    log: Arc<Mutex<String>>,
-    base: String,
+    pub(crate) log: Arc<Mutex<String>>,
+    pub(crate) base: String,
 }
 
 /// A test that fails midway must not leave its server running.
@@ -81,7 +81,7 @@ impl Server {
         Self::start_with(operator.command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"]))
     }
 
-    fn start_with(mut command: Command) -> Self {
+    pub(crate) fn start_with(mut command: Command) -> Self {
         let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -222,7 +222,7 @@ async fn user_links_sign_in_once_and_stay_out_of_the_log(backend: Backend) {
 }
 api_test!(user_links_sign_in_once_and_stay_out_of_the_log);
 
-fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
+pub(crate) fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
     let log_handle = server.log.clone();
     let status = server.terminate();
     // Let the reader thread drain what the server wrote on its way out.
