@@ -21,7 +21,7 @@ export const SCREENSHOTS = join(here, "screenshots");
 const run = promisify(execFile);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
+export async function freePort() {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.unref();
@@ -50,16 +50,18 @@ export async function eventually(check, what, ms = 15000) {
  * http://localhost:PORT (browsers refuse an IP as a passkey's relying party).
  * `extraArgs` go to `serve` as they are.
  */
-export async function startServer(extraArgs = []) {
+export async function startServer(extraArgs = [], { port: chosen, captureLog = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "harmont-web-"));
-  const port = await freePort();
+  const port = chosen || await freePort();
   const database = `sqlite://${dir}/harmont.db`;
   const api = `http://127.0.0.1:${port}`;
   const web = `http://localhost:${port}`;
   const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database, ...extraArgs], {
-    env: { ...process.env, HARMONT_LOG: "warn" },
-    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, HARMONT_LOG: captureLog ? "trace" : "warn" },
+    stdio: ["ignore", "ignore", captureLog ? "pipe" : "inherit"],
   });
+  let log = "";
+  if (captureLog) child.stderr.on("data", (d) => (log += d));
   await eventually(async () => {
     try {
       return (await fetch(`${api}/healthz`)).ok;
@@ -73,6 +75,8 @@ export async function startServer(extraArgs = []) {
   };
   return {
     dir, port, api, web, database, admin,
+    /** Everything the server logged (at trace), with `captureLog`. */
+    log: () => log,
     /** A new user; returns [email, enrollment link]. */
     async addUser(name = "Ada Lovelace") {
       const email = `user-${Math.random().toString(36).slice(2, 10)}@example.com`;
@@ -93,6 +97,43 @@ export async function startServer(extraArgs = []) {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A real OpenID Provider (oidc-provider.js: the `oidc-provider` package) on a
+ * free port, for a client that may come back to `redirectUris`. Options:
+ * `idTokenClaims` puts the email claims in the ID token too.
+ */
+export async function startOidcProvider(redirectUris, { idTokenClaims = false } = {}) {
+  const port = await freePort();
+  const clientSecret = `secret-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  const child = spawn(process.execPath, [join(here, "oidc-provider.js")], {
+    env: {
+      ...process.env, PORT: String(port), CLIENT_ID: "harmont", CLIENT_SECRET: clientSecret,
+      REDIRECT_URI: redirectUris.join(","), ID_TOKEN_CLAIMS: idTokenClaims ? "1" : "",
+    },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const issuer = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    try {
+      return (await fetch(`${issuer}/.well-known/openid-configuration`)).ok;
+    } catch {
+      return false;
+    }
+  }, "oidc-provider to answer");
+  return {
+    issuer, clientSecret,
+    /** `serve` flags for this provider. */
+    args: (signup = "invite", name = "Test IdP") => [
+      "--oidc-issuer", issuer, "--oidc-client-id", "harmont", "--oidc-client-secret", clientSecret,
+      "--oidc-name", name, "--signup", signup,
+    ],
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
     },
   };
 }

@@ -7,6 +7,8 @@
 //! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings), login links and passkeys;
 //! - `http/`: routes, every handler, extractors, the error envelope middleware, the OpenAPI document;
 //! - `mail.rs`: outgoing mail over SMTP (emailed sign-in links);
+//! - `providers/`: clients of the single sign-on providers (OpenID Connect, GitHub), and `HARMONT_SIGNUP`;
+//! - `sso/`: single sign-on: the flow from start to callback, and which user an identity signs in as;
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
 //! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
 
@@ -20,10 +22,12 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod providers;
 pub mod rate_limit;
 pub mod secret;
 pub mod service;
 pub mod sessions;
+pub mod sso;
 pub mod store;
 pub mod web;
 

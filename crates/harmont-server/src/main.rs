@@ -86,6 +86,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mail = args.sign_in.mail();
+    let oidc = match args.sign_in.oidc() {
+        Some(config) => Some(Arc::new(
+            harmont_server::providers::oidc::OidcProvider::discover(config)
+                .await
+                .context("cannot use the OpenID Connect provider (HARMONT_OIDC_ISSUER)")?,
+        )),
+        None => None,
+    };
+    if let Some(oidc) = &oidc {
+        tracing::info!(issuer = oidc.issuer(), "single sign-on with OpenID Connect");
+    }
+    let signup = args.sign_in.signup.clone();
     if mail.as_ref().is_some_and(|mail| mail.smtp.credentials_may_travel_in_clear()) {
         tracing::warn!(
             "HARMONT_SMTP_URL has credentials but does not insist on TLS: if the server offers no STARTTLS, \
@@ -104,6 +116,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.header_timeout = args.header_timeout;
         settings.body_timeout = args.body_timeout;
         settings.mail = mail;
+        settings.oidc = oidc;
+        settings.signup = signup;
     })
     .await?;
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");

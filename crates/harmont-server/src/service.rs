@@ -61,6 +61,10 @@ pub struct Settings {
     pub email_link_requests: Rate,
     /// Sign-in mails sent to one address.
     pub mails_per_address: Rate,
+    /// The OpenID Connect provider, discovered (`HARMONT_OIDC_*`).
+    pub oidc: Option<Arc<crate::providers::oidc::OidcProvider>>,
+    /// Who may get an account by signing in with a provider (`HARMONT_SIGNUP`).
+    pub signup: crate::providers::SignupPolicy,
 }
 
 impl Settings {
@@ -87,6 +91,8 @@ impl Settings {
             mail: None,
             email_link_requests: Rate::EMAIL_LINK_REQUESTS,
             mails_per_address: Rate::MAILS_PER_ADDRESS,
+            oidc: None,
+            signup: crate::providers::SignupPolicy::Invite,
         }
     }
 }

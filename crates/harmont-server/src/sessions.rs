@@ -178,7 +178,7 @@ pub(crate) fn looks_like_email(email: &str) -> bool {
         && !email.chars().any(char::is_whitespace)
 }
 
-fn slug_of(local_part: &str) -> String {
+pub(crate) fn slug_of(local_part: &str) -> String {
     let slug: String =
         local_part.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     slug.trim_matches('-').to_owned()

@@ -10,6 +10,7 @@ mod health;
 pub mod middleware;
 pub mod openapi;
 mod sign_in_methods;
+mod sso;
 mod web_sign_in;
 
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
@@ -56,6 +57,8 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
         .route("/api/v0/auth/links/email", post(email_links::email_link))
         .route("/api/v0/auth/methods", get(sign_in_methods::sign_in_methods))
+        .route("/api/v0/auth/sso/{provider}/start", get(sso::start))
+        .route("/api/v0/auth/sso/{provider}/callback", get(sso::callback))
         .route("/api/v0/auth/passkeys", get(web_sign_in::list))
         .route("/api/v0/auth/passkeys/{id}", delete(web_sign_in::delete))
         .route("/api/v0/auth/passkeys/sign-in/start", post(web_sign_in::sign_in_start))

@@ -33,5 +33,10 @@ pub struct SignInProvider {
     responses((status = 200, description = "The sign-in methods", body = SignInMethods)),
 )]
 pub async fn sign_in_methods(State(service): State<Arc<Service>>) -> Json<SignInMethods> {
-    Json(SignInMethods { email_links: service.email_links_enabled(), providers: Vec::new() })
+    let providers = service
+        .sso_providers()
+        .into_iter()
+        .map(|(id, name)| SignInProvider { id: id.to_owned(), name, start_url: format!("/api/v0/auth/sso/{id}/start") })
+        .collect();
+    Json(SignInMethods { email_links: service.email_links_enabled(), providers })
 }
