@@ -106,9 +106,9 @@ export async function startServer(extraArgs = [], { port: chosen, captureLog = f
  * free port, for a client that may come back to `redirectUris`. Options:
  * `idTokenClaims` puts the email claims in the ID token too.
  */
-export async function startOidcProvider(redirectUris, { idTokenClaims = false } = {}) {
-  const port = await freePort();
-  const clientSecret = `secret-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+export async function startOidcProvider(redirectUris, { idTokenClaims = false, port: chosen, clientSecret: secret } = {}) {
+  const port = chosen || await freePort();
+  const clientSecret = secret || `secret-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const child = spawn(process.execPath, [join(here, "oidc-provider.js")], {
     env: {
       ...process.env, PORT: String(port), CLIENT_ID: "harmont", CLIENT_SECRET: clientSecret,
@@ -125,7 +125,7 @@ export async function startOidcProvider(redirectUris, { idTokenClaims = false } 
     }
   }, "oidc-provider to answer");
   return {
-    issuer, clientSecret,
+    issuer, clientSecret, port, redirectUris,
     /** `serve` flags for this provider. */
     args: (signup = "invite", name = "Test IdP") => [
       "--oidc-issuer", issuer, "--oidc-client-id", "harmont", "--oidc-client-secret", clientSecret,

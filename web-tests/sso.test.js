@@ -181,6 +181,38 @@ describe("single sign-on with OpenID Connect", () => {
     await tab.close();
   });
 
+  test("email claims in the ID token itself are read too", async () => {
+    const port = await freePort();
+    const own = await startOidcProvider([`http://localhost:${port}/api/v0/auth/sso/oidc/callback`], { idTokenClaims: true });
+    const server = await startServer(own.args("open"), { port });
+    const saved = idp;
+    idp = own;
+    try {
+      const email = unique("idtoken");
+      const tab = await newPage(browser);
+      await signInAtProvider(tab.page, server, email);
+      await tab.page.getByRole("heading", { name: "Welcome to Harmont" }).waitFor();
+      await tab.page.getByText(email).waitFor();
+      await tab.close();
+    } finally {
+      idp = saved;
+      await server.stop();
+      await own.stop();
+    }
+  });
+
+  test("the provider's keys rotate: a restart with a new key, and sign-in still works", async () => {
+    const [email] = await servers.invite.addUser("Rota");
+    await idp.stop();
+    idp = await startOidcProvider(idp.redirectUris, { port: idp.port, clientSecret: idp.clientSecret });
+    const tab = await newPage(browser);
+    await signInAtProvider(tab.page, servers.invite, email);
+    await tab.page.getByRole("heading", { name: "Welcome to Harmont" }).waitFor();
+    await tab.page.getByText(email).waitFor();
+    await tab.close();
+    assert.match(servers.invite.log(), /fetched the provider's signing keys again/);
+  });
+
   test("no client secret, code, ID token or link reaches the log (at trace)", async () => {
     const log = servers.invite.log();
     assert.match(log, /single sign-on/, "the log was captured");
