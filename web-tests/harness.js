@@ -139,6 +139,35 @@ export async function startOidcProvider(redirectUris, { idTokenClaims = false, p
 }
 
 /**
+ * A LOCAL STAND-IN FOR GITHUB (github-standin.js): GitHub's documented
+ * OAuth and REST endpoints, as GitHub Enterprise Server lays them out.
+ */
+export async function startGithubStandIn() {
+  const port = await freePort();
+  const clientSecret = `ghsecret-${Math.random().toString(36).slice(2)}`;
+  const child = spawn(process.execPath, [join(here, "github-standin.js")], {
+    env: { ...process.env, PORT: String(port), CLIENT_ID: "Iv1.harmont", CLIENT_SECRET: clientSecret },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    try {
+      return (await fetch(`${url}/api/v3/user`)).status === 401;
+    } catch {
+      return false;
+    }
+  }, "the GitHub stand-in to answer");
+  return {
+    url, clientSecret,
+    args: () => ["--github-url", url, "--github-client-id", "Iv1.harmont", "--github-client-secret", clientSecret],
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/**
  * A real SMTP server: aiosmtpd from the repo's .venv-mail/ (scripts/test.sh
  * makes it), on a free port, keeping what it receives in a Maildir.
  */

@@ -193,11 +193,30 @@ pub struct SignInArgs {
     /// Who gets an account by signing in with a provider: `invite` (nobody:
     /// the operator adds people), `open` (anyone with a verified email), or
     /// `domain:example.com[,example.org]` (verified emails of those domains).
+    /// A GitHub OAuth app's client id: "Sign in with GitHub". Its callback
+    /// URL is `PUBLIC_URL/api/v0/auth/sso/github/callback`.
+    #[arg(long, env = "HARMONT_GITHUB_CLIENT_ID", requires = "github_client_secret")]
+    pub github_client_id: Option<String>,
+    /// Prefer the environment variable.
+    #[arg(long, env = "HARMONT_GITHUB_CLIENT_SECRET", hide_env_values = true, requires = "github_client_id")]
+    pub github_client_secret: Option<String>,
+    /// GitHub Enterprise Server's URL; github.com by default.
+    #[arg(long, env = "HARMONT_GITHUB_URL", default_value = "https://github.com")]
+    pub github_url: String,
     #[arg(long, env = "HARMONT_SIGNUP", default_value = "invite", value_parser = crate::providers::SignupPolicy::parse)]
     pub signup: crate::providers::SignupPolicy,
 }
 
 impl SignInArgs {
+    /// GitHub sign-in, when configured.
+    pub fn github(&self) -> Option<crate::providers::github::GithubConfig> {
+        Some(crate::providers::github::GithubConfig {
+            url: self.github_url.clone(),
+            client_id: self.github_client_id.clone()?,
+            client_secret: crate::providers::ClientSecret::new(self.github_client_secret.clone()?),
+        })
+    }
+
     /// The OpenID Connect provider to discover, when configured.
     pub fn oidc(&self) -> Option<crate::providers::oidc::OidcConfig> {
         Some(crate::providers::oidc::OidcConfig {

@@ -97,6 +97,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(oidc) = &oidc {
         tracing::info!(issuer = oidc.issuer(), "single sign-on with OpenID Connect");
     }
+    let github = match args.sign_in.github() {
+        Some(config) => {
+            Some(Arc::new(harmont_server::providers::github::GithubProvider::new(config).map_err(anyhow::Error::msg)?))
+        }
+        None => None,
+    };
     let signup = args.sign_in.signup.clone();
     if mail.as_ref().is_some_and(|mail| mail.smtp.credentials_may_travel_in_clear()) {
         tracing::warn!(
@@ -117,6 +123,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.body_timeout = args.body_timeout;
         settings.mail = mail;
         settings.oidc = oidc;
+        settings.github = github;
         settings.signup = signup;
     })
     .await?;

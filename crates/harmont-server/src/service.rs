@@ -63,6 +63,8 @@ pub struct Settings {
     pub mails_per_address: Rate,
     /// The OpenID Connect provider, discovered (`HARMONT_OIDC_*`).
     pub oidc: Option<Arc<crate::providers::oidc::OidcProvider>>,
+    /// GitHub sign-in (`HARMONT_GITHUB_*`).
+    pub github: Option<Arc<crate::providers::github::GithubProvider>>,
     /// Who may get an account by signing in with a provider (`HARMONT_SIGNUP`).
     pub signup: crate::providers::SignupPolicy,
 }
@@ -92,6 +94,7 @@ impl Settings {
             email_link_requests: Rate::EMAIL_LINK_REQUESTS,
             mails_per_address: Rate::MAILS_PER_ADDRESS,
             oidc: None,
+            github: None,
             signup: crate::providers::SignupPolicy::Invite,
         }
     }

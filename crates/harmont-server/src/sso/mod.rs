@@ -178,6 +178,12 @@ impl FlowReference {
     }
 }
 
+/// A configured provider.
+enum Provider {
+    Oidc(std::sync::Arc<crate::providers::oidc::OidcProvider>),
+    Github(std::sync::Arc<crate::providers::github::GithubProvider>),
+}
+
 /// What the provider sent back to the callback.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct CallbackQuery {
@@ -210,7 +216,19 @@ impl Service {
         if let Some(oidc) = &self.settings.oidc {
             out.push(("oidc", oidc.name().to_owned()));
         }
+        if self.settings.github.is_some() {
+            out.push(("github", "GitHub".to_owned()));
+        }
         out
+    }
+
+    fn provider(&self, id: &str) -> Result<Provider, SsoFailure> {
+        match id {
+            "oidc" => self.settings.oidc.clone().map(Provider::Oidc),
+            "github" => self.settings.github.clone().map(Provider::Github),
+            _ => None,
+        }
+        .ok_or(SsoFailure::UnknownProvider)
     }
 
     /// Where the provider sends the browser back.
@@ -226,10 +244,7 @@ impl Service {
         next: Option<&str>,
         client: &crate::cli_login::ClientInfo,
     ) -> Result<(String, FlowReference), SsoFailure> {
-        let oidc = match provider {
-            "oidc" => self.settings.oidc.clone().ok_or(SsoFailure::UnknownProvider)?,
-            _ => return Err(SsoFailure::UnknownProvider),
-        };
+        let chosen = self.provider(provider)?;
         self.sign_in_limiter.take(client.ip, std::time::Instant::now()).map_err(|_| SsoFailure::TooMany)?;
         let reference = FlowReference::generate();
         let now = self.clock.now();
@@ -242,12 +257,18 @@ impl Service {
                 expires_at: now + millis(FLOW_TTL),
             })
             .await?;
-        let url = oidc.authorization_url(
-            &self.sso_redirect_uri(provider),
-            &reference.state(),
-            &reference.nonce(),
-            &reference.code_challenge(),
-        );
+        let redirect_uri = self.sso_redirect_uri(provider);
+        let url = match chosen {
+            Provider::Oidc(oidc) => oidc.authorization_url(
+                &redirect_uri,
+                &reference.state(),
+                &reference.nonce(),
+                &reference.code_challenge(),
+            ),
+            Provider::Github(github) => {
+                github.authorization_url(&redirect_uri, &reference.state(), &reference.code_challenge())
+            }
+        };
         Ok((url, reference))
     }
 
@@ -258,10 +279,7 @@ impl Service {
         reference: Option<FlowReference>,
         query: CallbackQuery,
     ) -> Result<String, SsoFailure> {
-        let oidc = match provider {
-            "oidc" => self.settings.oidc.clone().ok_or(SsoFailure::UnknownProvider)?,
-            _ => return Err(SsoFailure::UnknownProvider),
-        };
+        let chosen = self.provider(provider)?;
         let reference = reference.ok_or(SsoFailure::NoFlow)?;
         // Taken first, so that whatever happens next the flow is spent.
         let flow = self.store.take_sso_flow(&reference.key_hash(), self.clock.now()).await?;
@@ -276,15 +294,20 @@ impl Service {
         if let Some(error) = query.error {
             return Err(if error == "access_denied" { SsoFailure::Denied } else { SsoFailure::ProviderRefused(error) });
         }
-        // RFC 9207: a provider that names itself must be ours.
-        if query.iss.as_deref().is_some_and(|iss| iss != oidc.issuer()) {
-            return Err(SsoFailure::Provider(ProviderError::BadIdToken("the callback names another issuer".into())));
-        }
         let code = query.code.filter(|c| !c.is_empty()).ok_or(SsoFailure::NoCode)?;
-        let identity = oidc
-            .identify(&code, &reference.code_verifier(), &self.sso_redirect_uri(provider), &reference.nonce())
-            .await
-            .map_err(SsoFailure::Provider)?;
+        let redirect_uri = self.sso_redirect_uri(provider);
+        let identity = match chosen {
+            Provider::Oidc(oidc) => {
+                // RFC 9207: a provider that names itself must be ours.
+                if query.iss.as_deref().is_some_and(|iss| iss != oidc.issuer()) {
+                    let why = "the callback names another issuer".to_owned();
+                    return Err(SsoFailure::Provider(ProviderError::BadIdToken(why)));
+                }
+                oidc.identify(&code, &reference.code_verifier(), &redirect_uri, &reference.nonce()).await
+            }
+            Provider::Github(github) => github.identify(&code, &reference.code_verifier(), &redirect_uri).await,
+        }
+        .map_err(SsoFailure::Provider)?;
         let user_id = self.user_for_identity(&identity).await?;
         let link =
             self.create_login_link_valid_for(user_id, SSO_LINK_TTL).await.map_err(|_| SsoFailure::Unavailable)?;
