@@ -213,6 +213,32 @@ describe("single sign-on with OpenID Connect", () => {
     assert.match(servers.invite.log(), /fetched the provider's signing keys again/);
   });
 
+  test("/settings lists the linked identity; unlink is refused for the last way to sign in", async () => {
+    const [email] = await servers.invite.addUser("Linus");
+    const tab = await newPage(browser);
+    const { page } = tab;
+    await signInAtProvider(page, servers.invite, email);
+    await page.getByRole("link", { name: "Not now" }).click();
+    await page.waitForURL(`${servers.invite.web}/settings`);
+    const item = page.locator("#identities li").filter({ hasText: "Test IdP" });
+    await item.getByText(email).waitFor();
+    await item.getByText(/^Linked /).waitFor();
+    await screenshot(page, "settings-identities");
+
+    await item.getByRole("button", { name: /Unlink Test IdP/ }).click();
+    await page.getByText("This is your last way to sign in.").waitFor();
+    assert.equal(await page.locator("#identities li").count(), 1, "still linked");
+
+    // With a passkey, the identity is no longer the last way.
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByText("Passkey added.").waitFor();
+    await item.getByRole("button", { name: /Unlink Test IdP/ }).click();
+    await page.getByText("Test IdP unlinked.").waitFor();
+    await page.getByText("None linked.").waitFor();
+    assert.deepEqual(tab.problems, []);
+    await tab.close();
+  });
+
   test("no client secret, code, ID token or link reaches the log (at trace)", async () => {
     const log = servers.invite.log();
     assert.match(log, /single sign-on/, "the log was captured");

@@ -110,6 +110,9 @@ catalogue! {
     ApiTokenNotFound = "api_token_not_found", 404, "not_found",
         "No such API key.",
         "You have no live API key with this id. It may have expired or already been revoked.";
+    IdentityNotFound = "identity_not_found", 404, "not_found",
+        "No such sign-in identity.",
+        "You have no linked sign-in identity (single sign-on with an OpenID Connect provider or GitHub) with this id. It may already have been unlinked.";
     MethodNotAllowed = "method_not_allowed", 405, "invalid_request",
         "This method is not allowed here.",
         "The path exists but does not take this HTTP method. The Auth endpoints take POST.";
@@ -119,6 +122,9 @@ catalogue! {
     NonceInUse = "nonce_in_use", 409, "conflict",
         "A login is already waiting under this nonce.",
         "A transfer was already parked under this nonce: it is still waiting, or it was claimed or expired less than one transfer window ago (a spent nonce is never used twice). The first one stays as it was; start a new login to get a new nonce.";
+    LastSignInMethod = "last_sign_in_method", 409, "conflict",
+        "This is your last way to sign in.",
+        "Unlinking this identity would leave you no way to sign in: you have no passkey and no other linked identity, and this server sends no sign-in links by mail. Add a passkey (or link another identity) first.";
     PayloadTooLarge = "payload_too_large", 413, "invalid_request",
         "The request body is too large.",
         "The Auth endpoints take small JSON bodies; this one exceeded the server's limit.";

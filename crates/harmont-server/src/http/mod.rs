@@ -7,6 +7,7 @@ mod docs;
 mod email_links;
 pub mod extract;
 mod health;
+mod identities;
 pub mod middleware;
 pub mod openapi;
 mod sign_in_methods;
@@ -57,6 +58,8 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
         .route("/api/v0/auth/links/email", post(email_links::email_link))
         .route("/api/v0/auth/methods", get(sign_in_methods::sign_in_methods))
+        .route("/api/v0/auth/identities", get(identities::list))
+        .route("/api/v0/auth/identities/{id}", delete(identities::unlink))
         .route("/api/v0/auth/sso/{provider}/start", get(sso::start))
         .route("/api/v0/auth/sso/{provider}/callback", get(sso::callback))
         .route("/api/v0/auth/passkeys", get(web_sign_in::list))

@@ -397,3 +397,64 @@ mod tests {
         assert!(FlowReference::parse("short").is_none());
     }
 }
+
+/// A linked identity, as the settings page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitySummary {
+    pub id: Uuid,
+    /// `oidc` or `github`.
+    pub provider: String,
+    /// The provider's label (the OpenID provider's button name, or "GitHub").
+    pub provider_name: String,
+    pub email: Option<String>,
+    pub created_at: harmont_store::Millis,
+    pub last_used_at: Option<harmont_store::Millis>,
+}
+
+impl Service {
+    /// The signed-in user's linked identities, oldest first.
+    pub async fn list_identities(
+        &self,
+        auth: &harmont_store::Authenticated,
+    ) -> Result<Vec<IdentitySummary>, crate::error::ApiError> {
+        let identities = self.store.list_identities(auth.user.id).await?;
+        Ok(identities
+            .into_iter()
+            .map(|i| IdentitySummary {
+                provider_name: match (i.provider.as_str(), &self.settings.oidc) {
+                    ("github", _) => "GitHub".to_owned(),
+                    ("oidc", Some(oidc)) if oidc.issuer() == i.issuer => oidc.name().to_owned(),
+                    _ => i.issuer.clone(),
+                },
+                id: i.id,
+                provider: i.provider,
+                email: i.email,
+                created_at: i.created_at,
+                last_used_at: i.last_used_at,
+            })
+            .collect())
+    }
+
+    /// Unlinks one of the signed-in user's identities: after a recent
+    /// browser sign-in, and never the last way to sign in (where this server
+    /// mails no links, a user with no passkey and no other identity keeps it).
+    pub async fn unlink_identity(
+        &self,
+        auth: &harmont_store::Authenticated,
+        id: Uuid,
+    ) -> Result<(), crate::error::ApiError> {
+        use crate::error::ApiError;
+        use harmont_store::IdentityRemoval;
+        use harmont_wire::ErrorCode;
+        crate::access::require_recent_sign_in(auth, self.clock.now())?;
+        let keep_last = !self.email_links_enabled();
+        match self.store.delete_identity(auth.user.id, id, keep_last).await? {
+            IdentityRemoval::Removed => {
+                tracing::info!(user_id = %auth.user.id, identity_id = %id, "sign-in identity unlinked");
+                Ok(())
+            }
+            IdentityRemoval::NotFound => Err(ApiError::new(ErrorCode::IdentityNotFound)),
+            IdentityRemoval::LastWay => Err(ApiError::new(ErrorCode::LastSignInMethod)),
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod crash;
 mod email_links;
 mod errors;
 mod fleet;
+mod identities;
 mod inspect;
 mod limits;
 mod links;
