@@ -69,6 +69,9 @@ HARMONT_FUZZ_CLIENT_SECRET=$(python3 -c 'import json, sys; print(json.load(sys.s
 export HARMONT_FUZZ_CLIENT_ID HARMONT_FUZZ_CLIENT_SECRET
 
 # The hooks send each call through a made-up X-Forwarded-For (see hooks.py).
+# Emailed links are on, so their endpoint is fuzzed past its 404; the SMTP
+# port has nobody behind it, so a send fails (and is logged) without a mail.
+HARMONT_SMTP_URL=smtp://127.0.0.1:$(free_port) HARMONT_MAIL_FROM=fuzz@example.com \
 HARMONT_LISTEN=127.0.0.1:$port HARMONT_PUBLIC_URL=$base HARMONT_TRUSTED_PROXIES=127.0.0.0/8 HARMONT_LOG=info \
     "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -62,3 +62,15 @@ postgres_bindir() {
         dirname "$(command -v initdb)"
     fi
 }
+
+# Makes a Python virtual environment DIR with the pinned REQUIREMENTS file,
+# rebuilt only when that file changes: python_venv .venv-mail scripts/mail/requirements.txt
+python_venv() {
+    local venv=$1 requirements=$2
+    cmp -s "$requirements" "$venv/requirements.txt" 2>/dev/null && return 0
+    say "installing $requirements into $venv/"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
+}

@@ -7,7 +7,8 @@
 # pages in Debian's chromium (web-tests/, playwright-core). Forward auth is
 # tested behind Debian's nginx-light, installed here if missing. The systemd
 # unit in deploy/ is checked by scripts/verify-unit.sh (Debian's systemd for
-# systemd-analyze). Mutation testing
+# systemd-analyze). The emailed-link tests mail through a real SMTP server,
+# aiosmtpd from PyPI in .venv-mail/. Mutation testing
 # is not part of it: scripts/mutants.sh runs it on demand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     apt_install "${need_apt[@]}"
 fi
 cargo_install_if_missing cargo-nextest cargo-nextest
+# A real SMTP server (aiosmtpd) for the emailed sign-in link tests.
+python_venv .venv-mail scripts/mail/requirements.txt
 
 say "== cargo fmt --check"
 cargo fmt --all -- --check

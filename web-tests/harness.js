@@ -2,8 +2,8 @@
 // real `harmont` CLI, Debian's chromium through playwright-core, and a
 // WebAuthn virtual authenticator per page.
 import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,7 @@ export const SCREENSHOTS = join(here, "screenshots");
 const run = promisify(execFile);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
+export async function freePort() {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.unref();
@@ -50,17 +50,19 @@ export async function eventually(check, what, ms = 15000) {
  * http://localhost:PORT (browsers refuse an IP as a passkey's relying party).
  * `extraArgs` go to `serve` as they are.
  */
-export async function startServer(extraArgs = []) {
+export async function startServer(extraArgs = [], { port: chosen, captureLog = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "harmont-web-"));
-  const port = await freePort();
+  const port = chosen || await freePort();
   const database = `sqlite://${dir}/harmont.db`;
   const api = `http://127.0.0.1:${port}`;
   const web = `http://localhost:${port}`;
   const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database, ...extraArgs], {
     // The audit trail ignores HARMONT_LOG: keep it in a file, out of the test output.
-    env: { ...process.env, HARMONT_LOG: "warn", HARMONT_AUDIT_LOG: join(dir, "audit.log") },
-    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, HARMONT_LOG: captureLog ? "trace" : "warn", HARMONT_AUDIT_LOG: join(dir, "audit.log") },
+    stdio: ["ignore", "ignore", captureLog ? "pipe" : "inherit"],
   });
+  let log = "";
+  if (captureLog) child.stderr.on("data", (d) => (log += d));
   await eventually(async () => {
     try {
       return (await fetch(`${api}/healthz`)).ok;
@@ -74,6 +76,8 @@ export async function startServer(extraArgs = []) {
   };
   return {
     dir, port, api, web, database, admin,
+    /** Everything the server logged (at trace), with `captureLog`. */
+    log: () => log,
     /** A new user; returns [email, enrollment link]. */
     async addUser(name = "Ada Lovelace") {
       const email = `user-${Math.random().toString(36).slice(2, 10)}@example.com`;
@@ -90,6 +94,105 @@ export async function startServer(extraArgs = []) {
         "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE login_links SET expires_at = 0'); c.commit()",
         join(dir, "harmont.db")]);
     },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A real OpenID Provider (oidc-provider.js: the `oidc-provider` package) on a
+ * free port, for a client that may come back to `redirectUris`. Options:
+ * `idTokenClaims` puts the email claims in the ID token too.
+ */
+export async function startOidcProvider(redirectUris, { idTokenClaims = false, port: chosen, clientSecret: secret } = {}) {
+  const port = chosen || await freePort();
+  const clientSecret = secret || `secret-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  const child = spawn(process.execPath, [join(here, "oidc-provider.js")], {
+    env: {
+      ...process.env, PORT: String(port), CLIENT_ID: "harmont", CLIENT_SECRET: clientSecret,
+      REDIRECT_URI: redirectUris.join(","), ID_TOKEN_CLAIMS: idTokenClaims ? "1" : "",
+    },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const issuer = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    try {
+      return (await fetch(`${issuer}/.well-known/openid-configuration`)).ok;
+    } catch {
+      return false;
+    }
+  }, "oidc-provider to answer");
+  return {
+    issuer, clientSecret, port, redirectUris,
+    /** `serve` flags for this provider. */
+    args: (signup = "invite", name = "Test IdP") => [
+      "--oidc-issuer", issuer, "--oidc-client-id", "harmont", "--oidc-client-secret", clientSecret,
+      "--oidc-name", name, "--signup", signup,
+    ],
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/**
+ * A LOCAL STAND-IN FOR GITHUB (github-standin.js): GitHub's documented
+ * OAuth and REST endpoints, as GitHub Enterprise Server lays them out.
+ */
+export async function startGithubStandIn() {
+  const port = await freePort();
+  const clientSecret = `ghsecret-${Math.random().toString(36).slice(2)}`;
+  const child = spawn(process.execPath, [join(here, "github-standin.js")], {
+    env: { ...process.env, PORT: String(port), CLIENT_ID: "Iv1.harmont", CLIENT_SECRET: clientSecret },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    try {
+      return (await fetch(`${url}/api/v3/user`)).status === 401;
+    } catch {
+      return false;
+    }
+  }, "the GitHub stand-in to answer");
+  return {
+    url, clientSecret,
+    args: () => ["--github-url", url, "--github-client-id", "Iv1.harmont", "--github-client-secret", clientSecret],
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/**
+ * A real SMTP server: aiosmtpd from the repo's .venv-mail/ (scripts/test.sh
+ * makes it), on a free port, keeping what it receives in a Maildir.
+ */
+export async function startSmtp() {
+  const python = process.env.HARMONT_TEST_AIOSMTPD_PYTHON || join(repo, ".venv-mail/bin/python");
+  if (!existsSync(python)) throw new Error(`no aiosmtpd at ${python}: run scripts/test.sh (it makes .venv-mail/)`);
+  const dir = mkdtempSync(join(tmpdir(), "harmont-smtp-"));
+  const port = await freePort();
+  const child = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox",
+    join(dir, "mail")], { stdio: ["ignore", "ignore", "inherit"] });
+  await eventually(() => new Promise((ok) => {
+    const socket = connect(port, "127.0.0.1", () => { socket.destroy(); ok(true); });
+    socket.on("error", () => ok(false));
+  }), "aiosmtpd to listen");
+  const mails = () => {
+    const folder = join(dir, "mail/new");
+    if (!existsSync(folder)) return [];
+    return readdirSync(folder).map((name) => readFileSync(join(folder, name), "utf8").replace(/\r\n/g, "\n"));
+  };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    /** The first mail to `to`, once it has arrived. */
+    mailTo: (to) => eventually(() => mails().find((m) => m.includes(`To: ${to}`)), `a mail to ${to}`),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));

@@ -246,6 +246,79 @@ pub struct ServeArgs {
     pub log: String,
     #[arg(long, env = "HARMONT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub sign_in: Box<SignInArgs>,
+}
+
+/// Ways to sign in without the operator: emailed links (and single sign-on).
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    /// Where sign-in mails go: `smtp://[user:password@]host[:port]` (port
+    /// 587; STARTTLS when offered, `?tls=required` insists) or
+    /// `smtps://…` (port 465, TLS from the start). Unset: no emailed links.
+    #[arg(long, env = "HARMONT_SMTP_URL", hide_env_values = true, requires = "mail_from",
+        value_parser = crate::mail::SmtpUrl::parse)]
+    pub smtp_url: Option<crate::mail::SmtpUrl>,
+    /// The sender of sign-in mails: `auth@example.com` or `Harmont <auth@example.com>`.
+    #[arg(long, env = "HARMONT_MAIL_FROM", requires = "smtp_url", value_parser = crate::mail::parse_mail_from)]
+    pub mail_from: Option<lettre::message::Mailbox>,
+    /// An OpenID Connect provider's issuer URL (Google, Entra, Okta,
+    /// Keycloak, …), discovered at start: `serve` stops if it is wrong.
+    /// Register `PUBLIC_URL/api/v0/auth/sso/oidc/callback` as its redirect URI.
+    #[arg(long, env = "HARMONT_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret"])]
+    pub oidc_issuer: Option<String>,
+    #[arg(long, env = "HARMONT_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// Prefer the environment variable.
+    #[arg(long, env = "HARMONT_OIDC_CLIENT_SECRET", hide_env_values = true, requires = "oidc_issuer")]
+    pub oidc_client_secret: Option<String>,
+    /// The sign-in button's label.
+    #[arg(long, env = "HARMONT_OIDC_NAME", default_value = "Single sign-on")]
+    pub oidc_name: String,
+    /// Who gets an account by signing in with a provider: `invite` (nobody:
+    /// the operator adds people), `open` (anyone with a verified email), or
+    /// `domain:example.com[,example.org]` (verified emails of those domains).
+    /// A GitHub OAuth app's client id: "Sign in with GitHub". Its callback
+    /// URL is `PUBLIC_URL/api/v0/auth/sso/github/callback`.
+    #[arg(long, env = "HARMONT_GITHUB_CLIENT_ID", requires = "github_client_secret")]
+    pub github_client_id: Option<String>,
+    /// Prefer the environment variable.
+    #[arg(long, env = "HARMONT_GITHUB_CLIENT_SECRET", hide_env_values = true, requires = "github_client_id")]
+    pub github_client_secret: Option<String>,
+    /// GitHub Enterprise Server's URL; github.com by default.
+    #[arg(long, env = "HARMONT_GITHUB_URL", default_value = "https://github.com")]
+    pub github_url: String,
+    #[arg(long, env = "HARMONT_SIGNUP", default_value = "invite", value_parser = crate::providers::SignupPolicy::parse)]
+    pub signup: crate::providers::SignupPolicy,
+}
+
+impl SignInArgs {
+    /// GitHub sign-in, when configured.
+    pub fn github(&self) -> Option<crate::providers::github::GithubConfig> {
+        Some(crate::providers::github::GithubConfig {
+            url: self.github_url.clone(),
+            client_id: self.github_client_id.clone()?,
+            client_secret: crate::providers::ProviderSecret::new(self.github_client_secret.clone()?),
+        })
+    }
+
+    /// The OpenID Connect provider to discover, when configured.
+    pub fn oidc(&self) -> Option<crate::providers::oidc::OidcConfig> {
+        Some(crate::providers::oidc::OidcConfig {
+            issuer: self.oidc_issuer.clone()?,
+            client_id: self.oidc_client_id.clone()?,
+            client_secret: crate::providers::ProviderSecret::new(self.oidc_client_secret.clone()?),
+            name: self.oidc_name.clone(),
+        })
+    }
+
+    /// The mail settings, when SMTP is configured.
+    pub fn mail(&self) -> Option<crate::mail::MailSettings> {
+        match (&self.smtp_url, &self.mail_from) {
+            (Some(smtp), Some(from)) => Some(crate::mail::MailSettings { smtp: smtp.clone(), from: from.clone() }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -408,6 +481,48 @@ mod tests {
         ] {
             assert!(parse_cors_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn smtp_needs_a_sender_and_both_are_checked() {
+        let serve = |extra: &[&str]| {
+            let mut argv = vec!["harmont-auth", "serve"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Serve(args) => args,
+                _ => panic!("serve"),
+            })
+        };
+        assert!(serve(&[]).unwrap().sign_in.mail().is_none());
+        let both =
+            serve(&["--smtp-url", "smtp://127.0.0.1:2525", "--mail-from", "Harmont <auth@example.com>"]).unwrap();
+        assert!(both.sign_in.mail().is_some());
+        assert!(serve(&["--smtp-url", "smtp://127.0.0.1:2525"]).is_err(), "no sender");
+        assert!(serve(&["--mail-from", "auth@example.com"]).is_err(), "no server");
+        assert!(serve(&["--smtp-url", "http://x", "--mail-from", "auth@example.com"]).is_err());
+        assert!(serve(&["--smtp-url", "smtp://x", "--mail-from", "nobody"]).is_err());
+    }
+
+    #[test]
+    fn oidc_needs_issuer_client_and_secret_and_signup_is_checked() {
+        let serve = |extra: &[&str]| {
+            let mut argv = vec!["harmont-auth", "serve"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Serve(args) => args,
+                _ => panic!("serve"),
+            })
+        };
+        let none = serve(&[]).unwrap();
+        assert!(none.sign_in.oidc().is_none());
+        assert_eq!(none.sign_in.signup, crate::providers::SignupPolicy::Invite);
+        let all = ["--oidc-issuer", "https://idp.example", "--oidc-client-id", "c", "--oidc-client-secret", "s"];
+        let oidc = serve(&all).unwrap().sign_in.oidc().unwrap();
+        assert_eq!((oidc.issuer.as_str(), oidc.name.as_str()), ("https://idp.example", "Single sign-on"));
+        assert!(serve(&all[..4]).is_err(), "no secret");
+        assert!(serve(&all[2..]).is_err(), "no issuer");
+        assert!(serve(&["--signup", "domain:example.com"]).is_ok());
+        assert!(serve(&["--signup", "everyone"]).is_err());
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - `claim_memory/`: in-process state of waiting CLIs (long-poll waiters, where claims came from);
 //! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings), login links and passkeys;
 //! - `http/`: routes, every handler, extractors, the error envelope middleware, the OpenAPI document;
+//! - `mail.rs`: outgoing mail over SMTP (emailed sign-in links);
+//! - `providers/`: clients of the single sign-on providers (OpenID Connect, GitHub), and `HARMONT_SIGNUP`;
+//! - `sso/`: single sign-on: the flow from start to callback, and which user an identity signs in as;
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
 //! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
 
@@ -22,11 +25,14 @@ pub mod config_file;
 pub mod error;
 pub mod http;
 pub mod introspection;
+pub mod mail;
 pub mod metrics;
+pub mod providers;
 pub mod rate_limit;
 pub mod secret;
 pub mod service;
 pub mod sessions;
+pub mod sso;
 pub mod store;
 pub mod web;
 
@@ -59,6 +65,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(service.clone().sweep_forever(Duration::from_secs(60)));
     let watcher = service.clone().follow_store().await;
+    let mail_worker =
+        service.take_mail_queue().map(|queue| tokio::spawn(service.clone().send_email_links_forever(queue)));
     let router = http::router(service.clone());
     let settings = &service.settings;
     let slots = Arc::new(Semaphore::new(settings.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
@@ -122,6 +130,9 @@ pub async fn serve(
     service.shutdown.cancel();
     graceful.shutdown().await;
     sweeper.abort();
+    if let Some(worker) = mail_worker {
+        worker.abort();
+    }
     if let Some(watcher) = watcher {
         watcher.abort();
     }

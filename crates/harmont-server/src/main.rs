@@ -185,6 +185,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let mail = args.sign_in.mail();
+    let oidc = match args.sign_in.oidc() {
+        Some(config) => Some(Arc::new(
+            harmont_server::providers::oidc::OidcProvider::discover(config)
+                .await
+                .context("cannot use the OpenID Connect provider (HARMONT_OIDC_ISSUER)")?,
+        )),
+        None => None,
+    };
+    if let Some(oidc) = &oidc {
+        tracing::info!(issuer = oidc.issuer(), "single sign-on with OpenID Connect");
+    }
+    let github = match args.sign_in.github() {
+        Some(config) => {
+            Some(Arc::new(harmont_server::providers::github::GithubProvider::new(config).map_err(anyhow::Error::msg)?))
+        }
+        None => None,
+    };
+    let signup = args.sign_in.signup.clone();
+    if mail.as_ref().is_some_and(|mail| mail.smtp.credentials_may_travel_in_clear()) {
+        tracing::warn!(
+            "HARMONT_SMTP_URL has credentials but does not insist on TLS: if the server offers no STARTTLS, \
+             the password travels in clear. Add ?tls=required, or use smtps://"
+        );
+    }
     let service = build_service_with(&args.service, public_url, |settings| {
         settings.trusted_proxies = args.trusted_proxies.clone();
         settings.cors_origins = args.cors_origins.clone();
@@ -196,6 +221,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         settings.header_timeout = args.header_timeout;
         settings.body_timeout = args.body_timeout;
+        settings.mail = mail;
+        settings.oidc = oidc;
+        settings.github = github;
+        settings.signup = signup;
     })
     .await?;
     tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");

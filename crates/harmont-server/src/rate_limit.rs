@@ -38,6 +38,10 @@ impl Rate {
     /// What one signed-in session may start (`transfer`, `code`, passkey
     /// registration): 60 at once, then one a second, far above a person.
     pub const PER_SESSION: Rate = Rate { burst: 60, refill_every: Duration::from_secs(1) };
+    /// Emailed sign-in links asked for from one client address: 20 an hour.
+    pub const EMAIL_LINK_REQUESTS: Rate = Rate { burst: 20, refill_every: Duration::from_secs(180) };
+    /// Sign-in mails sent to one address: 5 an hour, so nobody can flood an inbox.
+    pub const MAILS_PER_ADDRESS: Rate = Rate { burst: 5, refill_every: Duration::from_secs(720) };
 }
 
 /// What a limiter counts by: the bucket a key falls into.
@@ -56,6 +60,13 @@ impl LimitKey for IpAddr {
                 IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
             }
         }
+    }
+}
+
+/// Hashes (of an email address, say), each its own.
+impl LimitKey for [u8; 32] {
+    fn bucket(self) -> Self {
+        self
     }
 }
 

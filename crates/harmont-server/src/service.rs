@@ -56,6 +56,19 @@ pub struct Settings {
     /// Web origins allowed to call the API from a browser (CORS), such as a
     /// web app served from another host. Our own pages need none.
     pub cors_origins: Vec<String>,
+    /// Where sign-in mails go out (`HARMONT_SMTP_URL`, `HARMONT_MAIL_FROM`);
+    /// `None`: no emailed sign-in links.
+    pub mail: Option<crate::mail::MailSettings>,
+    /// Emailed sign-in links asked for per client address.
+    pub email_link_requests: Rate,
+    /// Sign-in mails sent to one address.
+    pub mails_per_address: Rate,
+    /// The OpenID Connect provider, discovered (`HARMONT_OIDC_*`).
+    pub oidc: Option<Arc<crate::providers::oidc::OidcProvider>>,
+    /// GitHub sign-in (`HARMONT_GITHUB_*`).
+    pub github: Option<Arc<crate::providers::github::GithubProvider>>,
+    /// Who may get an account by signing in with a provider (`HARMONT_SIGNUP`).
+    pub signup: crate::providers::SignupPolicy,
 }
 
 impl Settings {
@@ -80,6 +93,12 @@ impl Settings {
             trusted_proxies: Vec::new(),
             auth_cache_ttl: Duration::from_secs(2),
             cors_origins: Vec::new(),
+            mail: None,
+            email_link_requests: Rate::EMAIL_LINK_REQUESTS,
+            mails_per_address: Rate::MAILS_PER_ADDRESS,
+            oidc: None,
+            github: None,
+            signup: crate::providers::SignupPolicy::Invite,
         }
     }
 }
@@ -112,6 +131,9 @@ pub struct Service {
     pub(crate) session_limiter: FailureLimiter<uuid::Uuid>,
     pub(crate) long_polls: LongPolls,
     pub(crate) auth_cache: AuthCache,
+    pub(crate) mail: Option<crate::mail::Outbox>,
+    pub(crate) email_link_limiter: FailureLimiter,
+    pub(crate) mail_limiter: FailureLimiter<[u8; 32]>,
     /// Cancelled on shutdown, so long polls answer at once instead of holding it up.
     pub shutdown: CancellationToken,
 }
@@ -125,6 +147,9 @@ impl Service {
             sign_in_limiter: FailureLimiter::new(settings.sign_in_starts),
             session_limiter: FailureLimiter::new(settings.session_starts),
             long_polls: LongPolls::new(settings.long_polls_per_client, settings.max_long_polls),
+            mail: settings.mail.as_ref().map(|mail| crate::mail::Outbox::new(mail, &settings.public_url)),
+            email_link_limiter: FailureLimiter::new(settings.email_link_requests),
+            mail_limiter: FailureLimiter::new(settings.mails_per_address),
             // Where other processes' revocations are announced, the cache waits
             // until they can be heard (see `follow_store`).
             auth_cache: if store.announces_revocations() {
@@ -263,6 +288,8 @@ impl Service {
             self.client_auth_limiter.forget_idle(std::time::Instant::now());
             self.sign_in_limiter.forget_idle(std::time::Instant::now());
             self.session_limiter.forget_idle(std::time::Instant::now());
+            self.email_link_limiter.forget_idle(std::time::Instant::now());
+            self.mail_limiter.forget_idle(std::time::Instant::now());
         }
     }
 }

@@ -217,13 +217,13 @@ pub enum AddUserError {
     Store(StoreError),
 }
 
-fn looks_like_email(email: &str) -> bool {
+pub(crate) fn looks_like_email(email: &str) -> bool {
     matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
         && email.len() <= 254
         && !email.chars().any(char::is_whitespace)
 }
 
-fn slug_of(local_part: &str) -> String {
+pub(crate) fn slug_of(local_part: &str) -> String {
     let slug: String =
         local_part.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     slug.trim_matches('-').to_owned()

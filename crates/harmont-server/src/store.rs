@@ -9,6 +9,7 @@ use harmont_store::{
     NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result, Session,
     SessionDraft, Store, StoreError, StoreEvent, Swept, User,
 };
+use harmont_store::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 use harmont_wire::token::TokenHash;
 use std::future::Future;
 use std::path::PathBuf;
@@ -271,6 +272,27 @@ impl Store for TimedStore {
     }
     async fn remove_resource_client(&self, name: &str) -> Result<bool> {
         self.run(self.inner.remove_resource_client(name)).await
+    }
+    async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
+        self.run(self.inner.park_sso_flow(flow)).await
+    }
+    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
+        self.run(self.inner.take_sso_flow(key_hash, now)).await
+    }
+    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
+        self.run(self.inner.identity_by_subject(issuer, subject)).await
+    }
+    async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity> {
+        self.run(self.inner.create_identity(identity, new_user)).await
+    }
+    async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool> {
+        self.run(self.inner.touch_identity(id, email, now)).await
+    }
+    async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>> {
+        self.run(self.inner.list_identities(user_id)).await
+    }
+    async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval> {
+        self.run(self.inner.delete_identity(user_id, id, keep_last)).await
     }
 }
 

@@ -64,8 +64,51 @@ async function enroll() {
   }
 }
 
+/** The ways to sign in this server offers besides passkeys: single sign-on buttons, emailed links. */
+async function showOtherMethods() {
+  const methods = await api("GET", "/api/v0/auth/methods", undefined, { bearer: null }).catch(() => null);
+  if (!methods) return;
+  const providers = $("providers");
+  for (const provider of methods.providers) {
+    const a = document.createElement("a");
+    a.className = "button secondary";
+    a.textContent = `Sign in with ${provider.name}`;
+    a.href = `${provider.start_url}?next=${encodeURIComponent(next)}`;
+    providers.append(a);
+  }
+  show("providers", methods.providers.length > 0);
+  if (!methods.email_links) return;
+  show("operator-note", false);
+  show("email-link");
+  const input = $("email-link-address");
+  const button = $("email-link-button");
+  const send = async () => {
+    const email = input.value.trim();
+    if (!email || !input.checkValidity()) {
+      say("email-link-status", "Enter your email address.", "error");
+      input.focus();
+      return;
+    }
+    button.disabled = true;
+    say("email-link-status", "Sending…");
+    try {
+      const done = await api("POST", "/api/v0/auth/links/email", { email }, { bearer: null });
+      say("email-link-status", `${done.message} Check your mail.`, "ok");
+    } catch (err) {
+      say("email-link-status", err.status === 429 ? "Too many links asked for. Try again later." : err.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  };
+  button.addEventListener("click", send);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") send();
+  });
+}
+
 function showSignIn() {
   show("signin");
+  showOtherMethods();
   const button = $("signin-button");
   if (!passkeysSupported()) {
     button.disabled = true;
@@ -99,6 +142,11 @@ function askBeforeSwitching(link, me) {
 }
 
 async function main() {
+  // A link pasted into the address bar of this very page changes only the
+  // fragment, which loads nothing: start over to use it.
+  window.addEventListener("hashchange", () => {
+    if (new URLSearchParams(location.hash.slice(1)).has("link")) location.reload();
+  });
   const link = new URLSearchParams(location.hash.slice(1)).get("link");
   // The link is a secret: out of the address bar and history before anything else.
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);

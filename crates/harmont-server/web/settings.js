@@ -1,6 +1,7 @@
 // /settings: sessions (revoke), passkeys (add, remove; the last one only
 // after a warning; both only after a recent sign-in, else the page asks for
-// one), API keys (create, shown once; list; revoke), and sign out, which
+// one), linked single sign-on identities (unlink, refused by the server for
+// the last way to sign in), API keys (create, shown once; list; revoke), and sign out, which
 // revokes this browser's token.
 import {
   $, ApiError, api, currentUser, deviceName, el, goSignIn, passkeyProblem, registerPasskey, say, show, token, when,
@@ -98,6 +99,44 @@ async function loadPasskeys() {
   }
 }
 
+async function loadIdentities() {
+  const [{ identities }, methods] = await Promise.all([
+    api("GET", "/api/v0/auth/identities"),
+    api("GET", "/api/v0/auth/methods", undefined, { bearer: null }).catch(() => ({ providers: [] })),
+  ]);
+  show("identities-section", identities.length > 0 || methods.providers.length > 0);
+  const list = $("identities");
+  list.replaceChildren();
+  if (identities.length === 0) {
+    list.append(el("li", "None linked. Signing in with a provider on the sign-in page links it.", "status"));
+  }
+  for (const i of identities) {
+    const item = el("li");
+    item.dataset.identity = i.id;
+    const what = el("div", null, "what");
+    what.append(el("strong", i.provider_name));
+    if (i.email) what.append(" ", el("span", i.email));
+    const used = i.last_used_at ? ` · last signed in ${when(i.last_used_at)}` : "";
+    what.append(el("div", `Linked ${when(i.created_at)}${used}`, "meta"));
+    const unlink = el("button", "Unlink", "danger");
+    unlink.type = "button";
+    unlink.setAttribute("aria-label", `Unlink ${i.provider_name}${i.email ? ` (${i.email})` : ""}`);
+    unlink.addEventListener("click", async () => {
+      unlink.disabled = true;
+      try {
+        await api("DELETE", `/api/v0/auth/identities/${encodeURIComponent(i.id)}`);
+        say("status", `${i.provider_name} unlinked.`, "ok");
+        await loadIdentities();
+      } catch (err) {
+        unlink.disabled = false;
+        failed(err);
+      }
+    });
+    item.append(what, unlink);
+    list.append(item);
+  }
+}
+
 async function loadKeys() {
   const { api_tokens: keys } = await api("GET", "/api/v0/user/api-tokens");
   const list = $("api-keys");
@@ -162,7 +201,7 @@ async function main() {
   $("passkey-name").value = deviceName();
   show("account");
   try {
-    await Promise.all([loadSessions(), loadPasskeys(), loadKeys()]);
+    await Promise.all([loadSessions(), loadPasskeys(), loadIdentities(), loadKeys()]);
   } catch (err) {
     return failed(err);
   }

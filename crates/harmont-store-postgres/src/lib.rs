@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result, Session,
-    SessionDraft, SignInMethod, Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Identity, IdentityRemoval, Millis, NewApiKey,
+    NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey,
+    PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError, StoreEvent,
+    Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -509,7 +510,7 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        for table in ["login_links", "webauthn_ceremonies"] {
+        for table in ["login_links", "webauthn_ceremonies", "sso_flows"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
                 .bind(now)
                 .execute(&mut *tx)
@@ -869,6 +870,160 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sso_flows (key_hash, provider, next, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&flow.key_hash[..])
+        .bind(&flow.provider)
+        .bind(&flow.next)
+        .bind(flow.created_at)
+        .bind(flow.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
+        let row = sqlx::query("DELETE FROM sso_flows WHERE key_hash = $1 AND expires_at > $2 RETURNING provider, next")
+            .bind(&key_hash[..])
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SsoFlow { provider: row.try_get(0).map_err(backend)?, next: row.try_get(1).map_err(backend)? }))
+    }
+
+    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
+        let row = sqlx::query(&format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = $1 AND subject = $2"))
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
+    async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(user) = &new_user {
+            sqlx::query(
+                "INSERT INTO users (id, email, name, personal_org_slug, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(user.name.as_deref())
+            .bind(user.personal_org_slug.as_deref())
+            .bind(user.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        sqlx::query(
+            "INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(identity.id)
+        .bind(identity.user_id)
+        .bind(&identity.provider)
+        .bind(&identity.issuer)
+        .bind(&identity.subject)
+        .bind(identity.email.as_deref())
+        .bind(identity.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Identity {
+            id: identity.id,
+            user_id: identity.user_id,
+            provider: identity.provider,
+            issuer: identity.issuer,
+            subject: identity.subject,
+            email: identity.email,
+            created_at: identity.created_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool> {
+        let done = sqlx::query("UPDATE identities SET last_used_at = $1, email = coalesce($2, email) WHERE id = $3")
+            .bind(now)
+            .bind(email)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The user's row, locked: two unlinks at once cannot both see the other's identity.
+        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mine: i64 = sqlx::query_scalar("SELECT count(*) FROM identities WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if mine == 0 {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(IdentityRemoval::NotFound);
+        }
+        let ways: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM identities WHERE user_id = $1) + (SELECT count(*) FROM passkeys WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if keep_last && ways <= 1 {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(IdentityRemoval::LastWay);
+        }
+        sqlx::query("DELETE FROM identities WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(IdentityRemoval::Removed)
+    }
+}
+
+const IDENTITY_COLUMNS: &str = "id, user_id, provider, issuer, subject, email, created_at, last_used_at";
+
+fn identity_from_row(row: &PgRow) -> Result<Identity> {
+    Ok(Identity {
+        id: row.try_get("id").map_err(backend)?,
+        user_id: row.try_get("user_id").map_err(backend)?,
+        provider: row.try_get("provider").map_err(backend)?,
+        issuer: row.try_get("issuer").map_err(backend)?,
+        subject: row.try_get("subject").map_err(backend)?,
+        email: row.try_get("email").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        last_used_at: row.try_get("last_used_at").map_err(backend)?,
+    })
 }
 
 /// Where `park_grant` announces new grants, as `kind:hex(key_hash)`.

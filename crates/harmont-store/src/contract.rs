@@ -17,6 +17,7 @@ use crate::{
     NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Session, SessionDraft, SignInMethod,
     Store, StoreError, StoreEvent, Swept, User,
 };
+use crate::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
 /// expression evaluating to a future of a fresh, unmigrated store; it is
@@ -83,6 +84,11 @@ macro_rules! contract_tests {
             resource_clients_are_listed_by_name_and_removed_by_name,
             a_disabled_user_is_refused_everywhere_until_enabled,
             disabling_and_enabling_are_announced,
+            sso_flow_is_taken_once_while_live,
+            identity_links_once_per_issuer_and_subject,
+            identity_with_a_new_user_is_all_or_nothing,
+            identities_are_listed_touched_and_removed_per_user,
+            the_last_way_to_sign_in_is_kept,
         );
         $crate::contract_tests!(@shared $make;
             consume_grant_has_exactly_one_winner,
@@ -1408,4 +1414,142 @@ pub async fn disabling_and_enabling_are_announced(store: &dyn Store) {
     next(&mut events).await;
     assert!(store.set_user_disabled(user.id, None).await.unwrap());
     next(&mut events).await;
+}
+
+fn sso_flow(created_at: Millis) -> NewSsoFlow {
+    NewSsoFlow {
+        key_hash: random_bytes(),
+        provider: "oidc".to_owned(),
+        next: "/settings".to_owned(),
+        created_at,
+        expires_at: created_at + 10 * MINUTE,
+    }
+}
+
+pub async fn sso_flow_is_taken_once_while_live(store: &dyn Store) {
+    let flow = sso_flow(T0);
+    store.park_sso_flow(flow.clone()).await.unwrap();
+    let dup = store.park_sso_flow(flow.clone()).await.expect_err("the key is taken");
+    assert!(matches!(dup, StoreError::Conflict(_)), "want Conflict, got {dup:?}");
+    assert_eq!(store.take_sso_flow(&random_bytes(), T0).await.unwrap(), None, "unknown");
+    let want = SsoFlow { provider: "oidc".to_owned(), next: "/settings".to_owned() };
+    assert_eq!(store.take_sso_flow(&flow.key_hash, T0 + 1).await.unwrap(), Some(want));
+    assert_eq!(store.take_sso_flow(&flow.key_hash, T0 + 1).await.unwrap(), None, "once");
+
+    let expiring = sso_flow(T0);
+    store.park_sso_flow(expiring.clone()).await.unwrap();
+    assert_eq!(store.take_sso_flow(&expiring.key_hash, expiring.expires_at).await.unwrap(), None, "expired at now");
+    let swept = sso_flow(T0);
+    store.park_sso_flow(swept.clone()).await.unwrap();
+    store.sweep(swept.expires_at, 0).await.unwrap();
+    assert_eq!(store.take_sso_flow(&swept.key_hash, T0 + 1).await.unwrap(), None, "swept");
+}
+
+fn new_identity(user: &User, issuer: &str, subject: &str, created_at: Millis) -> NewIdentity {
+    NewIdentity {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        provider: "oidc".to_owned(),
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        email: Some(user.email.clone()),
+        created_at,
+    }
+}
+
+pub async fn identity_links_once_per_issuer_and_subject(store: &dyn Store) {
+    let (ada, eve) = (new_user(store).await, new_user(store).await);
+    let subject = Uuid::new_v4().to_string();
+    let linked = store.create_identity(new_identity(&ada, "https://idp.example", &subject, T0), None).await.unwrap();
+    let found = store.identity_by_subject("https://idp.example", &subject).await.unwrap();
+    assert_eq!(found, Some(linked.clone()));
+    let again = store.create_identity(new_identity(&eve, "https://idp.example", &subject, T0), None).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // The same subject at another issuer is another identity.
+    store.create_identity(new_identity(&eve, "https://other.example", &subject, T0), None).await.unwrap();
+    assert_eq!(store.identity_by_subject("https://idp.example", "nobody").await.unwrap(), None);
+    assert_eq!(store.identity_by_subject("https://idp.example", &subject).await.unwrap().unwrap().user_id, ada.id);
+}
+
+pub async fn identity_with_a_new_user_is_all_or_nothing(store: &dyn Store) {
+    let id = Uuid::new_v4();
+    let user = NewUser {
+        id,
+        email: format!("{}@sso.example", id.simple()),
+        name: None,
+        personal_org_slug: None,
+        created_at: T0,
+    };
+    let as_user = User { id, email: user.email.clone(), name: None, personal_org_slug: None, created_at: T0, disabled_at: None };
+    let subject = Uuid::new_v4().to_string();
+    let identity = new_identity(&as_user, "https://idp.example", &subject, T0);
+    store.create_identity(identity.clone(), Some(user.clone())).await.unwrap();
+    assert_eq!(store.user_by_email(&user.email).await.unwrap().map(|u| u.id), Some(id));
+
+    // A second person with the same subject: neither their user nor the identity is created.
+    let other_id = Uuid::new_v4();
+    let other = NewUser { id: other_id, email: format!("{}@sso.example", other_id.simple()), ..user.clone() };
+    let other_user = User { id: other_id, email: other.email.clone(), ..as_user.clone() };
+    let clash = store
+        .create_identity(new_identity(&other_user, "https://idp.example", &subject, T0), Some(other.clone()))
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert_eq!(store.user_by_email(&other.email).await.unwrap(), None, "no user half-created");
+    // An email already taken: no identity either.
+    let taken = NewUser { id: Uuid::new_v4(), ..user.clone() };
+    let fresh_subject = Uuid::new_v4().to_string();
+    let clash =
+        store.create_identity(new_identity(&other_user, "https://idp.example", &fresh_subject, T0), Some(taken)).await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert_eq!(store.identity_by_subject("https://idp.example", &fresh_subject).await.unwrap(), None);
+}
+
+pub async fn identities_are_listed_touched_and_removed_per_user(store: &dyn Store) {
+    let (ada, eve) = (new_user(store).await, new_user(store).await);
+    let first = store.create_identity(new_identity(&ada, "https://a.example", "1", T0), None).await.unwrap();
+    let second = store.create_identity(new_identity(&ada, "https://b.example", "1", T0 + 1), None).await.unwrap();
+    store.create_identity(new_identity(&eve, "https://a.example", "2", T0), None).await.unwrap();
+    let listed: Vec<Uuid> = store.list_identities(ada.id).await.unwrap().iter().map(|i| i.id).collect();
+    assert_eq!(listed, [first.id, second.id], "oldest first, only Ada's");
+
+    assert!(store.touch_identity(first.id, Some("new@example.com"), T0 + MINUTE).await.unwrap());
+    let touched: Identity = store.identity_by_subject("https://a.example", "1").await.unwrap().unwrap();
+    assert_eq!((touched.email.as_deref(), touched.last_used_at), (Some("new@example.com"), Some(T0 + MINUTE)));
+    assert!(store.touch_identity(first.id, None, T0 + 2 * MINUTE).await.unwrap());
+    let kept = store.identity_by_subject("https://a.example", "1").await.unwrap().unwrap();
+    assert_eq!(kept.email.as_deref(), Some("new@example.com"), "no email leaves the last one");
+
+    assert_eq!(store.delete_identity(eve.id, first.id, true).await.unwrap(), IdentityRemoval::NotFound, "not Eve's");
+    assert_eq!(store.delete_identity(ada.id, first.id, true).await.unwrap(), IdentityRemoval::Removed);
+    assert_eq!(store.delete_identity(ada.id, first.id, true).await.unwrap(), IdentityRemoval::NotFound);
+    assert_eq!(store.identity_by_subject("https://a.example", "1").await.unwrap(), None);
+
+    assert!(store.delete_user(ada.id).await.unwrap());
+    assert_eq!(store.identity_by_subject("https://b.example", "1").await.unwrap(), None, "gone with the user");
+}
+
+pub async fn the_last_way_to_sign_in_is_kept(store: &dyn Store) {
+    let ada = new_user(store).await;
+    let only = store.create_identity(new_identity(&ada, "https://a.example", "ada", T0), None).await.unwrap();
+    assert_eq!(store.delete_identity(ada.id, only.id, true).await.unwrap(), IdentityRemoval::LastWay);
+    assert_eq!(store.list_identities(ada.id).await.unwrap().len(), 1, "kept");
+
+    // With a passkey, the identity is not the last way.
+    store
+        .create_passkey(NewPasskey {
+            id: Uuid::new_v4(),
+            user_id: ada.id,
+            credential_id: random_bytes().to_vec(),
+            name: "Laptop".to_owned(),
+            data: "{}".to_owned(),
+            created_at: T0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.delete_identity(ada.id, only.id, true).await.unwrap(), IdentityRemoval::Removed);
+
+    // Where another way exists outside the store (emailed links), the last one may go.
+    let eve = new_user(store).await;
+    let hers = store.create_identity(new_identity(&eve, "https://a.example", "eve", T0), None).await.unwrap();
+    assert_eq!(store.delete_identity(eve.id, hers.id, false).await.unwrap(), IdentityRemoval::Removed);
 }

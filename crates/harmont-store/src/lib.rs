@@ -371,6 +371,67 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// A single sign-on flow between its start and its callback, keyed by the
+/// SHA-256 of the random reference in the browser's cookie. The flow's
+/// `state`, `nonce` and PKCE verifier are derived from that reference, so
+/// nothing stored here is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSsoFlow {
+    pub key_hash: [u8; 32],
+    /// `oidc` or `github`.
+    pub provider: String,
+    /// Where to go after signing in: a local path.
+    pub next: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// What [`Store::take_sso_flow`] hands back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoFlow {
+    pub provider: String,
+    pub next: String,
+}
+
+/// An identity at a single sign-on provider (an issuer's subject) that
+/// signs in as one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIdentity {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// `oidc` or `github`.
+    pub provider: String,
+    /// The OpenID issuer, or the GitHub URL.
+    pub issuer: String,
+    /// The provider's stable id for the person (`sub`, GitHub's numeric id).
+    pub subject: String,
+    /// The email the provider said at the last sign-in.
+    pub email: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+}
+
+/// What [`Store::delete_identity`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityRemoval {
+    Removed,
+    /// The user has no such identity.
+    NotFound,
+    /// It is the user's last way to sign in (no passkey, no other identity).
+    LastWay,
+}
+
 /// How many rows a sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -571,6 +632,31 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes the client with this name; `false` when there is none. Its
     /// secret is refused from the next request on.
     async fn remove_resource_client(&self, name: &str) -> Result<bool>;
+
+    /// Stores a started single sign-on flow.
+    async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()>;
+
+    /// Removes and returns the flow if it has not expired: once.
+    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>>;
+
+    /// The identity with this issuer and subject, if linked.
+    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>>;
+
+    /// Links an identity to its user, creating `new_user` first in the same
+    /// transaction when given: both or neither. `Conflict` when the identity
+    /// (or the new user's email) exists already.
+    async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity>;
+
+    /// Records a sign-in with the identity and the email it came with.
+    async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool>;
+
+    /// The user's identities, oldest first.
+    async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>>;
+
+    /// Unlinks one of the user's identities, unless it is their last way to
+    /// sign in: `LastWay` when they have no passkey and no other identity
+    /// and `keep_last` is true (checked and deleted in one transaction).
+    async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval>;
 }
 
 /// Checked whether or not the `contract` feature is on.

@@ -85,7 +85,7 @@ catalogue! {
         "Nothing is waiting under this nonce or paste code: the browser has not approved the login yet, the window has passed (60 seconds for a transfer, 5 minutes for a paste code), it was already used, it never existed, or the PKCE verifier does not match. A CLI polling claim treats this as 'not yet'.";
     LinkInvalid = "link_invalid", 400, "invalid_request",
         "This sign-in link is invalid, expired or already used.",
-        "A sign-in link (from `harmont-auth user add` or `harmont-auth user link`) works once, within 24 hours. This one is malformed, unknown, expired or was already used. Ask the operator for a new one: `harmont-auth user link EMAIL`.";
+        "A sign-in link works once, within its validity: 24 hours for one from `harmont-auth user add` or `harmont-auth user link`, 15 minutes for an emailed one, 60 seconds for the one single sign-on ends on. This one is malformed, unknown, expired or was already used. Ask for a new one on the sign-in page (\"Email me a sign-in link\"), or ask the operator: `harmont-auth user link EMAIL`.";
     PasskeyInvalid = "passkey_invalid", 400, "invalid_request",
         "The passkey could not be verified.",
         "The passkey response did not verify: the ceremony expired (5 minutes) or was already finished, the passkey is not registered here, it belongs to another relying party, or the signature or user verification failed. Start again.";
@@ -116,6 +116,9 @@ catalogue! {
     ApiTokenNotFound = "api_token_not_found", 404, "not_found",
         "No such API key.",
         "You have no live API key with this id. It may have expired or already been revoked.";
+    IdentityNotFound = "identity_not_found", 404, "not_found",
+        "No such sign-in identity.",
+        "You have no linked sign-in identity (single sign-on with an OpenID Connect provider or GitHub) with this id. It may already have been unlinked.";
     MethodNotAllowed = "method_not_allowed", 405, "invalid_request",
         "This method is not allowed here.",
         "The path exists but does not take this HTTP method. The Auth endpoints take POST.";
@@ -125,6 +128,9 @@ catalogue! {
     NonceInUse = "nonce_in_use", 409, "conflict",
         "A login is already waiting under this nonce.",
         "A transfer was already parked under this nonce: it is still waiting, or it was claimed or expired less than one transfer window ago (a spent nonce is never used twice). The first one stays as it was; start a new login to get a new nonce.";
+    LastSignInMethod = "last_sign_in_method", 409, "conflict",
+        "This is your last way to sign in.",
+        "Unlinking this identity would leave you no way to sign in: you have no passkey and no other linked identity, and this server sends no sign-in links by mail. Add a passkey (or link another identity) first.";
     PayloadTooLarge = "payload_too_large", 413, "invalid_request",
         "The request body is too large.",
         "The Auth endpoints take small JSON bodies; this one exceeded the server's limit.";
@@ -136,7 +142,7 @@ catalogue! {
         "The body is well-formed, but a field's value breaks a rule: a name is empty after trimming, too long, or holds control characters; a date is in the past or not RFC 3339. The message names the field and the rule.";
     RateLimited = "rate_limited", 429, "rate_limit",
         "Too many failed attempts. Retry later.",
-        "Too many failed claim or redeem attempts came from your address, too many claims are held waiting (`Prefer: wait`) from your address or on the server, or your session started too many logins, paste codes or passkey registrations. Wait for the number of seconds in the Retry-After header. A CLI polling at its normal pace never reaches these limits.";
+        "Too many failed claim or redeem attempts came from your address, too many claims are held waiting (`Prefer: wait`) from your address or on the server, your address asked for more than 20 emailed sign-in links this hour, or your session started too many logins, paste codes or passkey registrations. Wait for the number of seconds in the Retry-After header. A CLI polling at its normal pace never reaches these limits.";
     Internal = "internal_error", 500, "internal",
         "Internal error.",
         "Something went wrong on the server. Nothing about it is shown here; quote the request_id when you report it.";

@@ -4,13 +4,17 @@
 mod account;
 mod cli_login;
 mod docs;
+mod email_links;
 pub mod extract;
 mod forward_auth;
 mod health;
+mod identities;
 mod introspect;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+mod sign_in_methods;
+mod sso;
 mod web_sign_in;
 
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
@@ -62,6 +66,12 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/docs/errors", get(docs::error_index))
         .route("/docs/errors/{code}", get(docs::error_page))
         .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
+        .route("/api/v0/auth/links/email", post(email_links::email_link))
+        .route("/api/v0/auth/methods", get(sign_in_methods::sign_in_methods))
+        .route("/api/v0/auth/identities", get(identities::list))
+        .route("/api/v0/auth/identities/{id}", delete(identities::unlink))
+        .route("/api/v0/auth/sso/{provider}/start", get(sso::start))
+        .route("/api/v0/auth/sso/{provider}/callback", get(sso::callback))
         .route("/api/v0/auth/passkeys", get(web_sign_in::list))
         .route("/api/v0/auth/passkeys/{id}", delete(web_sign_in::delete))
         .route("/api/v0/auth/passkeys/sign-in/start", post(web_sign_in::sign_in_start))

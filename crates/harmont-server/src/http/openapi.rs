@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, cli_login, forward_auth, health, introspect, web_sign_in};
+use super::{
+    account, cli_login, email_links, forward_auth, health, identities, introspect, sign_in_methods, web_sign_in,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -19,6 +21,7 @@ use super::{account, cli_login, forward_auth, health, introspect, web_sign_in};
         health::ping, health::healthz,
         web_sign_in::redeem_link, web_sign_in::sign_in_start, web_sign_in::sign_in_finish,
         web_sign_in::register_start, web_sign_in::register_finish, web_sign_in::list, web_sign_in::delete,
+        email_links::email_link, sign_in_methods::sign_in_methods, identities::list, identities::unlink,
     ),
     modifiers(&BearerScheme, &OptionalCodeBody),
     tags((name = "auth"), (name = "user"), (name = "health"), (name = "web", description = "Web sign-in: login links and passkeys")),

@@ -22,7 +22,8 @@ use crate::web::passkeys::{PasskeySummary, Started};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LinkRedeemRequest {
-    /// The secret after `#link=` in the link `harmont-auth user add` or `user link` printed.
+    /// The secret after `#link=` in a sign-in link (printed by `harmont-auth
+    /// user add` or `user link`, mailed, or where single sign-on ends).
     #[schema(min_length = 47, max_length = 47, pattern = "^hml_[A-Za-z0-9_-]{43}$")]
     pub link: String,
 }
@@ -102,7 +103,8 @@ fn token_response(token: &str) -> Response {
     no_store(Json(SignInResponse { token: token.to_owned() }))
 }
 
-/// Trades a one-time login link for a session token. Works once, within 24 hours.
+/// Trades a one-time login link for a session token. Works once, within its
+/// validity (24 hours for the operator's links, 15 minutes for emailed ones).
 #[utoipa::path(
     post, path = "/api/v0/auth/links/redeem", operation_id = "redeemLoginLink", tag = "web",
     request_body(content = LinkRedeemRequest, description = "The link's secret"),

@@ -2,7 +2,9 @@
 //! `harmont-auth user link` a new one for a lost passkey or a new browser.
 //! The secret rides in the URL fragment (`/login#link=…`), which browsers
 //! never send to a server; the page trades it for a session with a POST.
-//! Only its SHA-256 is stored; it works once, within 24 hours.
+//! Only its SHA-256 is stored; it works once, within its validity: 24 hours
+//! for the operator's links, 15 minutes for an emailed one, 60 seconds for
+//! the one a single sign-on ends on.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -20,7 +22,7 @@ use crate::error::ApiError;
 use crate::service::Service;
 use crate::sessions::SignIn;
 
-/// How long a login link works.
+/// How long an operator's login link works.
 pub const LINK_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 const PREFIX: &str = "hml_";
 /// 32 random bytes, base64url without padding.
@@ -58,12 +60,16 @@ impl fmt::Debug for LinkSecret {
 }
 
 impl Service {
-    /// Stores a fresh link for the user and returns the URL to open.
+    /// Stores a fresh operator's link (24 hours) for the user and returns the URL to open.
     pub async fn create_login_link(&self, user_id: Uuid) -> Result<String, ApiError> {
+        self.create_login_link_valid_for(user_id, LINK_TTL).await
+    }
+
+    /// Stores a fresh link that works once within `ttl` and returns the URL to open.
+    pub async fn create_login_link_valid_for(&self, user_id: Uuid, ttl: Duration) -> Result<String, ApiError> {
         let secret = LinkSecret::generate();
         let now = self.clock.now();
-        let link =
-            NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(LINK_TTL) };
+        let link = NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(ttl) };
         self.store.create_login_link(link).await?;
         crate::audit::Event::success("login_link_created").user(user_id).emit();
         Ok(format!("{}/login#link={}", super::web_base(&self.settings.public_url), secret.expose()))

@@ -1,9 +1,10 @@
 //! The web pages `harmont-auth serve` serves itself, and the sign-in behind
-//! them: one-time login links (`links.rs`), passkeys over WebAuthn
+//! them: one-time login links (`links.rs`), emailed ones (`email_links.rs`), passkeys over WebAuthn
 //! (`passkeys.rs`) and the pages with their embedded assets and security
 //! headers (`pages.rs`). Their JSON endpoints are HTTP handlers, in
 //! `http/web_sign_in.rs`.
 
+pub mod email_links;
 pub mod links;
 pub mod pages;
 pub mod passkeys;

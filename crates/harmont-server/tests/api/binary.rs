@@ -276,7 +276,7 @@ async fn user_disable_and_enable_from_the_command_line(backend: Backend) {
 }
 api_test!(user_disable_and_enable_from_the_command_line);
 
-fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
+pub(crate) fn server_terminated(server: Server, check_log: impl FnOnce(&str)) -> std::process::ExitStatus {
     let log_handle = server.log.clone();
     let status = server.terminate();
     // Let the reader thread drain what the server wrote on its way out.
