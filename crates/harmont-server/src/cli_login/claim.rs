@@ -32,6 +32,9 @@ impl Service {
         let challenge = code_verifier.map(pkce::challenge_of);
         if wait.is_zero() {
             let token = self.consume(GrantKind::Transfer, &key_hash, challenge.as_deref(), client).await?;
+            if token.is_some() {
+                self.note_collected(&key_hash);
+            }
             return token.ok_or_else(|| {
                 self.claim_limiter.record_failure(client.ip, Instant::now());
                 ApiError::new(ErrorCode::CliCodeInvalid)
@@ -49,9 +52,13 @@ impl Service {
             ApiError::rate_limited(LONG_POLL_RETRY_AFTER).with_message(message)
         })?;
         self.claim_limiter.record_failure(client.ip, Instant::now());
-        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await?;
-        match token {
+        let clock = || self.clock.now();
+        let held = self.seen_claims.hold(key_hash, &clock);
+        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await;
+        drop(held);
+        match token? {
             Some(token) => {
+                self.note_collected(&key_hash);
                 self.claim_limiter.forgive(client.ip, Instant::now());
                 Ok(token)
             }

@@ -10,7 +10,7 @@
 mod claim;
 mod code;
 mod redeem;
-pub(crate) mod seen;
+pub mod seen;
 mod transfer;
 
 use harmont_store::GrantKind;

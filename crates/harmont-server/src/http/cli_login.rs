@@ -123,7 +123,7 @@ pub async fn redeem(
     token_response(service.redeem(&body.code, body.code_verifier.as_deref(), &client).await)
 }
 
-/// Where the terminal waiting for this login connects from, for the approval page.
+/// Where the terminal waiting for this login connects from, and where the login stands, for the approval page.
 #[utoipa::path(
     post, path = "/api/v0/auth/cli/inspect", operation_id = "cliInspect", tag = "auth",
     request_body(content = CliInspectRequest, description = "The nonce of the login about to be approved"),
@@ -143,7 +143,7 @@ pub async fn inspect(
     Client(client): Client,
     JsonBody(body): JsonBody<CliInspectRequest>,
 ) -> Result<Json<CliInspectResponse>, ApiError> {
-    service.inspect_claims(&body.nonce, client.ip).map(Json)
+    service.inspect_claims(&body.nonce, client.ip).await.map(Json)
 }
 
 fn token_response(result: Result<SessionToken, ApiError>) -> Response {

@@ -51,6 +51,7 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/openapi.json", get(openapi::openapi_json))
         .route("/docs/errors", get(docs::error_index))
         .route("/docs/errors/{code}", get(docs::error_page))
+        .route("/docs/api", get(docs::api_reference))
         .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
         .route("/api/v0/auth/passkeys", get(web_sign_in::list))
         .route("/api/v0/auth/passkeys/{id}", delete(web_sign_in::delete))
