@@ -115,6 +115,15 @@ impl Service {
         self.revoked(Revocation::User(auth.user.id));
         Ok(())
     }
+
+    /// The operator's `user remove`: deletes the user and everything of
+    /// theirs, announced as [`Self::delete_user`] is. `false` if there was
+    /// no such user.
+    pub async fn remove_user(&self, user_id: Uuid) -> Result<bool, ApiError> {
+        let removed = self.store.delete_user(user_id).await?;
+        self.revoked(Revocation::User(user_id));
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

@@ -151,6 +151,10 @@ impl Store for TimedStore {
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
         self.run(self.inner.touch_session(session_id, now)).await
     }
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.run(self.inner.list_users()).await
+    }
+
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
         self.run(self.inner.list_sessions(user_id, now)).await
     }
@@ -253,6 +257,20 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// A database URL to show: without its password (and user info kept otherwise).
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "(a database URL that does not parse)".to_owned(),
+    }
+}
+
 /// A Postgres URL whose server is on another machine while nothing in the URL
 /// requires TLS (`sslmode=require`, `verify-ca` or `verify-full`): tokens'
 /// hashes and users' data would cross the network in the clear, or through a
@@ -294,6 +312,16 @@ pub fn postgres_without_tls(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_database_urls_carry_no_password() {
+        assert_eq!(
+            redacted("postgres://app:s3cret@db.example:5432/harmont?sslmode=require"),
+            "postgres://app:***@db.example:5432/harmont"
+        );
+        assert_eq!(redacted("postgres://db.example/harmont"), "postgres://db.example/harmont");
+        assert!(!redacted("postgres://app:s3cret@[::1/x").contains("s3cret"));
+    }
 
     #[test]
     fn remote_postgres_without_tls_is_told_apart() {

@@ -261,6 +261,16 @@ impl Store for PostgresStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, email, name, personal_org_slug, created_at FROM users ORDER BY email COLLATE \"C\"",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         sqlx::query(
             "INSERT INTO sessions \

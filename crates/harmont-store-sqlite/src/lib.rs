@@ -324,6 +324,14 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query("SELECT id, email, name, personal_org_slug, created_at FROM users ORDER BY email")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         insert_session(&self.writer, user_id, draft).await
     }

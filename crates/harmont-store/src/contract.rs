@@ -78,6 +78,7 @@ macro_rules! contract_tests {
             revoke_api_key_revokes_only_own_live_key,
             update_user_name_sets_the_name,
             delete_user_removes_everything_of_theirs,
+            list_users_lists_every_user_by_email,
             key_revocation_and_account_deletion_are_announced,
         );
         $crate::contract_tests!(@shared $make;
@@ -1265,6 +1266,23 @@ pub async fn delete_user_removes_everything_of_theirs(store: &dyn Store) {
     assert_eq!(store.consume_login_link(&login_link, T0 + 1, draft()).await.unwrap(), None);
     assert!(who(store, &theirs.token_hash, T0).await.is_some(), "another user keeps theirs");
     assert!(!store.delete_user(user.id).await.unwrap(), "gone already");
+}
+
+pub async fn list_users_lists_every_user_by_email(store: &dyn Store) {
+    let a = new_user(store).await;
+    let b = new_user(store).await;
+    let listed = store.list_users().await.unwrap();
+    let emails: Vec<&str> = listed.iter().map(|u| u.email.as_str()).collect();
+    let mut sorted = emails.clone();
+    sorted.sort_unstable();
+    assert_eq!(emails, sorted, "by email");
+    for user in [&a, &b] {
+        assert_eq!(listed.iter().find(|u| u.id == user.id), Some(user), "{}", user.email);
+    }
+    assert!(store.delete_user(a.id).await.unwrap());
+    let listed = store.list_users().await.unwrap();
+    assert!(listed.iter().all(|u| u.id != a.id), "a removed user is not listed");
+    assert!(listed.iter().any(|u| u.id == b.id));
 }
 
 pub async fn key_revocation_and_account_deletion_are_announced(store: &dyn Store) {

@@ -344,6 +344,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Emails compare exactly as given; the server lower-cases them first.
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
 
+    /// Every user, by email (for the operator's `user list`).
+    async fn list_users(&self) -> Result<Vec<User>>;
+
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session>;
 
     /// The live session for this token hash with its user: `None` when
