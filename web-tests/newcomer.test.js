@@ -229,6 +229,54 @@ describe("/cli-login (items 9, 20, 22)", () => {
   });
 });
 
+describe("/cli-login/device (item 8)", () => {
+  test("headless: the CLI says Open <app>/cli-login/device and enter ABCD-EFGH; typing it there approves", async () => {
+    const tab = await enrolledPage(browser, server, "Ada Lovelace");
+    const { page } = tab;
+    const cli = cliHome(server);
+    const login = cli.start(["login", "--no-browser"]);
+    const line = await eventually(() => login.stderr.match(/open (\S+\/cli-login\/device) and enter ([0-9A-Z]{4}-[0-9A-Z]{4})/), "the short form");
+    const [, deviceUrl, code] = line;
+    assert.equal(deviceUrl, `${server.web}/cli-login/device`);
+    assert.match(login.stderr, /Or open this page and approve:\n\n {4}http:\/\/[^/]+\/cli-login\?nonce=/, "the long URL too");
+
+    await page.goto(deviceUrl);
+    await page.getByRole("heading", { name: "Authorize the Harmont CLI" }).waitFor();
+    await page.getByText(`Ada Lovelace (${tab.email})`).waitFor();
+    await lookAt(page, "cli-login-device");
+    // A wrong code says so and stays on the form.
+    await page.getByLabel("Code", { exact: true }).fill("ZZZZ-ZZZZ");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByText("No login waits under this code").waitFor();
+    await page.getByLabel("Code", { exact: true }).fill(code.toLowerCase().replace("-", " "));
+    await page.keyboard.press("Enter");
+    // The same facts as the long URL's page: the code, the host, the address, how long.
+    await page.locator("#code", { hasText: code }).waitFor();
+    assert.equal(await page.locator("#host").textContent(), (await import("node:os")).hostname());
+    await page.locator("#claimed-from", { hasText: "127.0.0.1" }).waitFor();
+    await page.getByText("Authorizing signs this terminal in as you for 7 days").waitFor();
+    const authorize = page.getByRole("button", { name: "Authorize" });
+    await eventually(() => authorize.isEnabled(), "Authorize to be enabled");
+    await page.keyboard.press("Enter");
+    assert.equal(login.code, null, "Enter approves nothing");
+    await lookAt(page, "cli-login-device-authorize");
+    await authorize.click();
+    await page.getByText("Done, return to your terminal.").waitFor();
+    assert.equal(await login.exited, 0, login.stderr);
+    const whoami = await cli.run(["whoami"]);
+    assert.match(whoami.stdout, new RegExp(tab.email));
+
+    // The code works once.
+    await page.goto(deviceUrl);
+    await page.getByLabel("Code", { exact: true }).fill(code);
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByText("No login waits under this code").waitFor();
+    assert.deepEqual(tab.problems, []);
+    cli.cleanup();
+    await tab.close();
+  });
+});
+
 describe("error pages (item 21)", () => {
   test("people first, with the server's windows; the JSON example wraps on a phone", async () => {
     const tab = await newPage(browser);

@@ -5,9 +5,9 @@
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, Store, StoreError, StoreEvent, Swept,
-    User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewLoginLink, NewPasskey, NewUser, Passkey, Result, Session, SessionDraft, Store, StoreError, StoreEvent,
+    Swept, User,
 };
 use harmont_wire::token::TokenHash;
 use std::future::Future;
@@ -151,6 +151,18 @@ impl Store for TimedStore {
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
         self.run(self.inner.touch_session(session_id, now)).await
     }
+    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
+        self.run(self.inner.park_device_request(request)).await
+    }
+
+    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        self.run(self.inner.device_request(key_hash, now)).await
+    }
+
+    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        self.run(self.inner.take_device_request(key_hash, now)).await
+    }
+
     async fn list_users(&self) -> Result<Vec<User>> {
         self.run(self.inner.list_users()).await
     }

@@ -326,7 +326,90 @@ function paste(request, me) {
   $("show-code").focus();
 }
 
+/**
+ * /cli-login/device: the short approval. The person types the code their
+ * terminal printed; the page shows which terminal waits under it (as the
+ * long URL's page does), and Authorize approves it there. The terminal's
+ * nonce never comes to this page.
+ */
+function device(me) {
+  $("device-who").textContent = whoText(me);
+  $("switch").href = "/login?reauth=1&next=%2Fcli-login%2Fdevice";
+  show("device");
+  const input = $("user-code");
+  const next = $("device-continue");
+  const lookUp = async () => {
+    const typed = input.value.trim();
+    if (!typed) {
+      say("status", "Enter the code your terminal shows, like ABCD-EFGH.", "error");
+      return input.focus();
+    }
+    next.disabled = true;
+    let found;
+    try {
+      found = await api("POST", "/api/v0/auth/cli/device/inspect", { user_code: typed });
+    } catch (err) {
+      next.disabled = false;
+      if (err instanceof ApiError && err.status === 401) return goSignIn("/cli-login/device");
+      say("status", err.message, "error");
+      return input.focus();
+    }
+    say("status", "");
+    show("device", false);
+    const reason = overReason(found.state);
+    if (reason) return over(reason);
+    if (found.state === "approved") return finished("This login is already approved. Return to your terminal.");
+    confirmDevice(found, me);
+  };
+  next.addEventListener("click", lookUp);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") lookUp();
+  });
+  input.focus();
+}
+
+/** The approval step of the short approval: the same facts and guard as the long URL's. */
+function confirmDevice(found, me) {
+  $("who").textContent = whoText(me);
+  $("host").textContent = found.host || "not reported";
+  $("code").textContent = found.user_code;
+  $("session-length").textContent = duration(SESSION_SECONDS);
+  showAddress({ claimed_from: found.requested_from, your_address: found.your_address });
+  const button = $("authorize");
+  const guarded = guard(button);
+  show("approve");
+  $("cancel").addEventListener("click", () => {
+    guarded.stop();
+    finished("Cancelled. Nothing was sent to your terminal; you can close this tab.");
+  });
+  button.addEventListener("click", async (event) => {
+    if (!guarded.deliberate(event)) return;
+    guarded.busy(true);
+    say("status", "Authorizing…");
+    try {
+      await api("POST", "/api/v0/auth/cli/device/approve", { user_code: found.user_code });
+    } catch (err) {
+      guarded.busy(false);
+      if (err instanceof ApiError && err.status === 401) return goSignIn("/cli-login/device");
+      if (err instanceof ApiError && (err.code === "nonce_in_use" || err.code === "cli_code_invalid")) {
+        guarded.stop();
+        return over(err.message);
+      }
+      say("status", err.message, "error");
+      return;
+    }
+    guarded.stop();
+    say("status", "");
+    finished("Done, return to your terminal.");
+  });
+}
+
 async function main() {
+  if (location.pathname === "/cli-login/device") {
+    const me = await currentUser().catch(() => null);
+    if (!me) return goSignIn("/cli-login/device");
+    return device(me);
+  }
   const request = readRequest();
   if (!request || (!request.paste && !request.nonce)) {
     say("status", "There is no login to approve here. Run harmont login in your terminal.");

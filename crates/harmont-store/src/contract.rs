@@ -13,9 +13,9 @@ use harmont_wire::token::TokenHash;
 use uuid::Uuid;
 
 use crate::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewUser, Passkey, Session, SessionDraft, SignInMethod, Store, StoreError, StoreEvent,
-    Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewLoginLink, NewPasskey, NewUser, Passkey, Session, SessionDraft, SignInMethod, Store, StoreError,
+    StoreEvent, Swept, User,
 };
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
@@ -79,6 +79,8 @@ macro_rules! contract_tests {
             update_user_name_sets_the_name,
             delete_user_removes_everything_of_theirs,
             list_users_lists_every_user_by_email,
+            device_request_is_taken_once_while_live,
+            park_device_request_refuses_a_key_until_it_expires,
             key_revocation_and_account_deletion_are_announced,
         );
         $crate::contract_tests!(@shared $make;
@@ -1307,4 +1309,48 @@ pub async fn key_revocation_and_account_deletion_are_announced(store: &dyn Store
     assert_eq!(next(&mut events).await, StoreEvent::SessionRevoked(key.id), "nothing for a miss");
     assert!(store.delete_user(user.id).await.unwrap());
     assert_eq!(next(&mut events).await, StoreEvent::UserRevoked(user.id));
+}
+
+fn device_request(created_at: Millis) -> DeviceRequest {
+    DeviceRequest {
+        key_hash: random_bytes(),
+        nonce_hash: random_bytes(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        host: Some("vm".into()),
+        ip: Some("203.0.113.7".into()),
+        created_at,
+        expires_at: created_at + 600_000,
+    }
+}
+
+pub async fn device_request_is_taken_once_while_live(store: &dyn Store) {
+    let request = device_request(T0);
+    assert!(store.park_device_request(request.clone()).await.unwrap());
+    assert_eq!(store.device_request(&request.key_hash, T0 + 1).await.unwrap(), Some(request.clone()));
+    assert_eq!(store.device_request(&random_bytes(), T0 + 1).await.unwrap(), None, "another key");
+    assert_eq!(store.device_request(&request.key_hash, request.expires_at).await.unwrap(), None, "expired at now");
+    assert_eq!(store.take_device_request(&request.key_hash, request.expires_at).await.unwrap(), None);
+    assert_eq!(store.take_device_request(&request.key_hash, T0 + 2).await.unwrap(), Some(request.clone()));
+    assert_eq!(store.take_device_request(&request.key_hash, T0 + 3).await.unwrap(), None, "once");
+    assert_eq!(store.device_request(&request.key_hash, T0 + 3).await.unwrap(), None, "used");
+
+    let swept = device_request(T0);
+    assert!(store.park_device_request(swept.clone()).await.unwrap());
+    store.sweep(swept.expires_at, 0).await.unwrap();
+    let again = DeviceRequest { created_at: T0 + 1, ..swept.clone() };
+    assert!(store.park_device_request(again).await.unwrap(), "swept once expired");
+}
+
+pub async fn park_device_request_refuses_a_key_until_it_expires(store: &dyn Store) {
+    let first = device_request(T0);
+    assert!(store.park_device_request(first.clone()).await.unwrap());
+    let other = DeviceRequest { nonce_hash: random_bytes(), created_at: T0 + 1, ..first.clone() };
+    assert!(!store.park_device_request(other.clone()).await.unwrap(), "live: refused");
+    assert_eq!(store.device_request(&first.key_hash, T0 + 2).await.unwrap(), Some(first.clone()), "untouched");
+    store.take_device_request(&first.key_hash, T0 + 2).await.unwrap().unwrap();
+    let used = DeviceRequest { created_at: T0 + 3, ..other.clone() };
+    assert!(!store.park_device_request(used).await.unwrap(), "used but not expired: still refused");
+    let later = DeviceRequest { created_at: first.expires_at, expires_at: first.expires_at + 600_000, ..other };
+    assert!(store.park_device_request(later.clone()).await.unwrap(), "expired: replaced");
+    assert_eq!(store.device_request(&first.key_hash, later.created_at + 1).await.unwrap(), Some(later));
 }

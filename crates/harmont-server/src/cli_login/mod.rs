@@ -9,6 +9,7 @@
 
 mod claim;
 mod code;
+pub mod device;
 mod redeem;
 pub mod seen;
 mod transfer;

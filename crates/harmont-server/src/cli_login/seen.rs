@@ -85,16 +85,21 @@ impl Service {
         let caller = caller.to_canonical();
         let now = self.clock.now();
         let key_hash = nonce.hash();
-        let activity = self.seen_claims.activity(&key_hash, now);
-        let seen = activity.as_ref().map(|a| a.addresses.clone()).unwrap_or_default();
+        let seen = self.seen_claims.addresses(&key_hash, now);
         let claimed_from = seen.iter().find(|ip| **ip != caller).or(seen.first()).map(ToString::to_string);
-        let state = match activity {
+        let state = self.login_state(&key_hash).await?;
+        Ok(CliInspectResponse { claimed_from, your_address: caller.to_string(), state })
+    }
+
+    /// Where the login whose nonce hashes to `key_hash` stands.
+    pub(crate) async fn login_state(&self, key_hash: &Key) -> Result<LoginState, ApiError> {
+        let now = self.clock.now();
+        Ok(match self.seen_claims.activity(key_hash, now) {
             Some(a) if a.collected => LoginState::Collected,
-            _ if self.store.grant_pending(GrantKind::Transfer, &key_hash, now).await? => LoginState::Approved,
+            _ if self.store.grant_pending(GrantKind::Transfer, key_hash, now).await? => LoginState::Approved,
             Some(a) if !a.held && now - a.last_seen > millis(STOPPED_AFTER) => LoginState::Stopped,
             Some(_) => LoginState::Waiting,
             None => LoginState::Unseen,
-        };
-        Ok(CliInspectResponse { claimed_from, your_address: caller.to_string(), state })
+        })
     }
 }

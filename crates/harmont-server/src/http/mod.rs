@@ -36,6 +36,9 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/cli/code", post(cli_login::code))
         .route("/api/v0/auth/cli/redeem", post(cli_login::redeem))
         .route("/api/v0/auth/cli/inspect", post(cli_login::inspect))
+        .route("/api/v0/auth/cli/device", post(cli_login::device))
+        .route("/api/v0/auth/cli/device/inspect", post(cli_login::device_inspect))
+        .route("/api/v0/auth/cli/device/approve", post(cli_login::device_approve))
         .route("/api/v0/auth/logout", post(account::logout))
         .route("/api/v0/auth/sessions", get(account::list_sessions))
         .route("/api/v0/auth/sessions/{id}", delete(account::revoke_session))
@@ -62,6 +65,7 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/", get(web::pages::home))
         .route("/login", get(web::pages::login))
         .route("/cli-login", get(web::pages::cli_login))
+        .route("/cli-login/device", get(web::pages::cli_login))
         .route("/settings", get(web::pages::settings))
         .route("/assets/{name}", get(web::pages::asset))
 }

@@ -13,6 +13,7 @@ use super::{account, cli_login, health, web_sign_in};
     info(title = "Harmont API", version = "0", description = "harmont-auth: Harmont's authentication API."),
     paths(
         cli_login::transfer, cli_login::claim, cli_login::code, cli_login::redeem, cli_login::inspect,
+        cli_login::device, cli_login::device_inspect, cli_login::device_approve,
         account::logout, account::current_user, account::update_current_user, account::delete_current_user,
         account::list_api_tokens, account::create_api_token, account::revoke_api_token,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,

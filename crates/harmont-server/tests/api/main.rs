@@ -10,6 +10,7 @@ mod bodies;
 mod claim;
 mod code;
 mod crash;
+mod device;
 mod errors;
 mod fleet;
 mod inspect;
