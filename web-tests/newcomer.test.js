@@ -235,7 +235,7 @@ describe("/cli-login/device (item 8)", () => {
     const { page } = tab;
     const cli = cliHome(server);
     const login = cli.start(["login", "--no-browser"]);
-    const line = await eventually(() => login.stderr.match(/open (\S+\/cli-login\/device) and enter ([0-9A-Z]{4}-[0-9A-Z]{4})/), "the short form");
+    const line = await eventually(() => login.stderr.match(/\n {4}Open (\S+\/cli-login\/device) and enter ([0-9A-Z]{4}-[0-9A-Z]{4})\n/), "the short form");
     const [, deviceUrl, code] = line;
     assert.equal(deviceUrl, `${server.web}/cli-login/device`);
     assert.match(login.stderr, /Or open this page and approve:\n\n {4}http:\/\/[^/]+\/cli-login\?nonce=/, "the long URL too");

@@ -95,9 +95,10 @@ async fn login_without_a_browser_offers_a_short_code() {
     command.args(["login", "--no-browser"]);
     let mut cli = Running::spawn(command);
 
+    assert!(cli.line_containing("To log in to").await.ends_with(&format!("{}:", server.url)));
     let line = cli.line_containing("/cli-login/device").await;
     let port = server.url.rsplit(':').next().unwrap();
-    let prefix = format!("To log in to {}, open http://localhost:{port}/cli-login/device and enter ", server.url);
+    let prefix = format!("    Open http://localhost:{port}/cli-login/device and enter ");
     assert!(line.starts_with(&prefix), "{line}");
     let code = line[prefix.len()..].trim().to_owned();
     assert!(code.len() == 9 && code.as_bytes()[4] == b'-', "{line}");

@@ -143,8 +143,9 @@ async fn handoff(
 
     match (&short, &loopback) {
         (Some(device), None) => {
+            // On a line of its own, so a narrow terminal never splits the code.
             eprintln!(
-                "To log in to {}, open {} and enter {}\n",
+                "To log in to {}:\n\n    Open {} and enter {}\n",
                 ctx.api_url(),
                 style::bold(Stream::Stderr, &device.verification_uri),
                 style::bold(Stream::Stderr, &code)
