@@ -185,7 +185,9 @@ run_backend() {
 
     say ""
     say "== $backend"
-    "$BENCH_BIN" user add bench@example.com --database "$url" >/dev/null 2>"$work/cli.log" ||
+    "$BENCH_BIN" migrate --database "$url" 2>"$work/cli.log" ||
+        { cat "$work/cli.log" >&2; die "bench: migrate failed"; }
+    "$BENCH_BIN" user add bench@example.com --database "$url" >/dev/null 2>>"$work/cli.log" ||
         { cat "$work/cli.log" >&2; die "bench: user add failed"; }
     token=$("$BENCH_BIN" token mint bench@example.com --database "$url" 2>>"$work/cli.log") ||
         { cat "$work/cli.log" >&2; die "bench: token mint failed"; }

@@ -60,6 +60,7 @@ port=$(free_port)
 base=http://127.0.0.1:$port
 export DATABASE_URL=sqlite://$work/data/harmont.db
 email=fuzz@example.com
+"$bin" migrate 2>/dev/null
 "$bin" user add "$email" --name "Fuzz" >/dev/null
 "$bin" token mint "$email" >/dev/null
 # A resource-server client for introspectToken (HTTP Basic; see hooks.py).

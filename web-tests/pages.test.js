@@ -318,7 +318,7 @@ describe("security", () => {
     await page.getByRole("heading", { name: "Page not found" }).waitFor();
     await screenshot(page, "not-found");
     await page.goto(`${server.web}/docs/errors/link_invalid`);
-    await page.getByRole("heading", { name: "link_invalid" }).waitFor();
+    await page.getByRole("heading", { name: "This sign-in link no longer works" }).waitFor();
     await screenshot(page, "docs-error");
     assert.deepEqual(tab.problems, []);
     await tab.close();

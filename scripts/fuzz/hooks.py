@@ -88,6 +88,11 @@ CONTRACT_REJECTIONS = {
     "cliTransfer": {"nonce_invalid"},
     # The approval page's look-up refuses the nonces transfer refuses.
     "cliInspect": {"nonce_invalid"},
+    # The short approval: a weak nonce is refused as on transfer, and no
+    # login waits under a code the fuzzer made up.
+    "cliDevice": {"nonce_invalid"},
+    "cliDeviceInspect": {"cli_code_invalid"},
+    "cliDeviceApprove": {"cli_code_invalid"},
     # No live login link behind a well-formed one.
     "redeemLoginLink": {"link_invalid"},
     # No started ceremony behind a made-up id, and `credential` is an opaque

@@ -83,6 +83,37 @@ async fn login_without_a_browser_prints_a_url_without_a_port() {
     assert_eq!(done.stdout, format!("Logged in to {} as {EMAIL} (Alice).\n", server.url));
 }
 
+/// Issue 11, item 8: headless, the CLI offers the short approval: `Open
+/// <app>/cli-login/device and enter ABCD-EFGH`, the verification code
+/// doubling as the user code; typing it there approves this terminal (bound
+/// to it by PKCE), and the long URL is still printed.
+#[tokio::test]
+async fn login_without_a_browser_offers_a_short_code() {
+    let server = Server::start().await;
+    let home = Home::new();
+    let mut command = home.harmont(&server.url);
+    command.args(["login", "--no-browser"]);
+    let mut cli = Running::spawn(command);
+
+    assert!(cli.line_containing("To log in to").await.ends_with(&format!("{}:", server.url)));
+    let line = cli.line_containing("/cli-login/device").await;
+    let port = server.url.rsplit(':').next().unwrap();
+    let prefix = format!("    Open http://localhost:{port}/cli-login/device and enter ");
+    assert!(line.starts_with(&prefix), "{line}");
+    let code = line[prefix.len()..].trim().to_owned();
+    assert!(code.len() == 9 && code.as_bytes()[4] == b'-', "{line}");
+    let page = cli.approval_url().await;
+    assert_eq!(harmont_wire::verification::verification_code(page.get("nonce")), code, "one login, two ways in");
+    cli.line_containing("Waiting for the approval").await;
+
+    // The person types the code on another device.
+    let web_session = server.client().with_token(server.mint().await);
+    web_session.device_approve(&code.to_lowercase()).await.unwrap();
+    let done = cli.finish().await;
+    assert_eq!(done.code, 0, "{done:?}");
+    assert_eq!(done.stdout, format!("Logged in to {} as {EMAIL} (Alice).\n", server.url));
+}
+
 #[tokio::test]
 async fn a_claim_without_the_verifier_gets_nothing() {
     let server = Server::start().await;

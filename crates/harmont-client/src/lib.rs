@@ -25,6 +25,14 @@ use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
+/// What `device` answers: the code the person types, and where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct DeviceApproval {
+    pub user_code: String,
+    pub verification_uri: String,
+    pub expires_in: u64,
+}
+
 pub use error::{ApiError, ProtocolMismatch};
 pub use harmont_wire::api::{ApiToken, ApiTokenCreateResponse, CurrentUserResponse, SessionInfo};
 pub use harmont_wire::token::BearerToken;
@@ -150,6 +158,21 @@ impl Client {
         }
         let response = self.send(request).await?;
         Ok(self.json::<CliCodeResponse>(response).await?.code)
+    }
+
+    /// `POST /api/v0/auth/cli/device`: registers this terminal's login for the
+    /// short approval; returns the code to type and the page to type it on.
+    pub async fn device(&self, nonce: &str, code_challenge: &str, host: &str) -> Result<DeviceApproval, ApiError> {
+        let body = serde_json::json!({"nonce": nonce, "code_challenge": code_challenge, "host": host});
+        let response = self.send(self.request(Method::POST, "/api/v0/auth/cli/device").json(&body)).await?;
+        self.json(response).await
+    }
+
+    /// `POST /api/v0/auth/cli/device/approve` (Bearer): approves the login
+    /// waiting under a typed code. The web page's half of the short approval.
+    pub async fn device_approve(&self, user_code: &str) -> Result<(), ApiError> {
+        let body = serde_json::json!({"user_code": user_code});
+        self.send(self.request(Method::POST, "/api/v0/auth/cli/device/approve").json(&body)).await.map(drop)
     }
 
     /// `POST /api/v0/auth/cli/redeem`: trades a paste code for a session token.

@@ -120,6 +120,15 @@ impl Service {
         crate::audit::Event::success("account_deleted").emit();
         Ok(())
     }
+
+    /// The operator's `user remove`: deletes the user and everything of
+    /// theirs, announced as [`Self::delete_user`] is. `false` if there was
+    /// no such user.
+    pub async fn remove_user(&self, user_id: Uuid) -> Result<bool, ApiError> {
+        let removed = self.store.delete_user(user_id).await?;
+        self.revoked(Revocation::User(user_id));
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

@@ -23,10 +23,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API, applying migrations first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Manage users.
+    /// Manage users (in an existing database: run `serve` or `migrate` first).
     #[command(subcommand)]
     User(UserCommand),
     /// Mint session tokens, for bootstrap, scripts and tests.
@@ -49,18 +49,18 @@ pub enum ClientCommand {
         /// A unique name, 1 to 100 characters.
         name: String,
         #[command(flatten)]
-        database: DatabaseArgs,
+        admin: AdminArgs,
     },
     /// List the registered resource servers (name, client id, created), one a line.
     List {
         #[command(flatten)]
-        database: DatabaseArgs,
+        admin: AdminArgs,
     },
     /// Remove a resource server: its secret is refused from the next request on.
     Remove {
         name: String,
         #[command(flatten)]
-        database: DatabaseArgs,
+        admin: AdminArgs,
     },
 }
 
@@ -70,7 +70,7 @@ pub enum ConfigCommand {
     /// `--config` file): the database answers, the secret and the public URL
     /// are usable. Prints the effective settings, secrets redacted, as a
     /// config file on stdout; exits 1 with a list of what is wrong.
-    Check(ServeArgs),
+    Check(Box<ServeArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,7 +85,7 @@ pub enum UserCommand {
         #[arg(long, env = "HARMONT_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
         public_url: String,
         #[command(flatten)]
-        service: ServiceArgs,
+        admin: AdminArgs,
     },
     /// Print a new one-time sign-in link (24 h) for an existing user: a lost
     /// passkey, a new browser.
@@ -95,7 +95,23 @@ pub enum UserCommand {
         #[arg(long, env = "HARMONT_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
         public_url: String,
         #[command(flatten)]
-        service: ServiceArgs,
+        admin: AdminArgs,
+    },
+    /// List the users: email, name, when added.
+    List {
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Remove a user and everything of theirs: sessions and API keys (refused
+    /// at once, by every server sharing the database), passkeys, pending
+    /// logins and links.
+    Remove {
+        email: String,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Disable a user: their sessions and API keys are refused at once (on
     /// every replica sharing a Postgres database), they cannot sign in, and
@@ -104,13 +120,13 @@ pub enum UserCommand {
     Disable {
         email: String,
         #[command(flatten)]
-        service: ServiceArgs,
+        admin: AdminArgs,
     },
     /// Enable a disabled user again: the same sessions and keys work again.
     Enable {
         email: String,
         #[command(flatten)]
-        service: ServiceArgs,
+        admin: AdminArgs,
     },
 }
 
@@ -122,9 +138,29 @@ pub enum TokenCommand {
     /// Print one fresh session token for the user, and nothing else.
     Mint {
         email: String,
+        /// How long the token lives.
+        #[arg(long, env = "HARMONT_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+        session_ttl: Duration,
         #[command(flatten)]
-        service: ServiceArgs,
+        admin: AdminArgs,
     },
+}
+
+/// What the operator's commands (`user …`, `token mint`) take: the database,
+/// which must exist already (only `serve` and `migrate` create one).
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// The server's database, `sqlite://PATH` or `postgres://…`. It must
+    /// exist: these commands never create one.
+    #[arg(long = "database", env = "DATABASE_URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+    pub database: String,
+    /// The longest wait on the database.
+    #[arg(long = "db-timeout", env = "HARMONT_DB_TIMEOUT", default_value = "2s", value_parser = parse_db_timeout)]
+    pub timeout: Duration,
+    /// Where the command records what it does (the audit trail, as `serve`
+    /// does): `stderr`, or a file appended to (created 0600).
+    #[arg(long, env = "HARMONT_AUDIT_LOG", default_value = "stderr", value_parser = parse_audit_log)]
+    pub audit_log: AuditLog,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,11 +1,11 @@
-//! The `harmont-auth` binary: `serve`, `migrate`, `user add`, `user link`, `user disable`, `user enable`,
-//! `token mint`, `client add|list|remove`, `config check`.
+//! The `harmont-auth` binary: `serve`, `migrate`, `user add|link|list|remove|disable|enable`, `token mint`,
+//! `client add|list|remove`, `config check`.
 
 use anyhow::{bail, Context};
 use harmont_server::cli_login::ClientInfo;
 use harmont_server::clock::SystemClock;
 use harmont_server::config::{
-    AuditLog, ClientCommand, Command, ConfigCommand, DatabaseArgs, LogFormat, ServeArgs, ServiceArgs, TokenCommand,
+    AdminArgs, AuditLog, ClientCommand, Command, ConfigCommand, LogFormat, ServeArgs, ServiceArgs, TokenCommand,
     UserCommand,
 };
 use harmont_server::config_file::ConfigFile;
@@ -68,14 +68,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         // `main` answers it before, with its own exit code.
         Command::Config(_) => bail!("config check runs on its own"),
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(database) => {
             store::open_with(&database.url, database.timeout).await?.migrate().await?;
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Add { email, name, public_url, service }) => {
-            let service = build_service(&service, public_url).await?;
+        Command::User(UserCommand::Add { email, name, public_url, admin }) => {
+            let service = admin_service(&admin, public_url, None).await?;
             match service.add_user(&email, name).await {
                 Ok(user) => {
                     let link = service.create_login_link(user.id).await.map_err(admin_error)?;
@@ -85,22 +85,71 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(AddUserError::Store(err)) => Err(err.into()),
+                Err(AddUserError::Duplicate) => {
+                    let email = email.trim().to_lowercase();
+                    bail!(
+                        "cannot add {email}: a user with that email already exists. To give them a new sign-in \
+                         link, run `harmont-auth user link {email}`"
+                    )
+                }
                 Err(err) => bail!("cannot add {email}: {err}"),
             }
         }
-        Command::User(UserCommand::Link { email, public_url, service }) => {
-            let service = build_service(&service, public_url).await?;
-            let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
+        Command::User(UserCommand::Link { email, public_url, admin }) => {
+            let service = admin_service(&admin, public_url, None).await?;
+            let user = existing_user(&service, &email).await?;
             let link = service.create_login_link(user.id).await.map_err(admin_error)?;
             eprintln!("One-time sign-in link for {} (valid 24 hours):", user.email);
             println!("{link}");
             Ok(())
         }
-        Command::User(UserCommand::Disable { email, service }) => set_disabled(&service, &email, true).await,
-        Command::User(UserCommand::Enable { email, service }) => set_disabled(&service, &email, false).await,
-        Command::Token(TokenCommand::Mint { email, service }) => {
-            let service = build_service(&service, String::new()).await?;
-            let user = service.user_by_email(&email).await?.with_context(|| format!("no user with email {email}"))?;
+        Command::User(UserCommand::Disable { email, admin }) => set_disabled(&admin, &email, true).await,
+        Command::User(UserCommand::Enable { email, admin }) => set_disabled(&admin, &email, false).await,
+        Command::User(UserCommand::List { json, admin }) => {
+            let service = admin_service(&admin, String::new(), None).await?;
+            let users = service.list_users().await?;
+            if json {
+                let users: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "id": u.id, "email": u.email, "name": u.name,
+                            "created_at": harmont_server::clock::rfc3339(u.created_at),
+                            "disabled_at": u.disabled_at.map(harmont_server::clock::rfc3339),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(users));
+            } else if users.is_empty() {
+                eprintln!("No users yet. Add one: harmont-auth user add EMAIL --name NAME");
+            } else {
+                let width = users.iter().map(|u| u.email.chars().count()).max().unwrap_or(0).max(5);
+                println!("{:width$}  {:24}  ADDED", "EMAIL", "NAME");
+                for user in &users {
+                    let name = user.name.as_deref().unwrap_or("-");
+                    let name = if user.disabled_at.is_some() { format!("{name} (disabled)") } else { name.to_owned() };
+                    let added = harmont_server::clock::rfc3339(user.created_at);
+                    println!("{:width$}  {name:24}  {added}", user.email);
+                }
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Remove { email, admin }) => {
+            let service = admin_service(&admin, String::new(), None).await?;
+            let user = existing_user(&service, &email).await?;
+            if !service.remove_user(user.id).await.map_err(admin_error)? {
+                bail!("no user with email {}", user.email);
+            }
+            eprintln!(
+                "Removed {} ({}) and everything of theirs: their sessions and API keys are refused from now on \
+                 (by every server sharing this database), and their passkeys, pending logins and links are gone.",
+                user.email, user.id
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Mint { email, session_ttl, admin }) => {
+            let service = admin_service(&admin, String::new(), Some(session_ttl)).await?;
+            let user = existing_user(&service, &email).await?;
             let operator =
                 ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("harmont-auth token mint".into()) };
             let token = service.mint_session(user.id, &operator, SignIn::OPERATOR).await.map_err(admin_error)?;
@@ -113,14 +162,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 /// `client add|list|remove`: the store alone, no server secret needed.
 async fn client_command(command: ClientCommand) -> anyhow::Result<()> {
-    let open = |database: DatabaseArgs| async move {
-        let store = store::open_with(&database.url, database.timeout).await?;
-        store.migrate().await.context("applying migrations")?;
-        anyhow::Ok(store)
-    };
+    let open = |admin: AdminArgs| async move { admin_store(&admin).await };
     match command {
-        ClientCommand::Add { name, database } => {
-            let store = open(database).await?;
+        ClientCommand::Add { name, admin } => {
+            let store = open(admin).await?;
             let now = harmont_server::clock::Clock::now(&SystemClock);
             let (client, secret) = match introspection::add_client(&*store, &name, now).await {
                 Ok(added) => added,
@@ -132,15 +177,15 @@ async fn client_command(command: ClientCommand) -> anyhow::Result<()> {
             eprintln!("added client {} ({}); the secret is shown only this once", client.name, client.id);
             Ok(())
         }
-        ClientCommand::List { database } => {
-            for client in open(database).await?.list_resource_clients().await? {
+        ClientCommand::List { admin } => {
+            for client in open(admin).await?.list_resource_clients().await? {
                 let created = harmont_server::clock::rfc3339(client.created_at);
                 println!("{}\t{}\t{created}", client.name, client.id);
             }
             Ok(())
         }
-        ClientCommand::Remove { name, database } => {
-            if !open(database).await?.remove_resource_client(&name).await? {
+        ClientCommand::Remove { name, admin } => {
+            if !open(admin).await?.remove_resource_client(&name).await? {
                 bail!("no client named {name:?}");
             }
             eprintln!("removed client {name}");
@@ -150,9 +195,9 @@ async fn client_command(command: ClientCommand) -> anyhow::Result<()> {
 }
 
 /// `user disable` / `user enable`: says what changed on stderr.
-async fn set_disabled(args: &ServiceArgs, email: &str, disabled: bool) -> anyhow::Result<()> {
-    let service = build_service(args, String::new()).await?;
-    let user = service.user_by_email(email).await?.with_context(|| format!("no user with email {email}"))?;
+async fn set_disabled(args: &AdminArgs, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let service = admin_service(args, String::new(), None).await?;
+    let user = existing_user(&service, email).await?;
     let was = user.disabled_at.is_some();
     if !service.set_user_disabled(user.id, disabled).await? {
         bail!("no user with email {email}");
@@ -165,6 +210,62 @@ async fn set_disabled(args: &ServiceArgs, email: &str, disabled: bool) -> anyhow
     };
     eprintln!("{} ({}) {said}", user.email, user.id);
     Ok(())
+}
+
+async fn existing_user(service: &Service, email: &str) -> anyhow::Result<harmont_store::User> {
+    service.user_by_email(email).await?.with_context(|| format!("no user with email {}", email.trim().to_lowercase()))
+}
+
+/// The service of an operator's command, on a database that must exist: it
+/// says which database it uses (on stderr), and refuses to create one, so a
+/// command run from another folder, or with a mistyped URL, does not quietly
+/// make a second database the running server never reads. Pending
+/// migrations of an existing database are applied.
+async fn admin_service(
+    args: &AdminArgs,
+    public_url: String,
+    session_ttl: Option<std::time::Duration>,
+) -> anyhow::Result<Service> {
+    let store = admin_store(args).await?;
+    let mut settings = Settings::new(public_url);
+    if let Some(ttl) = session_ttl {
+        settings.session_ttl = ttl;
+    }
+    // The secret keys only paste codes, which no operator command makes.
+    Ok(Service::new(store, Arc::new(SystemClock), ServerSecret::random(), settings))
+}
+
+/// The store of an operator's command: see [`admin_service`]. The command's
+/// audit events go to the audit file when one is set (`serve` sets up its
+/// own logging).
+async fn admin_store(args: &AdminArgs) -> anyhow::Result<Arc<dyn harmont_store::Store>> {
+    if let AuditLog::File(path) = &args.audit_log {
+        let _ = tracing::subscriber::set_global_default(audit_only(path)?);
+    }
+    let url = &args.database;
+    let missing = || {
+        "run `harmont-auth serve` or `harmont-auth migrate` to create one, or point --database (DATABASE_URL) at \
+         the running server's database"
+    };
+    match store::sqlite_path(url) {
+        Some(path) => {
+            if !path.is_file() {
+                let shown = std::path::absolute(&path).unwrap_or(path);
+                bail!("there is no database at {} (from {url}): {}", shown.display(), missing());
+            }
+            let shown = std::fs::canonicalize(&path).unwrap_or(path);
+            eprintln!("Database: {} (SQLite)", shown.display());
+        }
+        None if url.starts_with("sqlite:") => bail!("an in-memory database has no users: {}", missing()),
+        None => eprintln!("Database: {} (Postgres)", store::redacted(url)),
+    }
+    let store = store::open_with(url, args.timeout).await?;
+    // A database without our tables is not the server's: say so rather than migrate it into one.
+    if !store.has_our_tables().await? {
+        bail!("this database has no harmont-auth tables: {}", missing());
+    }
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
 }
 
 /// An [`ApiError`] as an admin command reports it: a 500 by its cause, with
@@ -243,12 +344,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens and migrates the store and resolves the secret and windows.
-async fn build_service(args: &ServiceArgs, public_url: String) -> anyhow::Result<Service> {
-    build_service_with(args, public_url, |_| {}).await
-}
-
-/// `build_service`, with `configure` adjusting the settings before the service is made.
+/// Opens (creating it if missing) and migrates the store and resolves the
+/// secret and windows, for `serve`; `configure` adjusts the settings before
+/// the service is made.
 async fn build_service_with(
     args: &ServiceArgs,
     public_url: String,

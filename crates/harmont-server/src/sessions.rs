@@ -205,6 +205,11 @@ impl Service {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.store.user_by_email(&email.trim().to_lowercase()).await
     }
+
+    /// Every user, by email.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        self.store.list_users().await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

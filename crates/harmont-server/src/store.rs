@@ -5,9 +5,9 @@
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result, Session,
-    SessionDraft, Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result,
+    Session, SessionDraft, Store, StoreError, StoreEvent, Swept, User,
 };
 use harmont_store::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 use harmont_wire::token::TokenHash;
@@ -162,6 +162,25 @@ impl Store for TimedStore {
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
         self.run(self.inner.touch_session(session_id, now)).await
     }
+    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
+        self.run(self.inner.park_device_request(request)).await
+    }
+
+    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        self.run(self.inner.device_request(key_hash, now)).await
+    }
+
+    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        self.run(self.inner.take_device_request(key_hash, now)).await
+    }
+
+    async fn has_our_tables(&self) -> Result<bool> {
+        self.run(self.inner.has_our_tables()).await
+    }
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.run(self.inner.list_users()).await
+    }
+
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
         self.run(self.inner.list_sessions(user_id, now)).await
     }
@@ -303,6 +322,20 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// A database URL to show: without its password (and user info kept otherwise).
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "(a database URL that does not parse)".to_owned(),
+    }
+}
+
 /// A Postgres URL whose server is on another machine while nothing in the URL
 /// requires TLS (`sslmode=require`, `verify-ca` or `verify-full`): tokens'
 /// hashes and users' data would cross the network in the clear, or through a
@@ -344,6 +377,16 @@ pub fn postgres_without_tls(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_database_urls_carry_no_password() {
+        assert_eq!(
+            redacted("postgres://app:s3cret@db.example:5432/harmont?sslmode=require"),
+            "postgres://app:***@db.example:5432/harmont"
+        );
+        assert_eq!(redacted("postgres://db.example/harmont"), "postgres://db.example/harmont");
+        assert!(!redacted("postgres://app:s3cret@[::1/x").contains("s3cret"));
+    }
 
     #[test]
     fn remote_postgres_without_tls_is_told_apart() {

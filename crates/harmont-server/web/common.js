@@ -127,6 +127,59 @@ export function when(iso) {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
+// Days up to two months ("in 30 days" reads better than "in 4 weeks").
+const UNITS = [["year", 31536000, 31536000], ["month", 2592000, 5184000], ["day", 86400, 86400], ["hour", 3600, 3600], ["minute", 60, 60]];
+
+/** "2 minutes ago", "in 30 days", "just now": an ISO time relative to now. */
+export function ago(iso, now = Date.now()) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return iso || "never";
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  const format = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  for (const [unit, size, from] of UNITS) {
+    if (Math.abs(seconds) >= from) return format.format(Math.round(seconds / size), unit);
+  }
+  return format.format(Math.round(seconds / 60) || Math.sign(seconds), "minute");
+}
+
+/** A <time> that reads relative ("2 minutes ago") and shows the exact time on hover. */
+export function timeNode(iso) {
+  if (!iso) return document.createTextNode("never");
+  const node = el("time", ago(iso));
+  node.dateTime = iso;
+  node.title = when(iso);
+  return node;
+}
+
+/** A duration in seconds as a person says it: "60 seconds", "5 minutes", "30 days". */
+export function duration(seconds) {
+  const say = (n, unit) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (seconds >= 2 * 86400 && seconds % 86400 === 0) return say(seconds / 86400, "day");
+  if (seconds >= 2 * 3600 && seconds % 3600 === 0) return say(seconds / 3600, "hour");
+  if (seconds >= 2 * 60 && seconds % 60 === 0) return say(seconds / 60, "minute");
+  return say(seconds, "second");
+}
+
+/** A window the server is configured with (`<meta name="harmont:NAME">`), in seconds. */
+export function serverWindow(name, fallback) {
+  const value = Number(document.querySelector(`meta[name="harmont:${name}"]`)?.content);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * What a person calls the client that holds a session, from the user agent it
+ * sent: "Chrome on Linux", "harmont CLI on vm", "operator token".
+ */
+export function clientName(ua) {
+  if (!ua) return "Unknown client";
+  const cli = /^([A-Za-z][\w.-]*)\/[^\s]+ \(([^;)]*);\s*([^)]*)\)/.exec(ua);
+  if (cli && !/^Mozilla$/.test(cli[1])) return cli[3] ? `${cli[1]} CLI on ${cli[3]}` : `${cli[1]} CLI`;
+  if (/^harmont-auth token mint/.test(ua)) return "Token from the operator";
+  if (/^Mozilla\//.test(ua)) return deviceName(ua);
+  return ua.length > 60 ? `${ua.slice(0, 57)}…` : ua;
+}
+
 // --- WebAuthn: the server speaks base64url, the browser ArrayBuffers. ---
 
 export function b64urlToBytes(text) {
@@ -231,8 +284,7 @@ export async function registerPasskey(name) {
 }
 
 /** A short name for this browser, to tell passkeys apart. */
-export function deviceName() {
-  const ua = navigator.userAgent;
+export function deviceName(ua = navigator.userAgent) {
   const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom(e|ium)\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
   const os = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Mac OS X/.test(ua) ? "macOS" : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "";
   return os ? `${browser} on ${os}` : browser;

@@ -4,8 +4,19 @@
 // the last way to sign in), API keys (create, shown once; list; revoke), and sign out, which
 // revokes this browser's token.
 import {
-  $, ApiError, api, currentUser, deviceName, el, goSignIn, passkeyProblem, registerPasskey, say, show, token, when,
+  $, ApiError, api, clientName, currentUser, deviceName, el, goSignIn, passkeyProblem, registerPasskey, say, show,
+  timeNode, token, when,
 } from "/assets/common.js";
+
+/** A line of facts: text and <time> nodes, joined by " · ". */
+function meta(parts) {
+  const line = el("div", null, "meta");
+  parts.forEach((part, i) => {
+    if (i > 0) line.append(" · ");
+    line.append(...part);
+  });
+  return line;
+}
 
 /** The server wants a recent sign-in before passkeys change (not a CLI session, not an old one). */
 function needsReauth(err) {
@@ -28,19 +39,27 @@ async function loadSessions() {
   const { sessions } = await api("GET", "/api/v0/auth/sessions");
   const list = $("sessions");
   list.replaceChildren();
+  show("others-actions", sessions.some((s) => !s.current));
   for (const s of sessions) {
     const item = el("li");
     item.dataset.session = s.id;
     const what = el("div", null, "what");
-    const client = el("strong", s.user_agent || "Unknown client");
+    const name = clientName(s.user_agent);
+    const client = el("strong", name);
+    if (s.user_agent) client.title = s.user_agent;
     what.append(client);
     if (s.current) what.append(" ", el("span", "this browser", "tag"));
-    what.append(el("div", `Created ${when(s.created_at)} · last used ${when(s.last_used_at)} · IP ${s.ip || "unknown"}`, "meta"));
+    what.append(meta([
+      ["Signed in ", timeNode(s.created_at)],
+      ["last active ", timeNode(s.last_used_at || s.created_at)],
+      ["expires ", timeNode(s.expires_at)],
+      [s.ip || "address unknown"],
+    ]));
     item.append(what);
     if (!s.current) {
       const revoke = el("button", "Revoke", "danger");
       revoke.type = "button";
-      revoke.setAttribute("aria-label", `Revoke session: ${s.user_agent || "unknown client"}, created ${when(s.created_at)}`);
+      revoke.setAttribute("aria-label", `Revoke session: ${name}, signed in ${when(s.created_at)}`);
       revoke.addEventListener("click", async () => {
         revoke.disabled = true;
         try {
@@ -81,7 +100,7 @@ async function loadPasskeys() {
     item.dataset.passkey = p.id;
     const what = el("div", null, "what");
     what.append(el("strong", p.name));
-    what.append(el("div", `Added ${when(p.created_at)} · last used ${when(p.last_used_at)}`, "meta"));
+    what.append(meta([["Added ", timeNode(p.created_at)], ["last used ", timeNode(p.last_used_at)]]));
     const remove = el("button", "Remove", "danger");
     remove.type = "button";
     remove.setAttribute("aria-label", `Remove passkey ${p.name}`);
@@ -147,8 +166,11 @@ async function loadKeys() {
     item.dataset.key = k.id;
     const what = el("div", null, "what");
     what.append(el("strong", k.description || "API key"));
-    const expires = k.expires_at ? when(k.expires_at) : "never";
-    what.append(el("div", `Created ${when(k.created_at)} · expires ${expires} · last used ${when(k.last_used_at)}`, "meta"));
+    what.append(meta([
+      ["Created ", timeNode(k.created_at)],
+      k.expires_at ? ["expires ", timeNode(k.expires_at)] : ["never expires"],
+      ["last used ", timeNode(k.last_used_at)],
+    ]));
     const revoke = el("button", "Revoke", "danger");
     revoke.type = "button";
     revoke.setAttribute("aria-label", `Revoke API key ${k.description || k.id}`);
@@ -210,14 +232,27 @@ async function main() {
   $("copy-key").addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText($("new-key-value").textContent);
-      say("status", "Copied. Store it as a secret: it won't be shown again.", "ok");
+      say("copy-key-status", "Copied.", "inline-status ok");
     } catch {
-      say("status", "Could not copy: select the key and copy it yourself.", "error");
+      say("copy-key-status", "Could not copy: select the key and copy it yourself.", "inline-status error");
     }
   });
   $("done-key").addEventListener("click", () => {
     $("new-key-value").textContent = "";
+    say("copy-key-status", "", "inline-status");
     show("new-key", false);
+  });
+  $("revoke-others").addEventListener("click", async () => {
+    const button = $("revoke-others");
+    button.disabled = true;
+    try {
+      const { revoked } = await api("POST", "/api/v0/auth/sessions/revoke-others");
+      await loadSessions();
+      say("status", revoked === 1 ? "Signed out 1 other session." : `Signed out ${revoked} other sessions.`, "ok");
+    } catch (err) {
+      failed(err);
+    }
+    button.disabled = false;
   });
   $("reauth-button").addEventListener("click", () => goSignIn("/settings", { reauth: true }));
   $("remove-last").addEventListener("click", () => pendingRemoval && removePasskey(pendingRemoval));

@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Identity, IdentityRemoval, Millis, NewApiKey,
-    NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey,
-    PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Identity, IdentityRemoval, Millis,
+    NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser,
+    Passkey, PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError, Swept,
+    User,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -336,6 +337,21 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn has_our_tables(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let disabled: Option<Option<Millis>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = ?")
@@ -465,6 +481,58 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO device_requests \
+                 (key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (key_hash) DO UPDATE SET \
+                 nonce_hash = excluded.nonce_hash, code_challenge = excluded.code_challenge, \
+                 host = excluded.host, ip = excluded.ip, created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at, used_at = NULL \
+             WHERE device_requests.expires_at <= excluded.created_at",
+        )
+        .bind(&request.key_hash[..])
+        .bind(&request.nonce_hash[..])
+        .bind(&request.code_challenge)
+        .bind(request.host.as_deref())
+        .bind(request.ip.as_deref())
+        .bind(request.created_at)
+        .bind(request.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        let row = sqlx::query(
+            "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
+             WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL",
+        )
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(device_request_from_row).transpose()
+    }
+
+    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        let row = sqlx::query(
+            "UPDATE device_requests SET used_at = ? \
+             WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL \
+             RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
+        )
+        .bind(now)
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(device_request_from_row).transpose()
+    }
+
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM cli_grants \
@@ -524,7 +592,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        for table in ["login_links", "webauthn_ceremonies", "sso_flows"] {
+        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
                 .bind(now)
                 .execute(&mut *tx)
@@ -1050,6 +1118,22 @@ fn create_private(path: &std::path::Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(fail(path, e)),
     }
+}
+
+fn device_request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DeviceRequest> {
+    let hash = |name: &str| -> Result<[u8; 32]> {
+        let bytes: Vec<u8> = row.try_get(name).map_err(backend)?;
+        bytes.try_into().map_err(|_| StoreError::Backend(format!("{name} is not 32 bytes")))
+    };
+    Ok(DeviceRequest {
+        key_hash: hash("key_hash")?,
+        nonce_hash: hash("nonce_hash")?,
+        code_challenge: row.try_get("code_challenge").map_err(backend)?,
+        host: row.try_get("host").map_err(backend)?,
+        ip: row.try_get("ip").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        expires_at: row.try_get("expires_at").map_err(backend)?,
+    })
 }
 
 #[cfg(test)]

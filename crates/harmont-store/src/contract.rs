@@ -13,9 +13,9 @@ use harmont_wire::token::TokenHash;
 use uuid::Uuid;
 
 use crate::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, GrantKind, Millis, NewApiKey, NewCeremony, NewGrant,
-    NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Session, SessionDraft, SignInMethod,
-    Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Session, SessionDraft,
+    SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
 use crate::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 
@@ -79,6 +79,9 @@ macro_rules! contract_tests {
             revoke_api_key_revokes_only_own_live_key,
             update_user_name_sets_the_name,
             delete_user_removes_everything_of_theirs,
+            list_users_lists_every_user_by_email,
+            device_request_is_taken_once_while_live,
+            park_device_request_refuses_a_key_until_it_expires,
             key_revocation_and_account_deletion_are_announced,
             resource_clients_are_unique_by_name_and_keep_only_a_hash,
             resource_clients_are_listed_by_name_and_removed_by_name,
@@ -211,6 +214,7 @@ async fn ids(store: &dyn Store, user: &User, now: Millis) -> Vec<Uuid> {
 pub async fn migrate_is_idempotent(store: &dyn Store) {
     store.migrate().await.expect("migrating an up-to-date store");
     store.ping().await.expect("ping after migrating");
+    assert!(store.has_our_tables().await.unwrap());
     new_user(store).await;
 }
 
@@ -1277,6 +1281,23 @@ pub async fn delete_user_removes_everything_of_theirs(store: &dyn Store) {
     assert!(!store.delete_user(user.id).await.unwrap(), "gone already");
 }
 
+pub async fn list_users_lists_every_user_by_email(store: &dyn Store) {
+    let a = new_user(store).await;
+    let b = new_user(store).await;
+    let listed = store.list_users().await.unwrap();
+    let emails: Vec<&str> = listed.iter().map(|u| u.email.as_str()).collect();
+    let mut sorted = emails.clone();
+    sorted.sort_unstable();
+    assert_eq!(emails, sorted, "by email");
+    for user in [&a, &b] {
+        assert_eq!(listed.iter().find(|u| u.id == user.id), Some(user), "{}", user.email);
+    }
+    assert!(store.delete_user(a.id).await.unwrap());
+    let listed = store.list_users().await.unwrap();
+    assert!(listed.iter().all(|u| u.id != a.id), "a removed user is not listed");
+    assert!(listed.iter().any(|u| u.id == b.id));
+}
+
 pub async fn key_revocation_and_account_deletion_are_announced(store: &dyn Store) {
     if !store.announces_revocations() {
         return;
@@ -1480,7 +1501,8 @@ pub async fn identity_with_a_new_user_is_all_or_nothing(store: &dyn Store) {
         personal_org_slug: None,
         created_at: T0,
     };
-    let as_user = User { id, email: user.email.clone(), name: None, personal_org_slug: None, created_at: T0, disabled_at: None };
+    let as_user =
+        User { id, email: user.email.clone(), name: None, personal_org_slug: None, created_at: T0, disabled_at: None };
     let subject = Uuid::new_v4().to_string();
     let identity = new_identity(&as_user, "https://idp.example", &subject, T0);
     store.create_identity(identity.clone(), Some(user.clone())).await.unwrap();
@@ -1552,4 +1574,48 @@ pub async fn the_last_way_to_sign_in_is_kept(store: &dyn Store) {
     let eve = new_user(store).await;
     let hers = store.create_identity(new_identity(&eve, "https://a.example", "eve", T0), None).await.unwrap();
     assert_eq!(store.delete_identity(eve.id, hers.id, false).await.unwrap(), IdentityRemoval::Removed);
+}
+
+fn device_request(created_at: Millis) -> DeviceRequest {
+    DeviceRequest {
+        key_hash: random_bytes(),
+        nonce_hash: random_bytes(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        host: Some("vm".into()),
+        ip: Some("203.0.113.7".into()),
+        created_at,
+        expires_at: created_at + 600_000,
+    }
+}
+
+pub async fn device_request_is_taken_once_while_live(store: &dyn Store) {
+    let request = device_request(T0);
+    assert!(store.park_device_request(request.clone()).await.unwrap());
+    assert_eq!(store.device_request(&request.key_hash, T0 + 1).await.unwrap(), Some(request.clone()));
+    assert_eq!(store.device_request(&random_bytes(), T0 + 1).await.unwrap(), None, "another key");
+    assert_eq!(store.device_request(&request.key_hash, request.expires_at).await.unwrap(), None, "expired at now");
+    assert_eq!(store.take_device_request(&request.key_hash, request.expires_at).await.unwrap(), None);
+    assert_eq!(store.take_device_request(&request.key_hash, T0 + 2).await.unwrap(), Some(request.clone()));
+    assert_eq!(store.take_device_request(&request.key_hash, T0 + 3).await.unwrap(), None, "once");
+    assert_eq!(store.device_request(&request.key_hash, T0 + 3).await.unwrap(), None, "used");
+
+    let swept = device_request(T0);
+    assert!(store.park_device_request(swept.clone()).await.unwrap());
+    store.sweep(swept.expires_at, 0).await.unwrap();
+    let again = DeviceRequest { created_at: T0 + 1, ..swept.clone() };
+    assert!(store.park_device_request(again).await.unwrap(), "swept once expired");
+}
+
+pub async fn park_device_request_refuses_a_key_until_it_expires(store: &dyn Store) {
+    let first = device_request(T0);
+    assert!(store.park_device_request(first.clone()).await.unwrap());
+    let other = DeviceRequest { nonce_hash: random_bytes(), created_at: T0 + 1, ..first.clone() };
+    assert!(!store.park_device_request(other.clone()).await.unwrap(), "live: refused");
+    assert_eq!(store.device_request(&first.key_hash, T0 + 2).await.unwrap(), Some(first.clone()), "untouched");
+    store.take_device_request(&first.key_hash, T0 + 2).await.unwrap().unwrap();
+    let used = DeviceRequest { created_at: T0 + 3, ..other.clone() };
+    assert!(!store.park_device_request(used).await.unwrap(), "used but not expired: still refused");
+    let later = DeviceRequest { created_at: first.expires_at, expires_at: first.expires_at + 600_000, ..other };
+    assert!(store.park_device_request(later.clone()).await.unwrap(), "expired: replaced");
+    assert_eq!(store.device_request(&first.key_hash, later.created_at + 1).await.unwrap(), Some(later));
 }

@@ -290,6 +290,22 @@ pub struct NewGrant {
     pub reserved_until: Millis,
 }
 
+/// A terminal's login waiting to be approved by its short code (the device
+/// style of RFC 8628): keyed by an HMAC of the code, bound to the terminal's
+/// nonce (as its SHA-256, the key its grant is parked under) and to its PKCE
+/// challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRequest {
+    pub key_hash: [u8; 32],
+    pub nonce_hash: [u8; 32],
+    pub code_challenge: String,
+    /// The host name the terminal reported, and the address it asked from.
+    pub host: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
 /// A one-time sign-in link, stored as the SHA-256 of its secret. Both the
 /// enrollment link of `user add` and the link of `user link` are these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -453,6 +469,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Emails compare exactly as given; the server lower-cases them first.
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
 
+    /// Every user, by email (for the operator's `user list`).
+    async fn list_users(&self) -> Result<Vec<User>>;
+
+    /// Whether this database holds harmont-auth's tables (at any migration),
+    /// so an operator's command can refuse a database that is not the
+    /// server's rather than migrate it into one.
+    async fn has_our_tables(&self) -> Result<bool>;
+
     /// [`StoreError::UserDisabled`], creating nothing, for a disabled user.
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session>;
 
@@ -482,6 +506,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// (live, or claimed or expired before its `reserved_until`); one whose
     /// reservation ended is replaced.
     async fn park_grant(&self, grant: NewGrant) -> Result<bool>;
+
+    /// Registers a device request. `false`, leaving the other untouched, when
+    /// one with the same key has not expired at `request.created_at` (used or
+    /// not); an expired one is replaced.
+    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool>;
+
+    /// The live, unused device request under this key.
+    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>>;
+
+    /// Marks the live, unused device request under this key used, and
+    /// returns it; of concurrent calls exactly one gets it.
+    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>>;
 
     /// Whether [`Store::watch`] announces revocations made by other
     /// processes sharing this store. A process that caches sessions must then
@@ -525,8 +561,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Session>>;
 
     /// Deletes grants whose reservation ended at `now`, and sessions that expired or were
-    /// revoked before `now - keep_ended`. Also deletes login links and
-    /// ceremonies expired at `now` (not counted in [`Swept`]).
+    /// revoked before `now - keep_ended`. Also deletes login links,
+    /// ceremonies and device requests expired at `now` (not counted in [`Swept`]).
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept>;
 
     /// Stores a one-time login link. [`StoreError::Conflict`] if the hash is taken.

@@ -58,7 +58,10 @@ macro_rules! catalogue {
                 match self { $(ErrorCode::$variant => $message),* }
             }
 
-            /// A paragraph for the code's documentation page.
+            /// A paragraph for the code's documentation page. The server's
+            /// windows appear as `{transfer_ttl}`, `{paste_ttl}`, `{link_ttl}`,
+            /// `{ceremony_ttl}`, `{reauth_window}` and `{body_timeout}`, for
+            /// the page to fill with what that server is configured with.
             pub fn explanation(self) -> &'static str {
                 match self { $(ErrorCode::$variant => $explain),* }
             }
@@ -82,13 +85,13 @@ catalogue! {
         "A PKCE code_challenge is the base64url SHA-256 of the CLI's verifier (RFC 7636, S256): exactly 43 characters of A-Z, a-z, 0-9, - and _.";
     CliCodeInvalid = "cli_code_invalid", 400, "invalid_request",
         "No token is available for this nonce or code.",
-        "Nothing is waiting under this nonce or paste code: the browser has not approved the login yet, the window has passed (60 seconds for a transfer, 5 minutes for a paste code), it was already used, it never existed, or the PKCE verifier does not match. A CLI polling claim treats this as 'not yet'.";
+        "Nothing is waiting under this nonce or paste code: the browser has not approved the login yet, the window has passed ({transfer_ttl} for a transfer, {paste_ttl} for a paste code), it was already used, it never existed, or the PKCE verifier does not match. A CLI polling claim treats this as 'not yet'.";
     LinkInvalid = "link_invalid", 400, "invalid_request",
         "This sign-in link is invalid, expired or already used.",
-        "A sign-in link works once, within its validity: 24 hours for one from `harmont-auth user add` or `harmont-auth user link`, 15 minutes for an emailed one, 60 seconds for the one single sign-on ends on. This one is malformed, unknown, expired or was already used. Ask for a new one on the sign-in page (\"Email me a sign-in link\"), or ask the operator: `harmont-auth user link EMAIL`.";
+        "A sign-in link works once, within its validity: {link_ttl} for one from `harmont-auth user add` or `harmont-auth user link`, 15 minutes for an emailed one, 60 seconds for the one single sign-on ends on. This one is malformed, unknown, expired or was already used. Ask for a new one on the sign-in page (\"Email me a sign-in link\", where the server offers it), or ask the operator: `harmont-auth user link EMAIL`.";
     PasskeyInvalid = "passkey_invalid", 400, "invalid_request",
         "The passkey could not be verified.",
-        "The passkey response did not verify: the ceremony expired (5 minutes) or was already finished, the passkey is not registered here, it belongs to another relying party, or the signature or user verification failed. Start again.";
+        "The passkey response did not verify: the ceremony expired ({ceremony_ttl}) or was already finished, the passkey is not registered here, it belongs to another relying party, or the signature or user verification failed. Start again.";
     Unauthorized = "unauthorized", 401, "authentication",
         "A valid bearer token is required.",
         "The request needs `Authorization: Bearer <token>` with a live Harmont session token. The token was missing, malformed, unknown, expired or revoked. Log in again to get a new one.";
@@ -97,7 +100,7 @@ catalogue! {
         "Token introspection (`POST /api/v0/auth/introspect`) is for resource servers registered with `harmont-auth client add NAME`: send their `client_id` and `client_secret` with HTTP Basic (`Authorization: Basic base64(client_id:client_secret)`). They were missing, malformed, unknown (the client may have been removed) or wrong. Repeated failures from one address are rate limited.";
     ReauthenticationRequired = "reauthentication_required", 403, "authentication",
         "Sign in again to do this.",
-        "Adding or removing a passkey or a sign-in identity, and deleting the account, need a browser session whose sign-in (passkey, emailed or operator link, single sign-on) happened within the last 10 minutes. A session obtained by the CLI (`claim` or `redeem`) never qualifies. Sign in again in the browser, then retry.";
+        "Adding or removing a passkey or a sign-in identity, and deleting the account, need a browser session whose sign-in (passkey, emailed or operator link, single sign-on) happened within the last {reauth_window}. A session obtained by the CLI (`claim` or `redeem`) never qualifies. Sign in again in the browser, then retry.";
     ApiKeyForbidden = "api_key_forbidden", 403, "authentication",
         "An API key cannot do this; use a browser or CLI session.",
         "A personal API key (`hmk_…`) authenticates the platform, but cannot mint credentials or change the account: creating API keys, starting a CLI login (`transfer`, `code`), adding or removing passkeys, changing or deleting the account and managing sessions all need a session token (`hms_…`) from `harmont login` or the browser. A leaked key cannot become a session or a longer-lived key.";
@@ -124,7 +127,7 @@ catalogue! {
         "The path exists but does not take this HTTP method. The Auth endpoints take POST.";
     RequestTimeout = "request_timeout", 408, "invalid_request",
         "The request body did not arrive in time.",
-        "The server waits 10 seconds (by default) for a request's body once its headers have arrived; this one was still incomplete. Send the whole request at once.";
+        "The server waits {body_timeout} for a request's body once its headers have arrived; this one was still incomplete. Send the whole request at once.";
     NonceInUse = "nonce_in_use", 409, "conflict",
         "A login is already waiting under this nonce.",
         "A transfer was already parked under this nonce: it is still waiting, or it was claimed or expired less than one transfer window ago (a spent nonce is never used twice). The first one stays as it was; start a new login to get a new nonce.";

@@ -1,6 +1,11 @@
 //! `harmont login`: the browser handoff, and `--paste` for when the browser
 //! cannot reach this machine.
 //!
+//! Short approval: the server also registers the login under its
+//! verification code (`device`), so a person without a browser here opens
+//! `<app>/cli-login/device` anywhere and types the code (RFC 8628 style); the
+//! grant it parks is bound to this run's PKCE challenge like any other.
+//!
 //! Handoff: a fresh nonce and PKCE verifier; the approval page gets the nonce,
 //! the S256 challenge and (when a browser is opened here) the loopback port and
 //! a `state`; it calls `transfer`, and this end collects the token with `claim`
@@ -132,9 +137,32 @@ async fn handoff(
     }
     params.extend([("code_challenge", challenge.as_str()), ("host", host.as_str())]);
     let url = approval_url(&ctx.settings.app_url, &params);
+    // The short approval: the same login, by its code on a short page. A
+    // server without it (or any failure) leaves the long URL alone.
+    let short = client.device(nonce.expose(), &challenge, &host).await.ok().filter(|d| d.user_code == code);
 
-    eprintln!("To log in to {}, open this page and approve:\n\n    {url}\n", ctx.api_url());
-    eprintln!("Verification code: {}  (the page must show the same code)\n", style::bold(Stream::Stderr, &code));
+    match (&short, &loopback) {
+        (Some(device), None) => {
+            // On a line of its own, so a narrow terminal never splits the code.
+            eprintln!(
+                "To log in to {}:\n\n    Open {} and enter {}\n",
+                ctx.api_url(),
+                style::bold(Stream::Stderr, &device.verification_uri),
+                style::bold(Stream::Stderr, &code)
+            );
+            eprintln!("Or open this page and approve:\n\n    {url}\n");
+        }
+        _ => {
+            eprintln!("To log in to {}, open this page and approve:\n\n    {url}\n", ctx.api_url());
+            eprintln!(
+                "Verification code: {}  (the page must show the same code)\n",
+                style::bold(Stream::Stderr, &code)
+            );
+            if let Some(device) = &short {
+                eprintln!("On another device: open {} and enter {code}\n", device.verification_uri);
+            }
+        }
+    }
     match browser::open(&url, args.no_browser).await {
         Launch::Opened => eprintln!("Opened your browser."),
         Launch::Skipped(reason) => eprintln!(

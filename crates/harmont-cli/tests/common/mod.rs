@@ -65,6 +65,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let database = format!("sqlite://{}/auth.db", dir.path().display());
         let mut server = Server { url: String::new(), database, child: None, dir };
+        server.admin(&["migrate"]).await;
         server.admin(&["user", "add", EMAIL, "--name", NAME]).await;
         server.spawn().await;
         server

@@ -33,6 +33,49 @@ struct Entry {
     /// Distinct, in the order first seen.
     addresses: Vec<IpAddr>,
     expires_at: Millis,
+    /// When a claim for this key last started or ended.
+    last_seen: Millis,
+    /// Whether a claim for this key got its token.
+    collected: bool,
+    /// Claims for this key held open right now.
+    held: u32,
+}
+
+/// What this process saw of the claims for one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// The addresses claims came from, first seen first.
+    pub addresses: Vec<IpAddr>,
+    /// When a claim last started or ended.
+    pub last_seen: Millis,
+    /// Whether a claim got its token.
+    pub collected: bool,
+    /// Whether a claim for it is held open right now.
+    pub held: bool,
+}
+
+/// A claim held open for a key; when it ends (however the request ends),
+/// the entry counts one fewer held and notes the time.
+pub struct Held<'a> {
+    seen: &'a SeenClaims,
+    key: Key,
+    now: &'a (dyn Fn() -> Millis + Send + Sync),
+}
+
+impl std::fmt::Debug for Held<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let now = (self.now)();
+        if let Some(entry) = self.seen.lock().get_mut(&self.key) {
+            entry.held = entry.held.saturating_sub(1);
+            entry.last_seen = entry.last_seen.max(now);
+        }
+    }
 }
 
 impl Default for SeenClaims {
@@ -56,23 +99,55 @@ impl SeenClaims {
                 return;
             }
         }
-        let entry = by_key.entry(key).or_insert_with(|| Entry { addresses: Vec::new(), expires_at: keep_until });
+        let entry = by_key.entry(key).or_insert_with(|| Entry {
+            addresses: Vec::new(),
+            expires_at: keep_until,
+            last_seen: now,
+            collected: false,
+            held: 0,
+        });
         if entry.expires_at <= now {
             entry.addresses.clear();
+            entry.collected = false;
         }
         entry.expires_at = keep_until;
+        entry.last_seen = now;
         if !entry.addresses.contains(&ip) && entry.addresses.len() < MAX_ADDRESSES {
             entry.addresses.push(ip);
         }
     }
 
+    /// Counts a claim for `key` (already recorded) as held open until the
+    /// returned guard drops; `now` reads the clock then.
+    pub fn hold<'a>(&'a self, key: Key, now: &'a (dyn Fn() -> Millis + Send + Sync)) -> Held<'a> {
+        if let Some(entry) = self.lock().get_mut(&key) {
+            entry.held += 1;
+            entry.last_seen = entry.last_seen.max(now());
+        }
+        Held { seen: self, key, now }
+    }
+
+    /// Notes that a claim for `key` (already recorded) got its token.
+    pub fn collected(&self, key: &Key, now: Millis) {
+        if let Some(entry) = self.lock().get_mut(key).filter(|entry| entry.expires_at > now) {
+            entry.collected = true;
+            entry.last_seen = now;
+        }
+    }
+
     /// The addresses claims for `key` came from, first seen first; empty when none (or forgotten).
     pub fn addresses(&self, key: &Key, now: Millis) -> Vec<IpAddr> {
-        self.lock()
-            .get(key)
-            .filter(|entry| entry.expires_at > now)
-            .map(|entry| entry.addresses.clone())
-            .unwrap_or_default()
+        self.activity(key, now).map(|a| a.addresses).unwrap_or_default()
+    }
+
+    /// What was seen of the claims for `key`; `None` when none (or forgotten).
+    pub fn activity(&self, key: &Key, now: Millis) -> Option<Activity> {
+        self.lock().get(key).filter(|entry| entry.expires_at > now).map(|entry| Activity {
+            addresses: entry.addresses.clone(),
+            last_seen: entry.last_seen,
+            collected: entry.collected,
+            held: entry.held > 0,
+        })
     }
 
     /// How many nonces are remembered (expired ones included until pushed out).
@@ -106,6 +181,39 @@ mod tests {
         assert_eq!(seen.addresses(&[1; 32], 115), Vec::<IpAddr>::new(), "forgotten a window after the last claim");
         seen.record([1; 32], ip(9), 200, 260);
         assert_eq!(seen.addresses(&[1; 32], 201), vec![ip(9)], "an expired entry starts afresh");
+    }
+
+    #[test]
+    fn remembers_when_claims_were_last_seen_and_whether_one_collected() {
+        let seen = SeenClaims::default();
+        assert_eq!(seen.activity(&[1; 32], 0), None);
+        seen.record([1; 32], ip(7), 10, 100);
+        seen.record([1; 32], ip(7), 20, 110);
+        let activity = seen.activity(&[1; 32], 30).unwrap();
+        assert_eq!((activity.last_seen, activity.collected), (20, false));
+        seen.collected(&[1; 32], 25);
+        let activity = seen.activity(&[1; 32], 30).unwrap();
+        assert_eq!((activity.last_seen, activity.collected), (25, true));
+        seen.collected(&[2; 32], 25);
+        assert_eq!(seen.activity(&[2; 32], 30), None, "nothing recorded, nothing collected");
+        seen.record([1; 32], ip(7), 200, 300);
+        assert!(!seen.activity(&[1; 32], 201).unwrap().collected, "an expired entry starts afresh");
+    }
+
+    #[test]
+    fn a_held_claim_counts_until_it_ends() {
+        let seen = SeenClaims::default();
+        seen.record([1; 32], ip(7), 10, 1000);
+        let clock = || 40;
+        let first = seen.hold([1; 32], &clock);
+        let second = seen.hold([1; 32], &clock);
+        assert!(seen.activity(&[1; 32], 20).unwrap().held);
+        drop(first);
+        assert!(seen.activity(&[1; 32], 20).unwrap().held, "one is still held");
+        drop(second);
+        let activity = seen.activity(&[1; 32], 50).unwrap();
+        assert!(!activity.held);
+        assert_eq!(activity.last_seen, 40, "the end of a held claim counts as seen");
     }
 
     #[test]

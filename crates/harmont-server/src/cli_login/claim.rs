@@ -36,6 +36,9 @@ impl Service {
                 .await
                 .inspect_err(claim_failed)?;
             crate::metrics::claim(if token.is_some() { "won" } else { "not_yet" });
+            if token.is_some() {
+                self.note_collected(&key_hash);
+            }
             return token.ok_or_else(|| {
                 self.claim_limiter.record_failure(client.ip, Instant::now());
                 ApiError::new(ErrorCode::CliCodeInvalid)
@@ -53,7 +56,11 @@ impl Service {
             ApiError::rate_limited(LONG_POLL_RETRY_AFTER).with_message(message)
         })?;
         self.claim_limiter.record_failure(client.ip, Instant::now());
-        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await.inspect_err(|err| {
+        let clock = || self.clock.now();
+        let held = self.seen_claims.hold(key_hash, &clock);
+        let token = self.claim_when_parked(&key_hash, challenge.as_deref(), wait, client).await;
+        drop(held);
+        let token = token.inspect_err(|err| {
             crate::metrics::long_poll_ended("failed");
             claim_failed(err);
         })?;
@@ -61,6 +68,7 @@ impl Service {
             Some(token) => {
                 crate::metrics::long_poll_ended("won");
                 crate::metrics::claim("won");
+                self.note_collected(&key_hash);
                 self.claim_limiter.forgive(client.ip, Instant::now());
                 Ok(token)
             }

@@ -9,8 +9,9 @@
 
 mod claim;
 mod code;
+pub mod device;
 mod redeem;
-pub(crate) mod seen;
+pub mod seen;
 mod transfer;
 
 use harmont_store::GrantKind;

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody, SessionBearer};
 use super::no_store;
+use crate::cli_login::device::{CliDeviceCodeRequest, CliDeviceInspectResponse, CliDeviceRequest, CliDeviceResponse};
 use crate::cli_login::seen::{CliInspectRequest, CliInspectResponse};
 use crate::error::ApiError;
 use crate::service::Service;
@@ -126,7 +127,7 @@ pub async fn redeem(
     token_response(service.redeem(&body.code, body.code_verifier.as_deref(), &client).await)
 }
 
-/// Where the terminal waiting for this login connects from, for the approval page.
+/// Where the terminal waiting for this login connects from, and where the login stands, for the approval page.
 #[utoipa::path(
     post, path = "/api/v0/auth/cli/inspect", operation_id = "cliInspect", tag = "auth",
     request_body(content = CliInspectRequest, description = "The nonce of the login about to be approved"),
@@ -146,7 +147,86 @@ pub async fn inspect(
     Client(client): Client,
     JsonBody(body): JsonBody<CliInspectRequest>,
 ) -> Result<Json<CliInspectResponse>, ApiError> {
-    service.inspect_claims(&body.nonce, client.ip).map(Json)
+    service.inspect_claims(&body.nonce, client.ip).await.map(Json)
+}
+
+/// Registers a waiting terminal's login for the short approval: a person types
+/// its verification code on `/cli-login/device` instead of opening the long URL.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/device", operation_id = "cliDevice", tag = "auth",
+    request_body(content = CliDeviceRequest, description = "The terminal's nonce, PKCE challenge and host"),
+    responses(
+        (status = 200, description = "The code to type, and where", body = CliDeviceResponse),
+        (status = 400, description = "Bad body, weak nonce (`nonce_invalid`) or bad challenge (`code_challenge_invalid`)", body = ErrorBody),
+        (status = 409, description = "A live login holds this code already (`nonce_in_use`): start a new login", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address (`rate_limited`)", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+)]
+pub async fn device(
+    State(service): State<Arc<Service>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<CliDeviceRequest>,
+) -> Result<Json<CliDeviceResponse>, ApiError> {
+    let page = format!("{}/cli-login/device", crate::web::web_base(&service.settings.public_url));
+    service.device_start(&body.nonce, &body.code_challenge, body.host, &client, page).await.map(Json)
+}
+
+/// Which terminal waits under a typed code, for the page to show before Authorize.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/device/inspect", operation_id = "cliDeviceInspect", tag = "auth",
+    request_body(content = CliDeviceCodeRequest, description = "The code as typed"),
+    responses(
+        (status = 200, description = "The terminal waiting under the code", body = CliDeviceInspectResponse),
+        (status = 400, description = "Bad body, or no login waits under this code (`cli_code_invalid`)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The bearer is an API key (`api_key_forbidden`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many codes tried from this session (`rate_limited`)", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn device_inspect(
+    State(service): State<Arc<Service>>,
+    SessionBearer(auth): SessionBearer,
+    Client(client): Client,
+    JsonBody(body): JsonBody<CliDeviceCodeRequest>,
+) -> Result<Json<CliDeviceInspectResponse>, ApiError> {
+    // Every code tried counts: guessing codes meets the session's limit.
+    service.limit_session(&auth)?;
+    service.device_inspect(&body.user_code, client.ip).await.map(Json)
+}
+
+/// Approves the login waiting under a typed code: its terminal can then claim
+/// its session (with the verifier of its PKCE challenge). Works once.
+#[utoipa::path(
+    post, path = "/api/v0/auth/cli/device/approve", operation_id = "cliDeviceApprove", tag = "auth",
+    request_body(content = CliDeviceCodeRequest, description = "The code as typed"),
+    responses(
+        (status = 204, description = "Approved; the terminal can claim it"),
+        (status = 400, description = "Bad body, or no login waits under this code (`cli_code_invalid`)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The bearer is an API key (`api_key_forbidden`): keys cannot start a login", body = ErrorBody),
+        (status = 409, description = "This login was already approved (`nonce_in_use`)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many transfers and codes from this session (`rate_limited`)", body = ErrorBody),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn device_approve(
+    State(service): State<Arc<Service>>,
+    SessionBearer(auth): SessionBearer,
+    JsonBody(body): JsonBody<CliDeviceCodeRequest>,
+) -> Result<StatusCode, ApiError> {
+    service.limit_session(&auth)?;
+    service.device_approve(&auth.user, &body.user_code).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn token_response(result: Result<SessionToken, ApiError>) -> Response {

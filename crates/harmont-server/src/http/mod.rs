@@ -43,6 +43,9 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/cli/code", post(cli_login::code))
         .route("/api/v0/auth/cli/redeem", post(cli_login::redeem))
         .route("/api/v0/auth/cli/inspect", post(cli_login::inspect))
+        .route("/api/v0/auth/cli/device", post(cli_login::device))
+        .route("/api/v0/auth/cli/device/inspect", post(cli_login::device_inspect))
+        .route("/api/v0/auth/cli/device/approve", post(cli_login::device_approve))
         .route("/api/v0/auth/logout", post(account::logout))
         // The methods of a proxied request, and any path below: nginx's
         // `auth_request` asks with the original request's method, Envoy's
@@ -65,6 +68,7 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/openapi.json", get(openapi::openapi_json))
         .route("/docs/errors", get(docs::error_index))
         .route("/docs/errors/{code}", get(docs::error_page))
+        .route("/docs/api", get(docs::api_reference))
         .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
         .route("/api/v0/auth/links/email", post(email_links::email_link))
         .route("/api/v0/auth/methods", get(sign_in_methods::sign_in_methods))
@@ -81,6 +85,7 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/", get(web::pages::home))
         .route("/login", get(web::pages::login))
         .route("/cli-login", get(web::pages::cli_login))
+        .route("/cli-login/device", get(web::pages::cli_login))
         .route("/settings", get(web::pages::settings))
         .route("/assets/{name}", get(web::pages::asset))
 }

@@ -15,6 +15,7 @@ use super::{
     info(title = "Harmont API", version = "0", description = "harmont-auth: Harmont's authentication API."),
     paths(
         cli_login::transfer, cli_login::claim, cli_login::code, cli_login::redeem, cli_login::inspect,
+        cli_login::device, cli_login::device_inspect, cli_login::device_approve,
         account::logout, forward_auth::verify, introspect::introspect, account::current_user, account::update_current_user, account::delete_current_user,
         account::list_api_tokens, account::create_api_token, account::revoke_api_token,
         account::list_sessions, account::revoke_session, account::revoke_other_sessions,

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{http_client, ProviderSecret, ProviderError, ProviderIdentity};
+use super::{http_client, ProviderError, ProviderIdentity, ProviderSecret};
 
 /// `HARMONT_GITHUB_*`.
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-use super::{http_client, ProviderSecret, ProviderError, ProviderIdentity};
+use super::{http_client, ProviderError, ProviderIdentity, ProviderSecret};
 
 /// The JWKS is fetched again for an unknown key at most this often, so a
 /// stream of forged tokens cannot make us hammer the provider.

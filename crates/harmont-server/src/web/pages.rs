@@ -36,10 +36,15 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 /// The shared frame of every HTML page, the error docs included.
 pub fn layout(title: &str, body: &str, script: Option<&str>) -> String {
+    layout_with(title, body, script, "")
+}
+
+/// [`layout`], with `head` (trusted markup, such as the windows' `<meta>`) in the head.
+fn layout_with(title: &str, body: &str, script: Option<&str>, head: &str) -> String {
     let script = script.map(|s| format!("<script type=\"module\" src=\"/assets/{s}\"></script>")).unwrap_or_default();
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
          <title>{title} · Harmont</title>\
          <link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"/assets/app.css\">{script}</head>\
@@ -75,7 +80,24 @@ fn page(service: &Service, headers: &HeaderMap, uri: &Uri, title: &str, body: &s
     if let Some(redirect) = canonical_redirect(service, host, uri) {
         return redirect;
     }
-    Html(layout(title, body, Some(script))).into_response()
+    Html(layout_with(title, body, Some(script), &windows_meta(service))).into_response()
+}
+
+/// The server's windows, in seconds, for the pages' scripts to read (so a
+/// page says "30 days" when the server is configured so, not a default):
+/// `<meta name="harmont:session-ttl" content="2592000">` and the like.
+/// Configuration only, never anything from a request or the database.
+fn windows_meta(service: &Service) -> String {
+    let settings = &service.settings;
+    [
+        ("session-ttl", settings.session_ttl),
+        ("transfer-ttl", settings.transfer_ttl),
+        ("paste-ttl", settings.paste_ttl),
+        ("max-wait", settings.max_wait),
+    ]
+    .iter()
+    .map(|(name, value)| format!("<meta name=\"harmont:{name}\" content=\"{}\">", value.as_secs()))
+    .collect()
 }
 
 pub async fn login(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
@@ -83,7 +105,19 @@ pub async fn login(State(service): State<Arc<Service>>, headers: HeaderMap, uri:
 }
 
 pub async fn cli_login(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
-    page(&service, &headers, &uri, "Log in the CLI", include_str!("../../web/cli-login.html"), "cli-login.js")
+    page(
+        &service,
+        &headers,
+        &uri,
+        "Authorize the Harmont CLI",
+        include_str!("../../web/cli-login.html"),
+        "cli-login.js",
+    )
+}
+
+/// `/docs/api`: the API reference, rendered in the browser from `/api/v0/openapi.json`.
+pub fn api_reference(service: &Service, headers: &HeaderMap, uri: &Uri) -> Response {
+    page(service, headers, uri, "API reference", include_str!("../../web/api-docs.html"), "api-docs.js")
 }
 
 pub async fn settings(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
@@ -108,6 +142,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
         "login.js" => ("text/javascript; charset=utf-8", include_bytes!("../../web/login.js")),
         "cli-login.js" => ("text/javascript; charset=utf-8", include_bytes!("../../web/cli-login.js")),
         "settings.js" => ("text/javascript; charset=utf-8", include_bytes!("../../web/settings.js")),
+        "api-docs.js" => ("text/javascript; charset=utf-8", include_bytes!("../../web/api-docs.js")),
         "icon.svg" => ("image/svg+xml", include_bytes!("../../web/icon.svg")),
         _ => return crate::error::ApiError::new(harmont_wire::ErrorCode::NotFound).into_response(),
     };

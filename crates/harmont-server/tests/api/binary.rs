@@ -43,7 +43,11 @@ impl Operator {
             Backend::Sqlite => format!("sqlite://{}/data/harmont.db", dir.path().display()),
             Backend::Postgres => std::env::var(POSTGRES_URL_VAR).expect("run through scripts/test-postgres.sh"),
         };
-        Self { database, _dir: dir }
+        let operator = Self { database, _dir: dir };
+        // Only `serve` and `migrate` create a database; the operator's commands need one.
+        let migrated = operator.run(&["migrate"]);
+        assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+        operator
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
@@ -120,7 +124,9 @@ async fn user_add_and_token_mint(backend: Backend) {
 
     let duplicate = operator.run(&["user", "add", &email.to_uppercase()]);
     assert_eq!(duplicate.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+    let stderr = String::from_utf8_lossy(&duplicate.stderr);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert!(stderr.contains(&format!("run `harmont-auth user link {email}`")), "suggests user link: {stderr}");
 
     let unknown = operator.run(&["token", "mint", "nobody@example.com"]);
     assert_eq!(unknown.status.code(), Some(1));
@@ -305,7 +311,9 @@ async fn a_read_only_database_is_named_by_token_mint_and_in_the_servers_log() {
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("attempt to write a readonly database"), "the cause, not just a 500's text: {stderr}");
     assert!(!stderr.contains("Internal error"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "the database used, then one line: {stderr}");
+    assert!(lines[0].starts_with("Database: ") && lines[0].ends_with("harmont.db (SQLite)"), "{stderr}");
 
     // A database it cannot write is an unavailable store (issue 7): 503 to
     // retry, the cause in the store's one log line, never in the response.
@@ -341,7 +349,9 @@ async fn a_read_only_database_is_named_by_token_mint_and_in_the_servers_log() {
     assert!(status.success(), "{status:?}");
 }
 
-/// Without `HARMONT_SECRET`, the embedded default makes its own, private to its owner.
+/// Without `HARMONT_SECRET`, the embedded default makes its own, private to
+/// its owner, when the server starts. The operator's commands never use it
+/// (it keys paste codes only), so they neither need nor make it.
 #[tokio::test]
 async fn sqlite_generates_a_private_secret_beside_the_database() {
     use std::os::unix::fs::PermissionsExt;
@@ -349,17 +359,23 @@ async fn sqlite_generates_a_private_secret_beside_the_database() {
     let email = "first@example.com";
     let added = operator.command(&["user", "add", email]).env_remove("HARMONT_SECRET").output().unwrap();
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-
     let database = operator.database.strip_prefix("sqlite://").unwrap();
     let secret = std::path::Path::new(database).with_file_name("secret");
+    assert!(!secret.exists(), "an operator's command makes no secret");
+
+    let start = || {
+        let mut serve = operator.command(&["serve", "--listen", "127.0.0.1:0"]);
+        serve.env_remove("HARMONT_SECRET");
+        Server::start_with(serve)
+    };
+    let _ = start().terminate(); // The secret is made before the server says where it listens.
     let metadata = std::fs::metadata(&secret).unwrap();
     assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
     let first = std::fs::read_to_string(&secret).unwrap();
     assert_eq!(first.trim().len(), 64);
 
     // A second start reads the same secret rather than making a new one.
-    let minted = operator.command(&["token", "mint", email]).env_remove("HARMONT_SECRET").output().unwrap();
-    assert!(minted.status.success());
+    let _ = start().terminate(); // The secret is made before the server says where it listens.
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), first);
 }
 
@@ -367,7 +383,9 @@ async fn sqlite_generates_a_private_secret_beside_the_database() {
 async fn postgres_without_a_secret_is_refused() {
     let operator =
         Operator { database: "postgres://nobody:hunter2@127.0.0.1:1/none".into(), _dir: tempfile::tempdir().unwrap() };
-    let output = operator.command(&["token", "mint", "a@example.com"]).env_remove("HARMONT_SECRET").output().unwrap();
+    let mut serve = operator.command(&["serve", "--listen", "127.0.0.1:0"]);
+    serve.env_remove("HARMONT_SECRET");
+    let output = output_within_a_minute(serve);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HARMONT_SECRET is required with Postgres"), "{stderr}");
@@ -404,11 +422,8 @@ async fn a_wildcard_cors_origin_is_refused_at_start() {
 async fn a_secret_file_others_can_read_is_refused_with_the_chmod_that_fixes_it() {
     use std::os::unix::fs::PermissionsExt;
     let operator = Operator::new(Backend::Sqlite);
-    let created = operator.command(&["migrate"]).env_remove("HARMONT_SECRET").output().unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let added = operator.command(&["user", "add", "a@example.com"]).env_remove("HARMONT_SECRET").output().unwrap();
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let secret = std::path::Path::new(operator.database.strip_prefix("sqlite://").unwrap()).with_file_name("secret");
+    std::fs::write(&secret, format!("{}\n", "0123456789abcdef".repeat(4))).unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let mut command = operator.command(&["serve", "--listen", "127.0.0.1:0"]);
@@ -423,8 +438,9 @@ async fn a_short_or_monotonous_secret_is_refused() {
     let output = operator.command(&["migrate"]).output().unwrap();
     assert!(output.status.success());
     for (secret, says) in [("too-short", "at least 32 bytes"), (&*"ab".repeat(20), "only 2 different characters")] {
-        let output =
-            operator.command(&["token", "mint", "a@example.com"]).env("HARMONT_SECRET", secret).output().unwrap();
+        let mut serve = operator.command(&["serve", "--listen", "127.0.0.1:0"]);
+        serve.env("HARMONT_SECRET", secret);
+        let output = output_within_a_minute(serve);
         assert_refused(&output, says);
         assert!(!String::from_utf8_lossy(&output.stderr).contains(secret), "the secret stays out of messages");
     }
@@ -560,3 +576,120 @@ async fn client_add_list_remove_and_a_log_without_client_secrets(backend: Backen
     assert!(status.success());
 }
 api_test!(client_add_list_remove_and_a_log_without_client_secrets);
+
+/// Issue 11, item 18: run from another folder, `user add` made a new
+/// `./harmont-data/` and a user the running server never saw. The operator's
+/// commands name the database they use and never create one.
+#[test]
+fn operator_commands_name_their_database_and_never_create_one() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("HARMONT_SECRET")
+            .output()
+            .unwrap()
+    };
+    let expected = elsewhere.path().canonicalize().unwrap().join("harmont-data/harmont.db");
+    for args in [
+        &["user", "add", "ada@example.com"][..],
+        &["user", "link", "ada@example.com"],
+        &["user", "list"],
+        &["user", "remove", "ada@example.com"],
+        &["token", "mint", "ada@example.com"],
+    ] {
+        let refused = run(args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(refused.stdout.is_empty(), "{args:?}");
+        assert!(stderr.contains(&format!("there is no database at {}", expected.display())), "{args:?}: {stderr}");
+        assert!(stderr.contains("`harmont-auth serve` or `harmont-auth migrate`"), "{args:?}: {stderr}");
+        assert!(!elsewhere.path().join("harmont-data").exists(), "{args:?} created a database");
+    }
+    // `migrate` creates it; then the same command works, and names it.
+    assert!(run(&["migrate"]).status.success());
+    let added = run(&["user", "add", "ada@example.com"]);
+    let stderr = String::from_utf8_lossy(&added.stderr);
+    assert!(added.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().next(), Some(format!("Database: {} (SQLite)", expected.display()).as_str()), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&added.stdout).lines().count(), 1, "stdout: the link alone");
+
+    // A database file that is not the server's is not turned into one.
+    let stranger = elsewhere.path().join("other.db");
+    std::fs::write(&stranger, b"").unwrap();
+    let refused = run(&["user", "list", "--database", &format!("sqlite://{}", stranger.display())]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("this database has no harmont-auth tables"), "{stderr}");
+}
+
+/// Issue 11, item 18: `user list [--json]` and `user remove EMAIL`, which
+/// ends everything of theirs at once for the running server too.
+async fn user_list_and_remove(backend: Backend) {
+    let operator = Operator::new(backend);
+    let ada = format!("ada-{}@example.com", uuid::Uuid::new_v4().simple());
+    let bob = format!("bob-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(operator.run(&["user", "add", &ada, "--name", "Ada Lovelace"]).status.success());
+    assert!(operator.run(&["user", "add", &bob]).status.success());
+
+    let listed = operator.run(&["user", "list"]);
+    assert!(listed.status.success());
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("EMAIL"), "{text}");
+    let ada_line = text.lines().find(|l| l.starts_with(&ada)).expect("ada is listed");
+    assert!(ada_line.contains("Ada Lovelace"), "{ada_line}");
+    assert!(text.lines().any(|l| l.starts_with(&bob)), "{text}");
+    assert!(String::from_utf8_lossy(&listed.stderr).starts_with("Database: "));
+
+    let listed = operator.run(&["user", "list", "--json"]);
+    assert!(listed.status.success());
+    let users: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("stdout is one JSON document");
+    let ada_json = users.as_array().unwrap().iter().find(|u| u["email"] == ada.as_str()).expect("ada in the JSON");
+    assert_eq!(ada_json["name"], "Ada Lovelace");
+    assert!(uuid::Uuid::parse_str(ada_json["id"].as_str().unwrap()).is_ok());
+    assert!(ada_json["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let minted = operator.run(&["token", "mint", &bob]);
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let server = Server::start(&operator);
+    let user = || reqwest::Client::new().get(format!("{}/api/v0/user", server.base)).bearer_auth(&token).send();
+    assert_eq!(user().await.unwrap().status(), reqwest::StatusCode::OK);
+
+    let removed = operator.run(&["user", "remove", &bob.to_uppercase()]);
+    let stderr = String::from_utf8_lossy(&removed.stderr);
+    assert!(removed.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("Removed {bob}")) && stderr.contains("refused from now on"), "{stderr}");
+    // Refused by the running server: at once on Postgres (announced), within
+    // the bearer cache's 2 s on SQLite.
+    let mut status = reqwest::StatusCode::OK;
+    for _ in 0..100 {
+        status = user().await.unwrap().status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "the removed user's token is refused");
+    let listed = String::from_utf8(operator.run(&["user", "list"]).stdout).unwrap();
+    assert!(!listed.contains(&bob) && listed.contains(&ada), "{listed}");
+    let again = operator.run(&["user", "remove", &bob]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains(&format!("no user with email {bob}")));
+    drop(server);
+}
+api_test!(user_list_and_remove);
+
+/// Issue 11, item 18: `token mint --help` lists only what applies to it.
+#[test]
+fn token_mint_help_lists_only_what_applies() {
+    let help = Command::new(bin()).args(["token", "mint", "--help"]).output().unwrap();
+    let text = String::from_utf8(help.stdout).unwrap();
+    for flag in ["--session-ttl", "--database", "<EMAIL>"] {
+        assert!(text.contains(flag), "{flag}: {text}");
+    }
+    for flag in ["--secret", "--transfer-ttl", "--paste-ttl", "--auth-cache-ttl", "--public-url", "--listen"] {
+        assert!(!text.contains(flag), "{flag} does not apply: {text}");
+    }
+}

@@ -62,7 +62,10 @@ async fn serve_and_the_operators_commands_read_the_config_file(backend: Backend)
         ),
     );
     let email = format!("cfg-{}@example.com", uuid::Uuid::new_v4().simple());
-    // `user add` takes the database, the secret and the public URL from the file.
+    // Only `serve` and `migrate` create a database; `migrate` finds it in the file too.
+    let (migrated, _, said) = run(harmont(&["migrate"]).env("HARMONT_CONFIG", &config));
+    assert!(migrated.status.success(), "{said}");
+    // `user add` takes the database and the public URL from the file.
     let (added, link, said) = run(harmont(&["user", "add", &email]).env("HARMONT_CONFIG", &config));
     assert!(added.status.success(), "{said}");
     assert!(link.starts_with("https://auth.example.com/login#link=hml_"), "{link}");

@@ -87,6 +87,7 @@ async fn a_crash_during_handoffs_loses_nothing(backend: Backend) {
         Backend::Postgres => std::env::var(POSTGRES_URL_VAR).expect("run through scripts/test-postgres.sh"),
     };
     let email = format!("crash-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(command(&database, &["migrate"]).output().unwrap().status.success());
     assert!(command(&database, &["user", "add", &email]).output().unwrap().status.success());
     let mint = || {
         let output = command(&database, &["token", "mint", &email]).output().unwrap();

@@ -12,6 +12,7 @@ mod claim;
 mod code;
 mod config;
 mod crash;
+mod device;
 mod disable;
 mod email_links;
 mod errors;

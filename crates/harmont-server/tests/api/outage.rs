@@ -258,6 +258,7 @@ async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
     let cluster = Cluster::new();
     let url = cluster.url();
     let email = format!("outage-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(command(&url, &["migrate"]).output().unwrap().status.success());
     assert!(command(&url, &["user", "add", &email]).output().unwrap().status.success());
     let token = command(&url, &["token", "mint", &email]).output().unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
