@@ -17,7 +17,8 @@ function prose(text, codes) {
       link.append(el("code", part));
       out.append(link);
     } else {
-      out.append(el("code", part));
+      // A span with spaces (a header and its value) may wrap between its words, never inside one.
+      out.append(el("code", part, part.includes(" ") ? "phrase" : undefined));
     }
   });
   return out;
@@ -94,8 +95,14 @@ function fields(doc, schema, codes, depth = 0) {
   return box;
 }
 
-function operation(doc, path, method, op, codes) {
-  const id = op.operationId || `${method}-${path}`;
+// An anchor for each operation: its operationId, or with the method added
+// where one operationId answers several methods (forward auth's verifyToken).
+function anchor(op, method, shared, path) {
+  if (!op.operationId) return `${method}-${path}`;
+  return shared.has(op.operationId) ? `${op.operationId}-${method}` : op.operationId;
+}
+
+function operation(doc, path, method, op, codes, id) {
   const section = el("section", null, "operation");
   section.id = id;
   const h = el("h2");
@@ -172,11 +179,20 @@ async function main() {
   $("base-url").textContent = location.origin;
   const toc = $("toc");
   const ops = $("operations");
+  const seen = new Set();
+  const shared = new Set();
+  for (const item of Object.values(doc.paths || {})) {
+    for (const method of METHODS) {
+      const id = item[method]?.operationId;
+      if (id && seen.has(id)) shared.add(id);
+      if (id) seen.add(id);
+    }
+  }
   for (const [path, item] of Object.entries(doc.paths || {})) {
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
-      const section = operation(doc, path, method, op, codes);
+      const section = operation(doc, path, method, op, codes, anchor(op, method, shared, path));
       ops.append(section);
       const li = el("li");
       const link = el("a");
