@@ -260,6 +260,46 @@ pub struct Findings {
 /// the database answers (an SQLite file is not created), the secret and the
 /// public URL are usable, the log filter parses, the audit file can be
 /// written privately, and a config file holding a secret is private.
+/// The sign-in settings where given: each provider configured whole, the
+/// OpenID Connect provider discovered as `serve` does, GitHub's URL usable,
+/// and the SMTP server answering with our TLS and credentials.
+async fn check_sign_in(found: &mut Findings, sign_in: &crate::config::SignInArgs, public_url: &str) {
+    let oidc = [&sign_in.oidc_issuer, &sign_in.oidc_client_id, &sign_in.oidc_client_secret];
+    match sign_in.oidc() {
+        Some(config) => match crate::providers::oidc::OidcProvider::discover(config).await {
+            Ok(provider) => found.fine.push(format!("single sign-on: discovered {}", provider.issuer())),
+            Err(err) => found.problems.push(format!("oidc_issuer: {err}")),
+        },
+        None if oidc.iter().any(|v| v.is_some()) => found
+            .problems
+            .push("single sign-on needs all three of oidc_issuer, oidc_client_id and oidc_client_secret".into()),
+        None => {}
+    }
+    match sign_in.github() {
+        Some(config) => match crate::providers::github::GithubProvider::new(config) {
+            Ok(_) => found.fine.push(format!("GitHub sign-in: {}", sign_in.github_url)),
+            Err(err) => found.problems.push(format!("github_url: {err}")),
+        },
+        None if sign_in.github_client_id.is_some() || sign_in.github_client_secret.is_some() => {
+            found.problems.push("GitHub sign-in needs both github_client_id and github_client_secret".into())
+        }
+        None => {}
+    }
+    match sign_in.mail() {
+        Some(settings) => {
+            let mailer = crate::mail::Mailer::new(&settings, crate::mail::hello_name(public_url));
+            match mailer.test_connection().await {
+                Ok(()) => found.fine.push(format!("smtp_url: answers ({:?})", settings.smtp)),
+                Err(err) => found.problems.push(format!("smtp_url: {err}")),
+            }
+        }
+        None if sign_in.smtp_url.is_some() || sign_in.mail_from.is_some() => {
+            found.problems.push("emailed sign-in links need both smtp_url and mail_from".into())
+        }
+        None => {}
+    }
+}
+
 pub async fn check(args: &crate::config::ServeArgs, file: Option<&ConfigFile>) -> Findings {
     let mut found = Findings::default();
     let service = &args.service;
@@ -325,6 +365,8 @@ pub async fn check(args: &crate::config::ServeArgs, file: Option<&ConfigFile>) -
             Err(err) => found.problems.push(format!("public_url `{public}` is not a URL: {err}")),
         },
     }
+
+    check_sign_in(&mut found, &args.sign_in, args.public_url.as_deref().unwrap_or("http://localhost")).await;
 
     if let Err(err) = crate::config::log_filter(&args.log) {
         found.problems.push(format!("log `{}` is not a tracing filter: {err}", args.log));

@@ -143,7 +143,7 @@ impl Outbox {
 
 /// What we call ourselves in `EHLO`: the public URL's host, an address
 /// literal for an IP.
-fn hello_name(public_url: &str) -> ClientId {
+pub fn hello_name(public_url: &str) -> ClientId {
     match url::Url::parse(public_url).ok().and_then(|url| url.host().map(|h| h.to_owned())) {
         Some(url::Host::Domain(domain)) => ClientId::Domain(domain),
         Some(url::Host::Ipv4(ip)) => ClientId::Ipv4(ip),
@@ -195,6 +195,16 @@ impl Mailer {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Self { transport: builder.build(), from: settings.from.clone() }
+    }
+
+    /// Whether the SMTP server answers and takes our TLS and credentials
+    /// (`config check`), without sending anything.
+    pub async fn test_connection(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the SMTP server did not answer NOOP".to_owned()),
+            Err(err) => Err(format!("cannot talk to the SMTP server: {err}")),
+        }
     }
 
     /// Sends a plain-text message to one address.

@@ -209,6 +209,28 @@ async fn config_check_lists_every_problem() {
     assert!(!stderr.contains(":pw@") && !stdout.contains(":pw@"), "the password stays out: {stdout}{stderr}");
     assert!(stdout.contains("database = \"postgres://harmont:redacted@127.0.0.1:1/harmont\""), "{stdout}");
 
+    // Sign-in settings where given: an OpenID provider that does not answer
+    // discovery, GitHub without its secret, and an SMTP server that is not
+    // there, each named with what is wrong.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let sign_in = private_file(
+        dir.path(),
+        "sign-in.toml",
+        &format!(
+            "database = \"sqlite://{}/new.db\"\noidc_issuer = \"http://127.0.0.1:{closed}\"\noidc_client_id = \"c\"\n\
+             oidc_client_secret = \"s\"\ngithub_client_id = \"g\"\nsmtp_url = \"smtp://127.0.0.1:{closed}\"\n\
+             mail_from = \"auth@example.com\"\n",
+            dir.path().display()
+        ),
+    );
+    let (failed, _, stderr) = run(harmont(&["config", "check", "--config", sign_in.to_str().unwrap()]));
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has 3 problem(s)"), "{stderr}");
+    for problem in ["oidc_issuer: ", "needs both github_client_id and github_client_secret", "smtp_url: "] {
+        assert!(stderr.contains(problem), "{problem} in {stderr}");
+    }
+    assert!(!stderr.contains("= \"s\""), "no client secret shown: {stderr}");
+
     // A missing file is named.
     let (missing, _, said) = run(harmont(&["config", "check"]).env("HARMONT_CONFIG", dir.path().join("none.toml")));
     assert_eq!(missing.status.code(), Some(1));
