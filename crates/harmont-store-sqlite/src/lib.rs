@@ -383,14 +383,7 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let session = session_from_row(&row)?;
-        let user = User {
-            id: session.user_id,
-            email: row.try_get("email").map_err(backend)?,
-            name: row.try_get("name").map_err(backend)?,
-            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-            created_at: row.try_get("user_created_at").map_err(backend)?,
-            disabled_at: row.try_get("disabled_at").map_err(backend)?,
-        };
+        let user = joined_user(&row, session.user_id)?;
         Ok(Some(Authenticated { session, user }))
     }
 
@@ -768,14 +761,7 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let key = api_key_from_row(&row)?;
-        let user = User {
-            id: key.user_id,
-            email: row.try_get("email").map_err(backend)?,
-            name: row.try_get("name").map_err(backend)?,
-            personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-            created_at: row.try_get("user_created_at").map_err(backend)?,
-            disabled_at: row.try_get("disabled_at").map_err(backend)?,
-        };
+        let user = joined_user(&row, key.user_id)?;
         Ok(Some(Authenticated { session: key.as_session(), user }))
     }
 
@@ -1074,6 +1060,20 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(backend)?;
         Ok(IdentityRemoval::Removed)
     }
+}
+
+/// The user a bearer lookup joins to its session or key: `u.email`,
+/// `u.name`, `u.personal_org_slug`, `u.created_at AS user_created_at`,
+/// `u.disabled_at`.
+fn joined_user(row: &SqliteRow, id: Uuid) -> Result<User> {
+    Ok(User {
+        id,
+        email: row.try_get("email").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
+        created_at: row.try_get("user_created_at").map_err(backend)?,
+        disabled_at: row.try_get("disabled_at").map_err(backend)?,
+    })
 }
 
 const IDENTITY_COLUMNS: &str = "id, user_id, provider, issuer, subject, email, created_at, last_used_at";
