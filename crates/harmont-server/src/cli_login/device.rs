@@ -43,9 +43,10 @@ pub struct CliDeviceRequest {
     /// person approving types only the code.
     #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub code_challenge: String,
-    /// The terminal's host name, shown on the page.
+    /// The terminal's host name, shown on the page. Informational, so never a
+    /// reason to refuse a login: control characters are dropped and a longer
+    /// name is cut to 255 characters.
     #[serde(default)]
-    #[schema(max_length = 255)]
     pub host: Option<String>,
 }
 
