@@ -149,12 +149,23 @@ fn api_key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
 }
 
 fn user_from_row(row: &PgRow) -> Result<User> {
+    user_fields(row, row.try_get("id").map_err(backend)?, "created_at")
+}
+
+/// The user a bearer lookup joins to its session or key (`u.email`, …,
+/// `u.created_at AS user_created_at`, `u.disabled_at`).
+fn joined_user(row: &PgRow, id: Uuid) -> Result<User> {
+    user_fields(row, id, "user_created_at")
+}
+
+/// A user's columns, with its creation time under `created_at`.
+fn user_fields(row: &PgRow, id: Uuid, created_at: &str) -> Result<User> {
     Ok(User {
-        id: row.try_get("id").map_err(backend)?,
+        id,
         email: row.try_get("email").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
         personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
+        created_at: row.try_get(created_at).map_err(backend)?,
         disabled_at: row.try_get("disabled_at").map_err(backend)?,
     })
 }
@@ -1059,20 +1070,6 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(backend)?;
         Ok(IdentityRemoval::Removed)
     }
-}
-
-/// The user a bearer lookup joins to its session or key: `u.email`,
-/// `u.name`, `u.personal_org_slug`, `u.created_at AS user_created_at`,
-/// `u.disabled_at`.
-fn joined_user(row: &PgRow, id: Uuid) -> Result<User> {
-    Ok(User {
-        id,
-        email: row.try_get("email").map_err(backend)?,
-        name: row.try_get("name").map_err(backend)?,
-        personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-        created_at: row.try_get("user_created_at").map_err(backend)?,
-        disabled_at: row.try_get("disabled_at").map_err(backend)?,
-    })
 }
 
 const IDENTITY_COLUMNS: &str = "id, user_id, provider, issuer, subject, email, created_at, last_used_at";
