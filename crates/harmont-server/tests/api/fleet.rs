@@ -216,7 +216,9 @@ async fn postgres_a_listener_that_goes_silent_is_noticed_and_replaced() {
     proxy.freeze(false);
     within(Duration::from_secs(15), "B listens again", async || b.service.revocations_heard()).await;
     let (_, token) = a.signed_in().await;
-    assert_eq!(user_status(&b, &token).await, StatusCode::OK);
+    // Pooled connections caught mid-statement by the partition are replaced
+    // as they fail: B serves again within its store timeout or so.
+    within(Duration::from_secs(10), "B serves again", async || user_status(&b, &token).await == StatusCode::OK).await;
     let response = a.http.post(a.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
     assert!(response.status().is_success());
     within(BOUND, "B refuses a token logged out on A", async || {
