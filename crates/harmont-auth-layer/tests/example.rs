@@ -31,11 +31,13 @@ async fn harmont() -> Harmont {
     store.migrate().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let service =
-        Arc::new(Service::new(store, Arc::new(SystemClock), ServerSecret::random(), Settings::new(base.clone())));
+    let service = Arc::new(
+        Service::new(store.clone(), Arc::new(SystemClock), ServerSecret::random(), Settings::new(base.clone()))
+            .unwrap(),
+    );
     tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
     let (client, secret) =
-        harmont_server::introspection::add_client(&*service.store, "example", SystemClock.now()).await.unwrap();
+        harmont_server::introspection::add_client(&*store, "example", SystemClock.now()).await.unwrap();
     Harmont { base, service, client_id: client.id.to_string(), client_secret: secret.expose().to_owned(), _dir: dir }
 }
 
@@ -43,9 +45,9 @@ impl Harmont {
     /// A user and a session token: (user id, email, token).
     async fn signed_in(&self) -> (String, String, String) {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
-        let user = self.service.add_user(&email, None).await.unwrap();
+        let user = self.service.users().add_user(&email, None).await.unwrap();
         let client = ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: None };
-        let token = self.service.mint_session(user.id, &client, SignIn::OPERATOR).await.unwrap();
+        let token = self.service.sessions().mint_session(user.id, &client, SignIn::OPERATOR).await.unwrap();
         (user.id.to_string(), email, token.expose().to_owned())
     }
 

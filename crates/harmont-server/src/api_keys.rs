@@ -1,18 +1,18 @@
-//! Personal API keys (`hmk_…`) and the account endpoints: a key
-//! authenticates every Bearer endpoint but cannot mint credentials or change
-//! the account ([`forbid_api_key`]); revoking a key or deleting the account
-//! reaches every replica's bearer cache at once.
+//! Personal API keys (`hmk_…`): a key authenticates every Bearer endpoint
+//! but cannot mint credentials or change the account ([`forbid_api_key`]);
+//! revoking a key reaches every replica's bearer cache at once. The account
+//! endpoints (name, deletion) are `users.rs`'.
 
-use harmont_store::{ApiKeyRecord, Authenticated, Millis, NewApiKey, User};
+use harmont_store::{ApiKeyRecord, Authenticated, Millis, NewApiKey, Store};
 use harmont_wire::api::{ApiToken, ApiTokenCreateRequest, ApiTokenCreateResponse};
 use harmont_wire::token::ApiKey;
 use harmont_wire::ErrorCode;
+use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::access::require_recent_sign_in;
-use crate::clock::rfc3339;
+use crate::auth_cache::{Revocation, Revocations};
+use crate::clock::{rfc3339, Clock};
 use crate::error::ApiError;
-use crate::service::{Revocation, Service};
 
 /// The longest key description and display name, in characters.
 pub const MAX_TEXT: usize = 200;
@@ -26,7 +26,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 /// A user-set text: at most [`MAX_TEXT`] characters and no control
 /// characters as sent (so exactly what the OpenAPI schema allows is
 /// accepted), not blank; kept trimmed.
-fn display_text(field: &str, value: &str) -> Result<String, ApiError> {
+pub(crate) fn display_text(field: &str, value: &str) -> Result<String, ApiError> {
     harmont_wire::text::validate_display_text(field, value, MAX_TEXT).map_err(|err| invalid(err.to_string()))?;
     let value = value.trim();
     if value.is_empty() {
@@ -57,7 +57,20 @@ pub fn api_token(key: &ApiKeyRecord) -> ApiToken {
     }
 }
 
-impl Service {
+/// Personal API keys: their rows, and the bearer cache's revocation handle.
+/// (The bearer check that reads keys is `Sessions`'.)
+#[derive(Debug)]
+pub struct ApiKeys {
+    api_keys: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    revocations: Revocations,
+}
+
+impl ApiKeys {
+    pub(crate) fn new(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, revocations: Revocations) -> Self {
+        Self { api_keys: store.clone(), clock, revocations }
+    }
+
     pub async fn create_api_key(
         &self,
         auth: &Authenticated,
@@ -69,7 +82,7 @@ impl Service {
         let expires_at = request.expires_at.as_deref().map(|at| future_instant("expires_at", at, now)).transpose()?;
         let key = ApiKey::generate();
         let stored = self
-            .store
+            .api_keys
             .create_api_key(NewApiKey {
                 id: Uuid::new_v4(),
                 user_id: auth.user.id,
@@ -85,49 +98,20 @@ impl Service {
     }
 
     pub async fn list_api_keys(&self, auth: &Authenticated) -> Result<Vec<ApiToken>, ApiError> {
-        let keys = self.store.list_api_keys(auth.user.id, self.clock.now()).await?;
+        let keys = self.api_keys.list_api_keys(auth.user.id, self.clock.now()).await?;
         Ok(keys.iter().map(api_token).collect())
     }
 
     /// Someone else's key answers exactly as a missing one does.
     pub async fn revoke_api_key(&self, auth: &Authenticated, id: Uuid) -> Result<(), ApiError> {
-        if self.store.revoke_api_key(auth.user.id, id, self.clock.now()).await? {
+        if self.api_keys.revoke_api_key(auth.user.id, id, self.clock.now()).await? {
             crate::metrics::api_key_revoked();
             crate::audit::Event::success("api_key_revoked").subject(id).method("revoke").emit();
-            self.revoked(Revocation::Session(id));
+            self.revocations.revoked(Revocation::Session(id));
             Ok(())
         } else {
             Err(ApiError::new(ErrorCode::ApiTokenNotFound))
         }
-    }
-
-    pub async fn update_user_name(&self, auth: &Authenticated, name: &str) -> Result<User, ApiError> {
-        forbid_api_key(auth)?;
-        let name = display_text("name", name)?;
-        let user = self.store.update_user_name(auth.user.id, &name).await?.ok_or_else(ApiError::invalid_token)?;
-        // Cached bearers carry the user: let this replica read the new name.
-        self.revoked(Revocation::User(user.id));
-        Ok(user)
-    }
-
-    /// Deletes the account; every token of the user is refused at once here,
-    /// and on other replicas when the store announces it.
-    pub async fn delete_user(&self, auth: &Authenticated) -> Result<(), ApiError> {
-        forbid_api_key(auth)?;
-        require_recent_sign_in(auth, self.clock.now())?;
-        self.store.delete_user(auth.user.id).await?;
-        self.revoked(Revocation::User(auth.user.id));
-        crate::audit::Event::success("account_deleted").emit();
-        Ok(())
-    }
-
-    /// The operator's `user remove`: deletes the user and everything of
-    /// theirs, announced as [`Self::delete_user`] is. `false` if there was
-    /// no such user.
-    pub async fn remove_user(&self, user_id: Uuid) -> Result<bool, ApiError> {
-        let removed = self.store.delete_user(user_id).await?;
-        self.revoked(Revocation::User(user_id));
-        Ok(removed)
     }
 }
 

@@ -34,7 +34,7 @@ use harmont_store::{Authenticated, Millis};
 use harmont_wire::token::TokenHash;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -56,6 +56,35 @@ impl Dropped {
             Dropped::Session(id) => auth.session.id == id,
             Dropped::User(id) => auth.user.id == id,
             Dropped::All => true,
+        }
+    }
+}
+
+/// What a revocation ended, for [`Revocations::revoked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// One session (or API key).
+    Session(Uuid),
+    /// Some or all of a user's sessions, or what the cache keeps of the user.
+    User(Uuid),
+}
+
+/// The one thing a part that revokes may do to the bearer cache: forget, in
+/// this process, what a revocation it wrote to the store ended (the store
+/// itself announces it to the other processes, see `Store::watch`). Only
+/// `Sessions` and the root reach the cache itself.
+#[derive(Debug, Clone)]
+pub struct Revocations(Arc<AuthCache>);
+
+impl Revocations {
+    pub fn new(cache: Arc<AuthCache>) -> Self {
+        Self(cache)
+    }
+
+    pub fn revoked(&self, revocation: Revocation) {
+        match revocation {
+            Revocation::Session(id) => self.0.forget_session(id),
+            Revocation::User(id) => self.0.forget_user(id),
         }
     }
 }

@@ -10,11 +10,13 @@ use harmont_wire::api::{IntrospectionResponse, TokenKind};
 use harmont_wire::token::{ClientSecret, TokenHash};
 use harmont_wire::ErrorCode;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::service::Service;
+use crate::rate_limit::{FailureLimiter, Rate};
+use crate::sessions::Sessions;
 
 /// The longest client name `client add` takes.
 pub const MAX_CLIENT_NAME: usize = 100;
@@ -58,7 +60,24 @@ fn presented(authorization: Option<&str>) -> Presented {
 /// what a wrong secret does.
 const NO_CLIENT: TokenHash = TokenHash([0; 32]);
 
-impl Service {
+/// Resource-server clients: their rows (secrets as hashes only), and the
+/// limit on failed client authentications per address.
+#[derive(Debug)]
+pub struct Introspection {
+    clients: Arc<dyn Store>,
+    client_auth_limiter: FailureLimiter,
+}
+
+impl Introspection {
+    pub(crate) fn new(store: &Arc<dyn Store>, client_auth_failures: Rate) -> Self {
+        Self { clients: store.clone(), client_auth_limiter: FailureLimiter::new(client_auth_failures) }
+    }
+
+    /// Forgets failure counts that have run out.
+    pub(crate) fn forget_idle(&self, now: Instant) {
+        self.client_auth_limiter.forget_idle(now);
+    }
+
     /// The resource-server client behind an `Authorization` header, or `401
     /// invalid_client` (with `WWW-Authenticate: Basic`). Wrong credentials
     /// count against the caller's address, as failed redeems do: past the
@@ -76,7 +95,7 @@ impl Service {
                 return Err(ApiError::new(ErrorCode::InvalidClient));
             }
         };
-        let stored = self.store.resource_client_secret_hash(id).await?;
+        let stored = self.clients.resource_client_secret_hash(id).await?;
         let matches = secret.matches(stored.as_ref().unwrap_or(&NO_CLIENT));
         if matches && stored.is_some() {
             Ok(id)
@@ -90,8 +109,8 @@ impl Service {
     /// the same bearer check (and cache) as every request; exactly
     /// `{"active": false}` for anything else. Only a store that does not
     /// answer is an error.
-    pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, ApiError> {
-        let auth = match self.authenticate_token(token).await {
+    pub async fn introspect(&self, sessions: &Sessions, token: &str) -> Result<IntrospectionResponse, ApiError> {
+        let auth = match sessions.authenticate_token(token).await {
             Ok(auth) => auth,
             Err(err) if err.code == ErrorCode::Unauthorized => return Ok(IntrospectionResponse::inactive()),
             Err(err) => return Err(err),

@@ -1,6 +1,8 @@
 //! harmont-auth: Harmont's Auth API. Where things live:
 //! - `cli_login/`: the login handoff, one file per operation (transfer, claim, code, redeem);
+//! - `service.rs`: the root that builds the parts below once and hands each only what it uses;
 //! - `sessions.rs`: session tokens, the bearer check, logout and session management;
+//! - `users.rs`: users, and the account endpoints (name, deletion), disabling;
 //! - `api_keys.rs`: personal API keys;
 //! - `introspection.rs`: token introspection (RFC 7662) for resource servers, and their clients;
 //! - `access.rs`: who is asking and what they may do (a leaf the three above share);
@@ -34,6 +36,7 @@ pub mod service;
 pub mod sessions;
 pub mod sso;
 pub mod store;
+pub mod users;
 pub mod web;
 
 use axum::extract::ConnectInfo;
@@ -65,10 +68,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(service.clone().sweep_forever(Duration::from_secs(60)));
     let watcher = service.clone().follow_store().await;
-    let mail_worker =
-        service.take_mail_queue().map(|queue| tokio::spawn(service.clone().send_email_links_forever(queue)));
+    let mail_worker = service.web().take_mail_queue().map(|queue| {
+        let service = service.clone();
+        tokio::spawn(async move { service.web().send_email_links_forever(queue).await })
+    });
     let router = http::router(service.clone());
-    let settings = &service.settings;
+    let settings = service.settings();
     let slots = Arc::new(Semaphore::new(settings.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1.timer(TokioTimer::new()).header_read_timeout(settings.header_timeout).keep_alive(true);
@@ -127,7 +132,7 @@ pub async fn serve(
     }
 
     drop(listener);
-    service.shutdown.cancel();
+    service.shutdown().cancel();
     graceful.shutdown().await;
     sweeper.abort();
     if let Some(worker) = mail_worker {

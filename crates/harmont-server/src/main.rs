@@ -12,7 +12,8 @@ use harmont_server::config_file::ConfigFile;
 use harmont_server::error::ApiError;
 use harmont_server::introspection::{self, AddClientError};
 use harmont_server::secret::ServerSecret;
-use harmont_server::sessions::{AddUserError, SignIn};
+use harmont_server::sessions::SignIn;
+use harmont_server::users::AddUserError;
 use harmont_server::{store, Service, Settings};
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
@@ -76,9 +77,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Add { email, name, public_url, admin }) => {
             let service = admin_service(&admin, public_url, None).await?;
-            match service.add_user(&email, name).await {
+            match service.users().add_user(&email, name).await {
                 Ok(user) => {
-                    let link = service.create_login_link(user.id).await.map_err(admin_error)?;
+                    let link = service.web().create_login_link(user.id).await.map_err(admin_error)?;
                     eprintln!("added {} ({})", user.email, user.id);
                     eprintln!("Open this one-time enrollment link within 24 hours to sign in and create a passkey:");
                     println!("{link}");
@@ -98,7 +99,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User(UserCommand::Link { email, public_url, admin }) => {
             let service = admin_service(&admin, public_url, None).await?;
             let user = existing_user(&service, &email).await?;
-            let link = service.create_login_link(user.id).await.map_err(admin_error)?;
+            let link = service.web().create_login_link(user.id).await.map_err(admin_error)?;
             eprintln!("One-time sign-in link for {} (valid 24 hours):", user.email);
             println!("{link}");
             Ok(())
@@ -107,7 +108,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User(UserCommand::Enable { email, admin }) => set_disabled(&admin, &email, false).await,
         Command::User(UserCommand::List { json, admin }) => {
             let service = admin_service(&admin, String::new(), None).await?;
-            let users = service.list_users().await?;
+            let users = service.users().list_users().await?;
             if json {
                 let users: Vec<_> = users
                     .iter()
@@ -137,7 +138,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User(UserCommand::Remove { email, admin }) => {
             let service = admin_service(&admin, String::new(), None).await?;
             let user = existing_user(&service, &email).await?;
-            if !service.remove_user(user.id).await.map_err(admin_error)? {
+            if !service.users().remove_user(user.id).await.map_err(admin_error)? {
                 bail!("no user with email {}", user.email);
             }
             eprintln!(
@@ -152,7 +153,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let user = existing_user(&service, &email).await?;
             let operator =
                 ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("harmont-auth token mint".into()) };
-            let token = service.mint_session(user.id, &operator, SignIn::OPERATOR).await.map_err(admin_error)?;
+            let token =
+                service.sessions().mint_session(user.id, &operator, SignIn::OPERATOR).await.map_err(admin_error)?;
             println!("{}", token.expose());
             Ok(())
         }
@@ -199,7 +201,7 @@ async fn set_disabled(args: &AdminArgs, email: &str, disabled: bool) -> anyhow::
     let service = admin_service(args, String::new(), None).await?;
     let user = existing_user(&service, email).await?;
     let was = user.disabled_at.is_some();
-    if !service.set_user_disabled(user.id, disabled).await? {
+    if !service.users().set_user_disabled(user.id, disabled).await? {
         bail!("no user with email {email}");
     }
     let said = match (was, disabled) {
@@ -213,7 +215,11 @@ async fn set_disabled(args: &AdminArgs, email: &str, disabled: bool) -> anyhow::
 }
 
 async fn existing_user(service: &Service, email: &str) -> anyhow::Result<harmont_store::User> {
-    service.user_by_email(email).await?.with_context(|| format!("no user with email {}", email.trim().to_lowercase()))
+    service
+        .users()
+        .user_by_email(email)
+        .await?
+        .with_context(|| format!("no user with email {}", email.trim().to_lowercase()))
 }
 
 /// The service of an operator's command, on a database that must exist: it
@@ -232,7 +238,7 @@ async fn admin_service(
         settings.session_ttl = ttl;
     }
     // The secret keys only paste codes, which no operator command makes.
-    Ok(Service::new(store, Arc::new(SystemClock), ServerSecret::random(), settings))
+    Ok(Service::new(store, Arc::new(SystemClock), ServerSecret::random(), settings)?)
 }
 
 /// The store of an operator's command: see [`admin_service`]. The command's
@@ -328,7 +334,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.signup = signup;
     })
     .await?;
-    tracing::info!(%addr, public_url = %service.settings.public_url, "harmont-auth listening");
+    tracing::info!(%addr, public_url = %service.settings().public_url, "harmont-auth listening");
     let service = Arc::new(service);
     if let Some(metrics_listen) = args.metrics_listen {
         let handle = harmont_server::metrics::install().context("installing the metrics recorder")?;
@@ -381,7 +387,7 @@ async fn build_service_with(
     settings.session_ttl = args.session_ttl;
     settings.auth_cache_ttl = args.auth_cache_ttl;
     configure(&mut settings);
-    Ok(Service::new(store, Arc::new(SystemClock), secret, settings))
+    Ok(Service::new(store, Arc::new(SystemClock), secret, settings)?)
 }
 
 /// The request log (`--log`, `--log-format`) on stderr, and the audit trail

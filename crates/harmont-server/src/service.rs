@@ -1,19 +1,27 @@
-//! The service the HTTP layer calls into: storage, the clock, the windows and
-//! the in-process helpers (long-poll waiters, failure limiter). Business rules
-//! live in methods on [`Service`], spread over `cli_login/` and `sessions.rs`.
+//! The service the HTTP layer calls into: a root ([`Service`]) built once
+//! from [`Settings`], composing the parts that hold the business rules, each
+//! owning only what it uses: [`CliLogin`] (`cli_login/`), [`Sessions`]
+//! (`sessions.rs`), [`ApiKeys`] (`api_keys.rs`), [`Users`] (`users.rs`),
+//! [`WebSignIn`] (`web/`), [`SingleSignOn`] (`sso/`) and [`Introspection`]
+//! (`introspection.rs`).
 
 use harmont_store::{Store, StoreEvent};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth_cache::AuthCache;
-use crate::claim_memory::seen::SeenClaims;
-use crate::claim_memory::waiters::Waiters;
+use crate::access::SessionDrafts;
+use crate::api_keys::ApiKeys;
+use crate::auth_cache::{AuthCache, Revocations};
+use crate::cli_login::{CliLogin, CliLoginParts, LoginWindows};
 use crate::clock::Clock;
-use crate::error::ApiError;
+use crate::introspection::Introspection;
 use crate::rate_limit::{FailureLimiter, LongPolls, Rate};
 use crate::secret::ServerSecret;
+use crate::sessions::Sessions;
+use crate::sso::{SingleSignOn, SingleSignOnParts};
+use crate::users::Users;
+use crate::web::{WebSignIn, WebSignInParts};
 
 /// The windows and limits the service runs with.
 #[derive(Debug, Clone)]
@@ -107,93 +115,186 @@ impl Settings {
 /// anyway (with its bearer cache off until it does).
 const LISTEN_AT_START: Duration = Duration::from_secs(2);
 
-/// What a revocation ended, for [`Service::revoked`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Revocation {
-    /// One session.
-    Session(uuid::Uuid),
-    /// Some or all of a user's sessions.
-    User(uuid::Uuid),
-}
-
+/// The server: a small root that builds its parts once and hands each only
+/// what it may touch (its roles of the store, its limits, its windows). The
+/// HTTP layer reaches the parts through the accessors; the root itself only
+/// follows the store's announcements and sweeps.
 #[derive(Debug)]
 pub struct Service {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub settings: Settings,
-    pub(crate) secret: ServerSecret,
-    pub(crate) waiters: Waiters,
-    pub(crate) seen_claims: SeenClaims,
-    pub(crate) claim_limiter: FailureLimiter,
-    pub(crate) redeem_limiter: FailureLimiter,
-    pub(crate) client_auth_limiter: FailureLimiter,
-    pub(crate) sign_in_limiter: FailureLimiter,
-    pub(crate) session_limiter: FailureLimiter<uuid::Uuid>,
-    pub(crate) long_polls: LongPolls,
-    pub(crate) auth_cache: AuthCache,
-    pub(crate) mail: Option<crate::mail::Outbox>,
-    pub(crate) email_link_limiter: FailureLimiter,
-    pub(crate) mail_limiter: FailureLimiter<[u8; 32]>,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    /// For upkeep only: watching for announcements, sweeping, health and pool figures.
+    store: Arc<dyn Store>,
+    cache: Arc<AuthCache>,
+    cli_login: CliLogin,
+    sessions: Sessions,
+    api_keys: ApiKeys,
+    users: Users,
+    web: WebSignIn,
+    sso: SingleSignOn,
+    introspection: Introspection,
+    /// Shared by the parts that start rows without a session.
+    starts: Arc<FailureLimiter>,
     /// Cancelled on shutdown, so long polls answer at once instead of holding it up.
-    pub shutdown: CancellationToken,
+    shutdown: CancellationToken,
+}
+
+/// Why a service could not be built from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the public URL cannot be a WebAuthn relying party: {0}")]
+    WebAuthn(String),
 }
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secret: ServerSecret, settings: Settings) -> Self {
-        Self {
-            claim_limiter: FailureLimiter::new(settings.claim_failures),
-            redeem_limiter: FailureLimiter::new(settings.redeem_failures),
-            client_auth_limiter: FailureLimiter::new(settings.client_auth_failures),
-            sign_in_limiter: FailureLimiter::new(settings.sign_in_starts),
-            session_limiter: FailureLimiter::new(settings.session_starts),
-            long_polls: LongPolls::new(settings.long_polls_per_client, settings.max_long_polls),
-            mail: settings.mail.as_ref().map(|mail| crate::mail::Outbox::new(mail, &settings.public_url)),
-            email_link_limiter: FailureLimiter::new(settings.email_link_requests),
-            mail_limiter: FailureLimiter::new(settings.mails_per_address),
-            // Where other processes' revocations are announced, the cache waits
-            // until they can be heard (see `follow_store`).
-            auth_cache: if store.announces_revocations() {
-                AuthCache::untrusted(settings.auth_cache_ttl)
-            } else {
-                AuthCache::new(settings.auth_cache_ttl)
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secret: ServerSecret,
+        settings: Settings,
+    ) -> Result<Self, StartError> {
+        // Where other processes' revocations are announced, the cache waits
+        // until they can be heard (see `follow_store`).
+        let cache = Arc::new(if store.announces_revocations() {
+            AuthCache::untrusted(settings.auth_cache_ttl)
+        } else {
+            AuthCache::new(settings.auth_cache_ttl)
+        });
+        let revocations = Revocations::new(cache.clone());
+        let drafts = SessionDrafts::new(settings.session_ttl);
+        let starts = Arc::new(FailureLimiter::new(settings.sign_in_starts));
+        let shutdown = CancellationToken::new();
+        let cli_login = CliLogin::new(
+            &store,
+            clock.clone(),
+            CliLoginParts {
+                drafts,
+                secret,
+                windows: LoginWindows {
+                    transfer_ttl: settings.transfer_ttl,
+                    paste_ttl: settings.paste_ttl,
+                    max_wait: settings.max_wait,
+                    recheck_every: settings.recheck_every,
+                },
+                claim_failures: settings.claim_failures,
+                redeem_failures: settings.redeem_failures,
+                starts: starts.clone(),
+                long_polls: LongPolls::new(settings.long_polls_per_client, settings.max_long_polls),
+                shutdown: shutdown.clone(),
             },
+        );
+        let web = WebSignIn::new(
+            &store,
+            clock.clone(),
+            WebSignInParts {
+                public_url: &settings.public_url,
+                drafts,
+                revocations: revocations.clone(),
+                starts: starts.clone(),
+                mail: settings.mail.as_ref(),
+                email_link_requests: settings.email_link_requests,
+                mails_per_address: settings.mails_per_address,
+                shutdown: shutdown.clone(),
+            },
+        )
+        .map_err(StartError::WebAuthn)?;
+        let sso = SingleSignOn::new(
+            &store,
+            clock.clone(),
+            SingleSignOnParts {
+                links: web.links().clone(),
+                starts: starts.clone(),
+                oidc: settings.oidc.clone(),
+                github: settings.github.clone(),
+                signup: settings.signup.clone(),
+                public_url: settings.public_url.clone(),
+                email_links: settings.mail.is_some(),
+            },
+        );
+        Ok(Self {
+            sessions: Sessions::new(&store, clock.clone(), drafts, cache.clone(), settings.session_starts),
+            api_keys: ApiKeys::new(&store, clock.clone(), revocations.clone()),
+            users: Users::new(&store, clock.clone(), revocations),
+            introspection: Introspection::new(&store, settings.client_auth_failures),
+            cli_login,
+            web,
+            sso,
+            cache,
+            starts,
             store,
             clock,
             settings,
-            secret,
-            waiters: Waiters::default(),
-            seen_claims: SeenClaims::default(),
-            shutdown: CancellationToken::new(),
-        }
-    }
-
-    /// How many nonces have a claim waiting on them in this process.
-    pub fn waiting_claims(&self) -> usize {
-        self.waiters.keys_waited_on()
-    }
-
-    /// Claims held open right now, in this process.
-    pub fn held_long_polls(&self) -> usize {
-        self.long_polls.held()
-    }
-
-    /// Counts one start (`transfer`, `code`, passkey registration) against
-    /// the caller's session: `429 rate_limited` past the limit.
-    pub fn limit_session(&self, auth: &harmont_store::Authenticated) -> Result<(), ApiError> {
-        self.session_limiter.take(auth.session.id, std::time::Instant::now()).map_err(|retry_after| {
-            ApiError::rate_limited(retry_after).with_message("Too many requests from this session. Retry later.")
+            shutdown,
         })
+    }
+
+    /// The settings the server was built with, for the HTTP layer and the pages.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The service clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The CLI login handoff (`transfer`, `claim`, `code`, `redeem`, device approval).
+    pub fn cli_login(&self) -> &CliLogin {
+        &self.cli_login
+    }
+
+    /// The bearer check and the user's sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Personal API keys.
+    pub fn api_keys(&self) -> &ApiKeys {
+        &self.api_keys
+    }
+
+    /// Users, and the account endpoints.
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+
+    /// Signing in through the pages: links, emailed links, passkeys.
+    pub fn web(&self) -> &WebSignIn {
+        &self.web
+    }
+
+    /// Single sign-on with the configured providers.
+    pub fn sso(&self) -> &SingleSignOn {
+        &self.sso
+    }
+
+    /// Resource-server clients and token introspection.
+    pub fn introspection(&self) -> &Introspection {
+        &self.introspection
+    }
+
+    /// Cancelled when the server shuts down.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Whether the store answers (`/health/ready`).
+    pub async fn store_ready(&self) -> Result<(), harmont_store::StoreError> {
+        self.store.ping().await
+    }
+
+    /// The store's connection pool, where it has one (metrics).
+    pub fn pool_stats(&self) -> Option<harmont_store::PoolStats> {
+        self.store.pool_stats()
+    }
+
+    /// Whether the store's listening connection is up, where it has one (metrics).
+    pub fn listener_up(&self) -> Option<bool> {
+        self.store.announces_revocations().then(|| self.sessions.revocations_heard())
     }
 
     pub fn doc_url(&self, code: harmont_wire::ErrorCode) -> String {
         format!("{}/docs/errors/{}", self.settings.public_url, code.as_str())
-    }
-
-    /// Whether revocations made by other processes sharing the store reach
-    /// this one at once (Postgres, while its listening connection is up), so
-    /// that the bearer cache is used; always true where there are none to hear.
-    pub fn revocations_heard(&self) -> bool {
-        self.auth_cache.trusted()
     }
 
     /// Follows what other processes sharing the store announce, where the
@@ -222,17 +323,17 @@ impl Service {
             false
         });
         if listening.await.unwrap_or(false) {
-            self.auth_cache.listening();
+            self.cache.listening();
         }
         Some(tokio::spawn(async move {
             let mut lost = false;
             while let Some(event) = events.recv().await {
                 match event {
-                    StoreEvent::TransferParked(key) => self.waiters.wake(&key),
-                    StoreEvent::SessionRevoked(id) => self.auth_cache.forget_session(id),
-                    StoreEvent::UserRevoked(id) => self.auth_cache.forget_user(id),
+                    StoreEvent::TransferParked(key) => self.cli_login.parked_elsewhere(&key),
+                    StoreEvent::SessionRevoked(id) => self.cache.forget_session(id),
+                    StoreEvent::UserRevoked(id) => self.cache.forget_user(id),
                     StoreEvent::Lost => {
-                        self.auth_cache.lost();
+                        self.cache.lost();
                         if !lost {
                             lost = true;
                             tracing::warn!(
@@ -242,7 +343,7 @@ impl Service {
                         }
                     }
                     StoreEvent::Listening => {
-                        self.auth_cache.listening();
+                        self.cache.listening();
                         if lost {
                             lost = false;
                             tracing::info!(
@@ -253,16 +354,6 @@ impl Service {
                 }
             }
         }))
-    }
-
-    /// Forgets, in this process, the sessions a revocation ended. Every
-    /// revocation goes through here after the store wrote it (the store
-    /// itself announces it to the other processes, see `Store::watch`).
-    pub(crate) fn revoked(&self, revocation: Revocation) {
-        match revocation {
-            Revocation::Session(id) => self.auth_cache.forget_session(id),
-            Revocation::User(id) => self.auth_cache.forget_user(id),
-        }
     }
 
     /// Deletes expired grants and ended sessions every `every`, until shutdown.
@@ -282,14 +373,12 @@ impl Service {
                 Err(harmont_store::StoreError::Unavailable(_)) => {}
                 Err(err) => tracing::warn!(error = %err, "sweep failed"),
             }
-            self.auth_cache.forget_stale(self.clock.now());
-            self.claim_limiter.forget_idle(std::time::Instant::now());
-            self.redeem_limiter.forget_idle(std::time::Instant::now());
-            self.client_auth_limiter.forget_idle(std::time::Instant::now());
-            self.sign_in_limiter.forget_idle(std::time::Instant::now());
-            self.session_limiter.forget_idle(std::time::Instant::now());
-            self.email_link_limiter.forget_idle(std::time::Instant::now());
-            self.mail_limiter.forget_idle(std::time::Instant::now());
+            let now = Instant::now();
+            self.sessions.forget_stale(self.clock.now());
+            self.cli_login.forget_idle(now);
+            self.introspection.forget_idle(now);
+            self.web.forget_idle(now);
+            self.starts.forget_idle(now);
         }
     }
 }

@@ -6,16 +6,16 @@ use harmont_wire::token::SessionToken;
 use harmont_wire::{nonce, pkce, ErrorCode};
 use std::time::{Duration, Instant};
 
+use super::CliLogin;
 use super::ClientInfo;
 use crate::error::ApiError;
 use crate::rate_limit::LongPollRefusal;
-use crate::service::Service;
 
 /// Seconds a refused long poll is told to wait: slots free as held claims
 /// are answered, within the longest wait (30 s).
 const LONG_POLL_RETRY_AFTER: u64 = 5;
 
-impl Service {
+impl CliLogin {
     /// Any nonce is hashed and looked up as given: unknown, pending, expired,
     /// used and wrong-verifier all answer `cli_code_invalid`, which the
     /// published CLI reads as "not yet". A wrong verifier leaves the grant.
@@ -100,14 +100,14 @@ impl Service {
             if let Some(token) = self.consume_counted(GrantKind::Transfer, key_hash, challenge, client).await? {
                 return Ok(Some(token));
             }
-            let every = self.settings.recheck_every;
+            let every = self.windows.recheck_every;
             let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tokio::select! {
                     () = &mut woken => break,
                     _ = recheck.tick() => {
                         // Bounded by the deadline too: a slow store never holds a claim past it.
-                        let pending = self.store.grant_pending(GrantKind::Transfer, key_hash, self.clock.now());
+                        let pending = self.grants.grant_pending(GrantKind::Transfer, key_hash, self.clock.now());
                         match tokio::time::timeout_at(deadline, pending).await {
                             Ok(pending) => {
                                 if pending? {

@@ -4,11 +4,11 @@ use harmont_store::{GrantKind, NewGrant, User};
 use harmont_wire::paste_code::PasteCode;
 
 use super::check_challenge;
+use super::CliLogin;
 use crate::clock::millis;
 use crate::error::ApiError;
-use crate::service::Service;
 
-impl Service {
+impl CliLogin {
     pub async fn code(&self, user: &User, code_challenge: Option<String>) -> Result<PasteCode, ApiError> {
         check_challenge(code_challenge.as_deref())?;
         // 80 random bits collide with a live code practically never; a few
@@ -17,15 +17,15 @@ impl Service {
             let code = PasteCode::generate();
             let now = self.clock.now();
             let parked = self
-                .store
+                .grants
                 .park_grant(NewGrant {
                     kind: GrantKind::Paste,
                     key_hash: code.keyed_hash(self.secret.expose()),
                     user_id: user.id,
                     code_challenge: code_challenge.clone(),
                     created_at: now,
-                    expires_at: now + millis(self.settings.paste_ttl),
-                    reserved_until: now + millis(self.settings.paste_ttl),
+                    expires_at: now + millis(self.windows.paste_ttl),
+                    reserved_until: now + millis(self.windows.paste_ttl),
                 })
                 .await?;
             if parked {

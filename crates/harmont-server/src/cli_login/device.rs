@@ -25,10 +25,10 @@ use utoipa::ToSchema;
 
 use super::check_challenge;
 use super::seen::LoginState;
+use super::CliLogin;
 use super::ClientInfo;
 use crate::clock::millis;
 use crate::error::ApiError;
-use crate::service::Service;
 
 /// How long a short code can be typed: as long as the harmont CLI waits.
 pub const DEVICE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -101,7 +101,7 @@ fn normalize(typed: &str) -> Option<String> {
         .then(|| format!("{}-{}", &chars[..4], &chars[4..]))
 }
 
-impl Service {
+impl CliLogin {
     fn device_key(&self, user_code: &str) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose()).expect("HMAC takes keys of any length");
         mac.update(b"harmont-device:");
@@ -124,13 +124,13 @@ impl Service {
             Nonce::parse(nonce).map_err(|err| ApiError::new(ErrorCode::NonceInvalid).with_message(err.to_string()))?;
         check_challenge(Some(code_challenge))?;
         // Each start stores a row: limited per address like unauthenticated sign-ins.
-        self.sign_in_limiter.check(client.ip, Instant::now()).map_err(ApiError::rate_limited)?;
-        self.sign_in_limiter.record_failure(client.ip, Instant::now());
+        self.starts.check(client.ip, Instant::now()).map_err(ApiError::rate_limited)?;
+        self.starts.record_failure(client.ip, Instant::now());
         let user_code = verification_code(parsed.expose());
         let host = host.map(|h| h.chars().filter(|c| !c.is_control()).take(255).collect::<String>());
         let now = self.clock.now();
         let parked = self
-            .store
+            .grants
             .park_device_request(DeviceRequest {
                 key_hash: self.device_key(&user_code),
                 nonce_hash: parsed.hash(),
@@ -155,7 +155,7 @@ impl Service {
             )
         };
         let code = normalize(typed).ok_or_else(not_found)?;
-        let request = self.store.device_request(&self.device_key(&code), self.clock.now()).await?;
+        let request = self.grants.device_request(&self.device_key(&code), self.clock.now()).await?;
         request.map(|r| (code, r)).ok_or_else(not_found)
     }
 
@@ -179,13 +179,13 @@ impl Service {
     pub async fn device_approve(&self, user: &User, typed: &str) -> Result<(), ApiError> {
         let code = normalize(typed).ok_or_else(|| ApiError::new(ErrorCode::CliCodeInvalid))?;
         let now = self.clock.now();
-        let request = self.store.take_device_request(&self.device_key(&code), now).await?.ok_or_else(|| {
+        let request = self.grants.take_device_request(&self.device_key(&code), now).await?.ok_or_else(|| {
             ApiError::new(ErrorCode::CliCodeInvalid)
                 .with_message("No login waits under this code any more: run `harmont login` again.")
         })?;
-        let window = millis(self.settings.transfer_ttl);
+        let window = millis(self.windows.transfer_ttl);
         let parked = self
-            .store
+            .grants
             .park_grant(NewGrant {
                 kind: GrantKind::Transfer,
                 key_hash: request.nonce_hash,

@@ -6,11 +6,11 @@ use harmont_wire::token::SessionToken;
 use harmont_wire::{pkce, ErrorCode};
 use std::time::Instant;
 
+use super::CliLogin;
 use super::ClientInfo;
 use crate::error::ApiError;
-use crate::service::Service;
 
-impl Service {
+impl CliLogin {
     /// Whatever is wrong (not a code, unknown, expired, used, wrong verifier)
     /// answers the same `cli_code_invalid` and counts against the client.
     pub async fn redeem(

@@ -13,10 +13,10 @@ use std::net::IpAddr;
 use std::time::Duration;
 use utoipa::ToSchema;
 
+use super::CliLogin;
 use crate::claim_memory::seen::Key;
 use crate::clock::millis;
 use crate::error::ApiError;
-use crate::service::Service;
 
 /// The nonce of the login the page is about to approve.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,11 +64,11 @@ pub const CLAIM_MEMORY: Duration = Duration::from_secs(15 * 60);
 /// most 5 s of backoff), the published `hm` every 750 ms.
 pub const STOPPED_AFTER: Duration = Duration::from_secs(10);
 
-impl Service {
+impl CliLogin {
     /// Notes where a claim came from (see the module docs).
     pub(crate) fn note_claim(&self, key_hash: Key, ip: IpAddr) {
         let now = self.clock.now();
-        let window = self.settings.transfer_ttl.max(self.settings.max_wait).max(CLAIM_MEMORY);
+        let window = self.windows.transfer_ttl.max(self.windows.max_wait).max(CLAIM_MEMORY);
         self.seen_claims.record(key_hash, ip, now, now + millis(window));
     }
 
@@ -96,7 +96,7 @@ impl Service {
         let now = self.clock.now();
         Ok(match self.seen_claims.activity(key_hash, now) {
             Some(a) if a.collected => LoginState::Collected,
-            _ if self.store.grant_pending(GrantKind::Transfer, key_hash, now).await? => LoginState::Approved,
+            _ if self.grants.grant_pending(GrantKind::Transfer, key_hash, now).await? => LoginState::Approved,
             Some(a) if !a.held && now - a.last_seen > millis(STOPPED_AFTER) => LoginState::Stopped,
             Some(_) => LoginState::Waiting,
             None => LoginState::Unseen,

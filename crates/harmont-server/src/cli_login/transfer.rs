@@ -5,11 +5,11 @@ use harmont_wire::nonce::Nonce;
 use harmont_wire::ErrorCode;
 
 use super::check_challenge;
+use super::CliLogin;
 use crate::clock::millis;
 use crate::error::ApiError;
-use crate::service::Service;
 
-impl Service {
+impl CliLogin {
     /// Refuses weak nonces, and a nonce that still reserves a grant (which
     /// stays as it was): one waiting, or one claimed or expired less than a
     /// transfer window ago, so a spent nonce is never parked again meanwhile.
@@ -20,9 +20,9 @@ impl Service {
         check_challenge(code_challenge.as_deref())?;
         let now = self.clock.now();
         let key_hash = nonce.hash();
-        let window = millis(self.settings.transfer_ttl);
+        let window = millis(self.windows.transfer_ttl);
         let parked = self
-            .store
+            .grants
             .park_grant(NewGrant {
                 kind: GrantKind::Transfer,
                 key_hash,

@@ -55,7 +55,7 @@ pub async fn update_current_user(
     SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<UserUpdateRequest>,
 ) -> Result<Json<CurrentUserResponse>, ApiError> {
-    Ok(Json(user_response(service.update_user_name(&auth, &body.name).await?)))
+    Ok(Json(user_response(service.users().update_user_name(&auth, &body.name).await?)))
 }
 
 /// Deletes the current user's account: sessions, API keys, passkeys, pending
@@ -76,7 +76,7 @@ pub async fn delete_current_user(
     State(service): State<Arc<Service>>,
     SessionBearer(auth): SessionBearer,
 ) -> Result<StatusCode, ApiError> {
-    service.delete_user(&auth).await?;
+    service.users().delete_user(&auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -94,7 +94,7 @@ pub async fn list_api_tokens(
     State(service): State<Arc<Service>>,
     Bearer(auth): Bearer,
 ) -> Result<Json<ApiTokenListResponse>, ApiError> {
-    Ok(Json(ApiTokenListResponse { api_tokens: service.list_api_keys(&auth).await? }))
+    Ok(Json(ApiTokenListResponse { api_tokens: service.api_keys().list_api_keys(&auth).await? }))
 }
 
 /// Creates a personal API key (`hmk_…`). Returns the raw secret in the
@@ -119,7 +119,7 @@ pub async fn create_api_token(
     SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<ApiTokenCreateRequest>,
 ) -> Result<axum::response::Response, ApiError> {
-    let created = service.create_api_key(&auth, body).await?;
+    let created = service.api_keys().create_api_key(&auth, body).await?;
     let mut response = no_store(Json::<ApiTokenCreateResponse>(created));
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)
@@ -143,7 +143,7 @@ pub async fn revoke_api_token(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::ApiTokenNotFound))?;
-    service.revoke_api_key(&auth, id).await?;
+    service.api_keys().revoke_api_key(&auth, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,7 +158,7 @@ pub async fn revoke_api_token(
     security(("bearer" = [])),
 )]
 pub async fn logout(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> Result<StatusCode, ApiError> {
-    service.logout(&auth).await?;
+    service.sessions().logout(&auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,7 +177,7 @@ pub async fn list_sessions(
     State(service): State<Arc<Service>>,
     SessionBearer(auth): SessionBearer,
 ) -> Result<Json<SessionList>, ApiError> {
-    Ok(Json(service.list_sessions(&auth).await?))
+    Ok(Json(service.sessions().list_sessions(&auth).await?))
 }
 
 /// Revokes one of the caller's sessions.
@@ -199,7 +199,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::SessionNotFound))?;
-    service.revoke_session(&auth, id).await?;
+    service.sessions().revoke_session(&auth, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,5 +218,5 @@ pub async fn revoke_other_sessions(
     State(service): State<Arc<Service>>,
     SessionBearer(auth): SessionBearer,
 ) -> Result<Json<RevokedSessions>, ApiError> {
-    Ok(Json(RevokedSessions { revoked: service.revoke_other_sessions(&auth).await? }))
+    Ok(Json(RevokedSessions { revoked: service.sessions().revoke_other_sessions(&auth).await? }))
 }

@@ -43,8 +43,8 @@ pub async fn transfer(
     SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<CliTransferRequest>,
 ) -> Result<StatusCode, ApiError> {
-    service.limit_session(&auth)?;
-    service.transfer(&auth.user, &body.nonce, body.code_challenge).await?;
+    service.sessions().limit_starts(&auth)?;
+    service.cli_login().transfer(&auth.user, &body.nonce, body.code_challenge).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,8 +69,9 @@ pub async fn claim(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CliClaimRequest>,
 ) -> Response {
-    let wait = preferred_wait(&headers).map(|w| w.min(service.settings.max_wait));
-    let result = service.claim(&body.nonce, body.code_verifier.as_deref(), wait.unwrap_or_default(), &client).await;
+    let wait = preferred_wait(&headers).map(|w| w.min(service.settings().max_wait));
+    let result =
+        service.cli_login().claim(&body.nonce, body.code_verifier.as_deref(), wait.unwrap_or_default(), &client).await;
     let mut response = token_response(result);
     if let Some(wait) = wait {
         if let Ok(value) = HeaderValue::from_str(&format!("wait={}", wait.as_secs())) {
@@ -100,9 +101,9 @@ pub async fn code(
     SessionBearer(auth): SessionBearer,
     OptionalJsonBody(body): OptionalJsonBody<CliCodeRequest>,
 ) -> Result<Response, ApiError> {
-    service.limit_session(&auth)?;
-    let code = service.code(&auth.user, body.code_challenge).await?;
-    let expires_in = Some(service.settings.paste_ttl.as_secs());
+    service.sessions().limit_starts(&auth)?;
+    let code = service.cli_login().code(&auth.user, body.code_challenge).await?;
+    let expires_in = Some(service.settings().paste_ttl.as_secs());
     Ok(no_store(Json(CliCodeResponse { code: code.expose().to_owned(), expires_in })))
 }
 
@@ -124,7 +125,7 @@ pub async fn redeem(
     Client(client): Client,
     JsonBody(body): JsonBody<CliRedeemRequest>,
 ) -> Response {
-    token_response(service.redeem(&body.code, body.code_verifier.as_deref(), &client).await)
+    token_response(service.cli_login().redeem(&body.code, body.code_verifier.as_deref(), &client).await)
 }
 
 /// Where the terminal waiting for this login connects from, and where the login stands, for the approval page.
@@ -147,7 +148,7 @@ pub async fn inspect(
     Client(client): Client,
     JsonBody(body): JsonBody<CliInspectRequest>,
 ) -> Result<Json<CliInspectResponse>, ApiError> {
-    service.inspect_claims(&body.nonce, client.ip).await.map(Json)
+    service.cli_login().inspect_claims(&body.nonce, client.ip).await.map(Json)
 }
 
 /// Registers a waiting terminal's login for the short approval: a person types
@@ -170,8 +171,8 @@ pub async fn device(
     Client(client): Client,
     JsonBody(body): JsonBody<CliDeviceRequest>,
 ) -> Result<Json<CliDeviceResponse>, ApiError> {
-    let page = format!("{}/cli-login/device", crate::web::web_base(&service.settings.public_url));
-    service.device_start(&body.nonce, &body.code_challenge, body.host, &client, page).await.map(Json)
+    let page = format!("{}/cli-login/device", crate::web::web_base(&service.settings().public_url));
+    service.cli_login().device_start(&body.nonce, &body.code_challenge, body.host, &client, page).await.map(Json)
 }
 
 /// Which terminal waits under a typed code, for the page to show before Authorize.
@@ -197,8 +198,8 @@ pub async fn device_inspect(
     JsonBody(body): JsonBody<CliDeviceCodeRequest>,
 ) -> Result<Json<CliDeviceInspectResponse>, ApiError> {
     // Every code tried counts: guessing codes meets the session's limit.
-    service.limit_session(&auth)?;
-    service.device_inspect(&body.user_code, client.ip).await.map(Json)
+    service.sessions().limit_starts(&auth)?;
+    service.cli_login().device_inspect(&body.user_code, client.ip).await.map(Json)
 }
 
 /// Approves the login waiting under a typed code: its terminal can then claim
@@ -224,8 +225,8 @@ pub async fn device_approve(
     SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<CliDeviceCodeRequest>,
 ) -> Result<StatusCode, ApiError> {
-    service.limit_session(&auth)?;
-    service.device_approve(&auth.user, &body.user_code).await?;
+    service.sessions().limit_starts(&auth)?;
+    service.cli_login().device_approve(&auth.user, &body.user_code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

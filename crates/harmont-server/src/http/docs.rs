@@ -7,9 +7,7 @@
 //! names is the one this server runs with, not a default.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::http::Uri;
-use axum::response::{Html, Response};
+use axum::response::Html;
 use harmont_wire::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +44,7 @@ pub async fn error_page(
     Path(code): Path<String>,
 ) -> Result<Html<String>, ApiError> {
     let code = ErrorCode::from_code(&code).ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
-    let windows = Windows::of(&service.settings);
+    let windows = Windows::of(service.settings());
     let person = for_people(code);
     let envelope = format!(
         "{{\n  \"error\": {{\n    \"type\": \"{kind}\",\n    \"code\": \"{code}\",\n    \"message\": \"{message}\",\n    \
@@ -54,7 +52,7 @@ pub async fn error_page(
         kind = code.kind(),
         code = code.as_str(),
         message = code.message().replace('"', "\\\""),
-        base = service.settings.public_url,
+        base = service.settings().public_url,
     );
     let body = format!(
         "<p class=\"status\">Error <code>{code}</code> · HTTP {status}</p>\
@@ -77,12 +75,6 @@ pub async fn error_page(
         envelope = escape(&envelope),
     );
     Ok(Html(layout(person.title, &body, None)))
-}
-
-/// `/docs/api`: the shell of the API reference; `api-docs.js` renders the
-/// OpenAPI document into it.
-pub async fn api_reference(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
-    crate::web::pages::api_reference(&service, &headers, &uri)
 }
 
 /// The windows this server runs with, in words.

@@ -50,6 +50,6 @@ pub async fn email_link(
     Client(client): Client,
     JsonBody(body): JsonBody<EmailLinkRequest>,
 ) -> Result<(StatusCode, Json<EmailLinkAccepted>), ApiError> {
-    service.request_email_link(&body.email, &client)?;
+    service.web().request_email_link(&body.email, &client)?;
     Ok((StatusCode::ACCEPTED, Json(EmailLinkAccepted { message: ACCEPTED_MESSAGE.to_owned() })))
 }

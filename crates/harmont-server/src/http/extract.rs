@@ -88,7 +88,7 @@ impl FromRequestParts<Arc<Service>> for ResourceServer {
     async fn from_request_parts(parts: &mut Parts, service: &Arc<Service>) -> Result<Self, ApiError> {
         let Client(client) = Client::from_request_parts(parts, service).await?;
         let header = parts.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-        service.authenticate_client(header, client.ip).await.map(ResourceServer)
+        service.introspection().authenticate_client(header, client.ip).await.map(ResourceServer)
     }
 }
 
@@ -230,7 +230,7 @@ impl FromRequestParts<Arc<Service>> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, service: &Arc<Service>) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-        service.authenticate(header).await.map(Bearer)
+        service.sessions().authenticate(header).await.map(Bearer)
     }
 }
 
@@ -261,7 +261,7 @@ impl FromRequestParts<Arc<Service>> for Client {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
-        let ip = client_ip(peer, &parts.headers, &service.settings.trusted_proxies);
+        let ip = client_ip(peer, &parts.headers, &service.settings().trusted_proxies);
         let user_agent = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Client(ClientInfo { ip, user_agent }))
     }

@@ -27,7 +27,7 @@ pub async fn ping() -> Json<Value> {
         (status = 503, description = "The store does not answer (`service_unavailable`)", body = ErrorBody),
     ))]
 pub async fn healthz(State(service): State<Arc<Service>>) -> Result<Json<Value>, ApiError> {
-    match tokio::time::timeout(HEALTH_BOUND, service.store.ping()).await {
+    match tokio::time::timeout(HEALTH_BOUND, service.store_ready()).await {
         Ok(Ok(())) => Ok(Json(json!({"ok": true}))),
         Ok(Err(err)) => {
             tracing::debug!(error = %err, "health check failed");

@@ -61,7 +61,7 @@ impl From<IdentitySummary> for IdentityInfo {
     security(("bearer" = [])),
 )]
 pub async fn list(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> Result<Json<IdentityList>, ApiError> {
-    let identities = service.list_identities(&auth).await?.into_iter().map(IdentityInfo::from).collect();
+    let identities = service.sso().list_identities(&auth).await?.into_iter().map(IdentityInfo::from).collect();
     Ok(Json(IdentityList { identities }))
 }
 
@@ -86,6 +86,6 @@ pub async fn unlink(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::IdentityNotFound))?;
-    service.unlink_identity(&auth, id).await?;
+    service.sso().unlink_identity(&auth, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

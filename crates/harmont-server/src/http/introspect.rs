@@ -42,7 +42,7 @@ pub async fn introspect(
         (None, _) => return Err(invalid("field \"token\" is required")),
         (Some(_), Some(_)) => return Err(invalid("field \"token\" is given more than once")),
     };
-    let answer: IntrospectionResponse = service.introspect(token).await?;
+    let answer: IntrospectionResponse = service.introspection().introspect(service.sessions(), token).await?;
     Ok(no_store(Json(answer)))
 }
 

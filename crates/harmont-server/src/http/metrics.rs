@@ -24,9 +24,9 @@ pub fn router(service: Arc<Service>, handle: PrometheusHandle) -> Router {
 
 async fn scrape(State((service, handle)): State<(Arc<Service>, PrometheusHandle)>) -> Response {
     observe(Snapshot {
-        long_polls_held: service.held_long_polls(),
-        pool: service.store.pool_stats(),
-        listener_up: service.store.announces_revocations().then(|| service.revocations_heard()),
+        long_polls_held: service.cli_login().held_long_polls(),
+        pool: service.pool_stats(),
+        listener_up: service.listener_up(),
     });
     handle.run_upkeep();
     let mut response = handle.render().into_response();
@@ -38,7 +38,7 @@ async fn scrape(State((service, handle)): State<(Arc<Service>, PrometheusHandle)
 /// the recorder's histogram buffers every few seconds between scrapes.
 pub async fn serve(listener: tokio::net::TcpListener, service: Arc<Service>, handle: PrometheusHandle) {
     let upkeep = handle.clone();
-    let shutdown = service.shutdown.clone();
+    let shutdown = service.shutdown().clone();
     let drain = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {

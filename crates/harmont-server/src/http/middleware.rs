@@ -73,7 +73,7 @@ fn audit_context(service: &Service, request_id: &str, req: &Request) -> crate::a
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
     crate::audit::RequestContext {
         request_id: request_id.to_owned(),
-        client_ip: peer.map(|peer| super::extract::client_ip(peer, req.headers(), &service.settings.trusted_proxies)),
+        client_ip: peer.map(|peer| super::extract::client_ip(peer, req.headers(), &service.settings().trusted_proxies)),
         user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         caller: None,
     }

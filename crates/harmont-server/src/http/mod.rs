@@ -13,6 +13,7 @@ mod introspect;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+mod pages;
 mod sign_in_methods;
 mod sso;
 mod web_sign_in;
@@ -68,7 +69,7 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/openapi.json", get(openapi::openapi_json))
         .route("/docs/errors", get(docs::error_index))
         .route("/docs/errors/{code}", get(docs::error_page))
-        .route("/docs/api", get(docs::api_reference))
+        .route("/docs/api", get(pages::api_reference))
         .route("/api/v0/auth/links/redeem", post(web_sign_in::redeem_link))
         .route("/api/v0/auth/links/email", post(email_links::email_link))
         .route("/api/v0/auth/methods", get(sign_in_methods::sign_in_methods))
@@ -83,10 +84,10 @@ pub fn routes() -> Router<Arc<Service>> {
         .route("/api/v0/auth/passkeys/register/start", post(web_sign_in::register_start))
         .route("/api/v0/auth/passkeys/register/finish", post(web_sign_in::register_finish))
         .route("/", get(web::pages::home))
-        .route("/login", get(web::pages::login))
-        .route("/cli-login", get(web::pages::cli_login))
-        .route("/cli-login/device", get(web::pages::cli_login))
-        .route("/settings", get(web::pages::settings))
+        .route("/login", get(pages::login))
+        .route("/cli-login", get(pages::cli_login))
+        .route("/cli-login/device", get(pages::cli_login))
+        .route("/settings", get(pages::settings))
         .route("/assets/{name}", get(web::pages::asset))
 }
 
@@ -114,7 +115,7 @@ pub fn with_middleware(routes: Router<Arc<Service>>, service: Arc<Service>) -> R
         .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(axum::middleware::from_fn(web::pages::security_headers))
         .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(tower::util::option_layer(cors(&service.settings.cors_origins)))
+        .layer(tower::util::option_layer(cors(&service.settings().cors_origins)))
         .layer(axum::middleware::from_fn_with_state(service.clone(), middleware::request_context))
         .with_state(service)
 }

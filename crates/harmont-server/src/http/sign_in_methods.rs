@@ -34,9 +34,10 @@ pub struct SignInProvider {
 )]
 pub async fn sign_in_methods(State(service): State<Arc<Service>>) -> Json<SignInMethods> {
     let providers = service
+        .sso()
         .sso_providers()
         .into_iter()
         .map(|(id, name)| SignInProvider { id: id.to_owned(), name, start_url: format!("/api/v0/auth/sso/{id}/start") })
         .collect();
-    Json(SignInMethods { email_links: service.email_links_enabled(), providers })
+    Json(SignInMethods { email_links: service.web().email_links_enabled(), providers })
 }

@@ -27,7 +27,7 @@ pub async fn start(
     query: Result<Query<StartQuery>, QueryRejection>,
 ) -> Response {
     let next = query.as_ref().ok().and_then(|q| q.next.as_deref());
-    match service.sso_start(&provider, next, &client).await {
+    match service.sso().sso_start(&provider, next, &client).await {
         Ok((url, reference)) => {
             let cookie = flow_cookie(&service, &provider, reference.expose(), FLOW_TTL.as_secs());
             redirect(&url, cookie)
@@ -44,7 +44,7 @@ pub async fn callback(
 ) -> Response {
     let reference = read_cookie(&headers);
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let outcome = service.sso_callback(&provider, reference, query).await;
+    let outcome = service.sso().sso_callback(&provider, reference, query).await;
     // The flow is spent either way: the cookie goes.
     let clear = flow_cookie(&service, &provider, "", 0);
     match outcome {
@@ -70,7 +70,7 @@ pub async fn callback(
 /// top-level redirect back, not on cross-site subrequests), only for the
 /// callback's path, Secure when the site is served over HTTPS.
 fn flow_cookie(service: &Service, provider: &str, value: &str, max_age: u64) -> String {
-    let secure = if service.settings.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let secure = if service.settings().public_url.starts_with("https://") { "; Secure" } else { "" };
     format!(
         "{FLOW_COOKIE}={value}; Path=/api/v0/auth/sso/{provider}/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
     )

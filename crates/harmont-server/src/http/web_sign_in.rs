@@ -121,7 +121,7 @@ pub async fn redeem_link(
     Client(client): Client,
     JsonBody(body): JsonBody<LinkRedeemRequest>,
 ) -> Result<Response, ApiError> {
-    let token = service.redeem_login_link(&body.link, &client).await?;
+    let token = service.web().redeem_login_link(&body.link, &client).await?;
     Ok(token_response(token.expose()))
 }
 
@@ -138,7 +138,7 @@ pub async fn sign_in_start(
     State(service): State<Arc<Service>>,
     Client(client): Client,
 ) -> Result<Json<CeremonyStart>, ApiError> {
-    Ok(Json(service.start_passkey_sign_in(&client).await?.into()))
+    Ok(Json(service.web().start_passkey_sign_in(&client).await?.into()))
 }
 
 /// Verifies a passkey sign-in and returns a fresh session token.
@@ -158,7 +158,7 @@ pub async fn sign_in_finish(
     Client(client): Client,
     JsonBody(body): JsonBody<PasskeySignInFinish>,
 ) -> Result<Response, ApiError> {
-    let token = service.finish_passkey_sign_in(&body.ceremony, body.credential, &client).await?;
+    let token = service.web().finish_passkey_sign_in(&body.ceremony, body.credential, &client).await?;
     Ok(token_response(token.expose()))
 }
 
@@ -178,8 +178,8 @@ pub async fn register_start(
     State(service): State<Arc<Service>>,
     SessionBearer(auth): SessionBearer,
 ) -> Result<Json<CeremonyStart>, ApiError> {
-    service.limit_session(&auth)?;
-    Ok(Json(service.start_passkey_registration(&auth).await?.into()))
+    service.sessions().limit_starts(&auth)?;
+    Ok(Json(service.web().start_passkey_registration(&auth).await?.into()))
 }
 
 /// Verifies a new passkey and stores it for the signed-in user. Needs a
@@ -204,7 +204,7 @@ pub async fn register_finish(
     SessionBearer(auth): SessionBearer,
     JsonBody(body): JsonBody<PasskeyRegistrationFinish>,
 ) -> Result<(StatusCode, Json<PasskeyInfo>), ApiError> {
-    let passkey = service.finish_passkey_registration(&auth, &body.ceremony, body.credential, body.name).await?;
+    let passkey = service.web().finish_passkey_registration(&auth, &body.ceremony, body.credential, body.name).await?;
     Ok((StatusCode::CREATED, Json(passkey.into())))
 }
 
@@ -219,7 +219,7 @@ pub async fn register_finish(
     security(("bearer" = [])),
 )]
 pub async fn list(State(service): State<Arc<Service>>, Bearer(auth): Bearer) -> Result<Json<PasskeyList>, ApiError> {
-    let passkeys = service.list_passkeys(&auth).await?.into_iter().map(PasskeyInfo::from).collect();
+    let passkeys = service.web().list_passkeys(&auth).await?.into_iter().map(PasskeyInfo::from).collect();
     Ok(Json(PasskeyList { passkeys }))
 }
 
@@ -244,6 +244,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::PasskeyNotFound))?;
-    service.delete_passkey(&auth, id).await?;
+    service.web().delete_passkey(&auth, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,14 +14,18 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::{NewIdentity, NewSsoFlow, NewUser, StoreError};
+use harmont_store::{NewIdentity, NewSsoFlow, NewUser, Store, StoreError};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::clock::millis;
-use crate::providers::{ProviderError, ProviderIdentity};
-use crate::service::Service;
+use crate::clock::{millis, Clock};
+use crate::providers::github::GithubProvider;
+use crate::providers::oidc::OidcProvider;
+use crate::providers::{ProviderError, ProviderIdentity, SignupPolicy};
+use crate::rate_limit::FailureLimiter;
+use crate::web::links::Links;
 
 /// How long a started sign-in may take at the provider.
 pub const FLOW_TTL: Duration = Duration::from_secs(10 * 60);
@@ -207,14 +211,68 @@ pub fn local_next(next: Option<&str>) -> String {
     }
 }
 
-impl Service {
+/// Single sign-on: the configured providers and who may sign up through
+/// them, the flows between start and callback, identities and the users
+/// they sign in as (created with their identity, never alone), and the
+/// login links every success ends on.
+#[derive(Debug)]
+pub struct SingleSignOn {
+    flows: Arc<dyn Store>,
+    identities: Arc<dyn Store>,
+    users: Arc<dyn Store>,
+    links: Links,
+    clock: Arc<dyn Clock>,
+    /// Unauthenticated starts that store a row (shared with passkey sign-in
+    /// starts and the CLI's device requests).
+    starts: Arc<FailureLimiter>,
+    oidc: Option<Arc<OidcProvider>>,
+    github: Option<Arc<GithubProvider>>,
+    signup: SignupPolicy,
+    /// Where the pages live (see [`crate::web::web_base`]).
+    web_base: String,
+    /// Whether users may also sign in by an emailed link, so that unlinking
+    /// their last identity does not lock them out.
+    email_links: bool,
+}
+
+/// What [`SingleSignOn::new`] is built from, besides the store and the clock.
+#[derive(Debug)]
+pub(crate) struct SingleSignOnParts {
+    pub links: Links,
+    pub starts: Arc<FailureLimiter>,
+    pub oidc: Option<Arc<OidcProvider>>,
+    pub github: Option<Arc<GithubProvider>>,
+    pub signup: SignupPolicy,
+    pub public_url: String,
+    pub email_links: bool,
+}
+
+impl SingleSignOn {
+    pub(crate) fn new(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, parts: SingleSignOnParts) -> Self {
+        Self {
+            flows: store.clone(),
+            identities: store.clone(),
+            users: store.clone(),
+            links: parts.links,
+            clock,
+            starts: parts.starts,
+            oidc: parts.oidc,
+            github: parts.github,
+            signup: parts.signup,
+            web_base: crate::web::web_base(&parts.public_url),
+            email_links: parts.email_links,
+        }
+    }
+}
+
+impl SingleSignOn {
     /// The providers configured here, as `(id, name)`, in button order.
     pub fn sso_providers(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if let Some(oidc) = &self.settings.oidc {
+        if let Some(oidc) = &self.oidc {
             out.push(("oidc", oidc.name().to_owned()));
         }
-        if self.settings.github.is_some() {
+        if self.github.is_some() {
             out.push(("github", "GitHub".to_owned()));
         }
         out
@@ -222,8 +280,8 @@ impl Service {
 
     fn provider(&self, id: &str) -> Result<Provider, SsoFailure> {
         match id {
-            "oidc" => self.settings.oidc.clone().map(Provider::Oidc),
-            "github" => self.settings.github.clone().map(Provider::Github),
+            "oidc" => self.oidc.clone().map(Provider::Oidc),
+            "github" => self.github.clone().map(Provider::Github),
             _ => None,
         }
         .ok_or(SsoFailure::UnknownProvider)
@@ -231,7 +289,7 @@ impl Service {
 
     /// Where the provider sends the browser back.
     pub fn sso_redirect_uri(&self, provider: &str) -> String {
-        format!("{}/api/v0/auth/sso/{provider}/callback", crate::web::web_base(&self.settings.public_url))
+        format!("{}/api/v0/auth/sso/{provider}/callback", self.web_base)
     }
 
     /// Starts a sign-in: the provider's URL to send the browser to, and the
@@ -243,10 +301,10 @@ impl Service {
         client: &crate::cli_login::ClientInfo,
     ) -> Result<(String, FlowReference), SsoFailure> {
         let chosen = self.provider(provider)?;
-        self.sign_in_limiter.take(client.ip, std::time::Instant::now()).map_err(|_| SsoFailure::TooMany)?;
+        self.starts.take(client.ip, std::time::Instant::now()).map_err(|_| SsoFailure::TooMany)?;
         let reference = FlowReference::generate();
         let now = self.clock.now();
-        self.store
+        self.flows
             .park_sso_flow(NewSsoFlow {
                 key_hash: reference.key_hash(),
                 provider: provider.to_owned(),
@@ -280,7 +338,7 @@ impl Service {
         let chosen = self.provider(provider)?;
         let reference = reference.ok_or(SsoFailure::NoFlow)?;
         // Taken first, so that whatever happens next the flow is spent.
-        let flow = self.store.take_sso_flow(&reference.key_hash(), self.clock.now()).await?;
+        let flow = self.flows.take_sso_flow(&reference.key_hash(), self.clock.now()).await?;
         let flow = flow.filter(|f| f.provider == provider).ok_or(SsoFailure::NoFlow)?;
         let state_ok = query.state.as_deref().is_some_and(|s| {
             use subtle::ConstantTimeEq;
@@ -307,8 +365,7 @@ impl Service {
         }
         .map_err(SsoFailure::Provider)?;
         let user_id = self.user_for_identity(&identity).await?;
-        let link =
-            self.create_login_link_valid_for(user_id, SSO_LINK_TTL).await.map_err(|_| SsoFailure::Unavailable)?;
+        let link = self.links.issue(user_id, SSO_LINK_TTL).await.map_err(|_| SsoFailure::Unavailable)?;
         let secret = link.split_once("#link=").map_or("", |(_, s)| s);
         let next = url::form_urlencoded::byte_serialize(flow.next.as_bytes()).collect::<String>();
         Ok(format!("/login?next={next}#link={secret}"))
@@ -318,23 +375,22 @@ impl Service {
     pub async fn user_for_identity(&self, identity: &ProviderIdentity) -> Result<Uuid, SsoFailure> {
         let now = self.clock.now();
         let verified_email = identity.email.as_deref().filter(|_| identity.email_verified);
-        if let Some(linked) = self.store.identity_by_subject(&identity.issuer, &identity.subject).await? {
-            self.store.touch_identity(linked.id, verified_email, now).await?;
+        if let Some(linked) = self.identities.identity_by_subject(&identity.issuer, &identity.subject).await? {
+            self.identities.touch_identity(linked.id, verified_email, now).await?;
             return Ok(linked.user_id);
         }
-        let email =
-            verified_email.filter(|e| crate::sessions::looks_like_email(e)).ok_or(SsoFailure::EmailNotVerified)?;
-        let existing = self.store.user_by_email(email).await?;
+        let email = verified_email.filter(|e| crate::users::looks_like_email(e)).ok_or(SsoFailure::EmailNotVerified)?;
+        let existing = self.users.user_by_email(email).await?;
         let (user_id, new_user) = match existing {
             Some(user) => (user.id, None),
             None => {
-                match &self.settings.signup {
+                match &self.signup {
                     crate::providers::SignupPolicy::Invite => return Err(SsoFailure::SignupClosed),
                     policy if !policy.admits(email) => return Err(SsoFailure::DomainNotAllowed),
                     _ => {}
                 }
                 let id = Uuid::new_v4();
-                let slug = email.split('@').next().map(crate::sessions::slug_of);
+                let slug = email.split('@').next().map(crate::users::slug_of);
                 let user = NewUser {
                     id,
                     email: email.to_owned(),
@@ -355,14 +411,14 @@ impl Service {
             created_at: now,
         };
         let created_user = new_user.is_some();
-        match self.store.create_identity(created, new_user).await {
+        match self.identities.create_identity(created, new_user).await {
             Ok(_) => {
                 tracing::info!(user = %user_id, provider = identity.provider, created_user, "linked a sign-in identity");
                 Ok(user_id)
             }
             // Two first sign-ins at once: the other one linked it.
             Err(StoreError::Conflict(_)) => {
-                let linked = self.store.identity_by_subject(&identity.issuer, &identity.subject).await?;
+                let linked = self.identities.identity_by_subject(&identity.issuer, &identity.subject).await?;
                 linked.map(|l| l.user_id).ok_or(SsoFailure::Unavailable)
             }
             Err(err) => Err(err.into()),
@@ -409,17 +465,17 @@ pub struct IdentitySummary {
     pub last_used_at: Option<harmont_store::Millis>,
 }
 
-impl Service {
+impl SingleSignOn {
     /// The signed-in user's linked identities, oldest first.
     pub async fn list_identities(
         &self,
         auth: &harmont_store::Authenticated,
     ) -> Result<Vec<IdentitySummary>, crate::error::ApiError> {
-        let identities = self.store.list_identities(auth.user.id).await?;
+        let identities = self.identities.list_identities(auth.user.id).await?;
         Ok(identities
             .into_iter()
             .map(|i| IdentitySummary {
-                provider_name: match (i.provider.as_str(), &self.settings.oidc) {
+                provider_name: match (i.provider.as_str(), &self.oidc) {
                     ("github", _) => "GitHub".to_owned(),
                     ("oidc", Some(oidc)) if oidc.issuer() == i.issuer => oidc.name().to_owned(),
                     _ => i.issuer.clone(),
@@ -445,8 +501,8 @@ impl Service {
         use harmont_store::IdentityRemoval;
         use harmont_wire::ErrorCode;
         crate::access::require_recent_sign_in(auth, self.clock.now())?;
-        let keep_last = !self.email_links_enabled();
-        match self.store.delete_identity(auth.user.id, id, keep_last).await? {
+        let keep_last = !self.email_links;
+        match self.identities.delete_identity(auth.user.id, id, keep_last).await? {
             IdentityRemoval::Removed => {
                 tracing::info!(user_id = %auth.user.id, identity_id = %id, "sign-in identity unlinked");
                 Ok(())

@@ -9,20 +9,19 @@
 //! per process: with N replicas an address may get up to 5·N.
 
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-use crate::cli_login::ClientInfo;
+use super::WebSignIn;
+use crate::access::ClientInfo;
 use crate::error::ApiError;
 use crate::mail::MailRequest;
-use crate::service::Service;
 use harmont_wire::ErrorCode;
 
 /// How long an emailed link works.
 pub const EMAIL_LINK_TTL: Duration = Duration::from_secs(15 * 60);
 
-impl Service {
+impl WebSignIn {
     /// Whether emailed sign-in links are on (SMTP configured).
     pub fn email_links_enabled(&self) -> bool {
         self.mail.is_some()
@@ -34,7 +33,7 @@ impl Service {
     pub fn request_email_link(&self, email: &str, client: &ClientInfo) -> Result<(), ApiError> {
         let Some(mail) = &self.mail else { return Err(ApiError::new(ErrorCode::NotFound)) };
         let email = email.trim().to_lowercase();
-        if !crate::sessions::looks_like_email(&email) {
+        if !crate::users::looks_like_email(&email) {
             return Err(ApiError::new(ErrorCode::ValidationFailed).with_message("`email` is not an email address."));
         }
         self.email_link_limiter.take(client.ip, Instant::now()).map_err(|retry_after| {
@@ -54,7 +53,7 @@ impl Service {
 
     /// Sends the queued links one at a time, until shutdown. Started by
     /// [`crate::serve`] when SMTP is configured.
-    pub async fn send_email_links_forever(self: Arc<Self>, mut queue: mpsc::Receiver<MailRequest>) {
+    pub async fn send_email_links_forever(&self, mut queue: mpsc::Receiver<MailRequest>) {
         loop {
             let request = tokio::select! {
                 request = queue.recv() => match request {
@@ -74,7 +73,7 @@ impl Service {
             tracing::info!("sign-in mail not sent: this address had its 5 this hour");
             return;
         }
-        let user = match self.user_by_email(&request.email).await {
+        let user = match self.users.user_by_email(&request.email).await {
             Ok(Some(user)) => user,
             Ok(None) => return,
             Err(err) => {
@@ -93,7 +92,7 @@ impl Service {
             "Someone, hopefully you, asked to sign in to Harmont ({base}) with this address.\n\n\
              Open this link within 15 minutes to sign in. It works once:\n\n{link}\n\n\
              If you did not ask for it, ignore this mail: nobody can sign in without the link.\n",
-            base = super::web_base(&self.settings.public_url),
+            base = self.web_base,
         );
         match mail.mailer.send(&user.email, "Your Harmont sign-in link", body).await {
             Ok(()) => tracing::info!(user = %user.id, "sent a sign-in link by mail"),

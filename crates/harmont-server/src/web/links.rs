@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::NewLoginLink;
+use harmont_store::{Millis, NewLoginLink};
 use harmont_wire::token::SessionToken;
 use harmont_wire::ErrorCode;
 use sha2::{Digest, Sha256};
@@ -16,11 +16,13 @@ use std::fmt;
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::cli_login::ClientInfo;
-use crate::clock::millis;
+use harmont_store::{Session, SessionDraft, Store};
+use std::sync::Arc;
+
+use super::WebSignIn;
+use crate::access::{ClientInfo, SignIn};
+use crate::clock::{millis, Clock};
 use crate::error::ApiError;
-use crate::service::Service;
-use crate::sessions::SignIn;
 
 /// How long an operator's login link works.
 pub const LINK_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -59,20 +61,51 @@ impl fmt::Debug for LinkSecret {
     }
 }
 
-impl Service {
+/// The login links' rows: issuing one, and spending one on the session it
+/// pays for. Held by [`WebSignIn`] and by single sign-on, which ends on a link.
+#[derive(Debug, Clone)]
+pub struct Links {
+    links: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    /// Where the pages live (see [`super::web_base`]).
+    web_base: String,
+}
+
+impl Links {
+    pub(crate) fn new(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, public_url: &str) -> Self {
+        Self { links: store.clone(), clock, web_base: super::web_base(public_url) }
+    }
+
+    /// Stores a fresh link that works once within `ttl` and returns the URL to open.
+    pub async fn issue(&self, user_id: Uuid, ttl: Duration) -> Result<String, ApiError> {
+        let secret = LinkSecret::generate();
+        let now = self.clock.now();
+        let link = NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(ttl) };
+        self.links.create_login_link(link).await?;
+        crate::audit::Event::success("login_link_created").user(user_id).emit();
+        Ok(format!("{}/login#link={}", self.web_base, secret.expose()))
+    }
+
+    /// Spends the link, minting `draft`'s session in the same statement.
+    async fn consume(
+        &self,
+        secret: &LinkSecret,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>, ApiError> {
+        Ok(self.links.consume_login_link(&secret.hash(), now, draft).await?)
+    }
+}
+
+impl WebSignIn {
     /// Stores a fresh operator's link (24 hours) for the user and returns the URL to open.
     pub async fn create_login_link(&self, user_id: Uuid) -> Result<String, ApiError> {
-        self.create_login_link_valid_for(user_id, LINK_TTL).await
+        self.links.issue(user_id, LINK_TTL).await
     }
 
     /// Stores a fresh link that works once within `ttl` and returns the URL to open.
     pub async fn create_login_link_valid_for(&self, user_id: Uuid, ttl: Duration) -> Result<String, ApiError> {
-        let secret = LinkSecret::generate();
-        let now = self.clock.now();
-        let link = NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(ttl) };
-        self.store.create_login_link(link).await?;
-        crate::audit::Event::success("login_link_created").user(user_id).emit();
-        Ok(format!("{}/login#link={}", super::web_base(&self.settings.public_url), secret.expose()))
+        self.links.issue(user_id, ttl).await
     }
 
     /// Trades a link for a session token, once.
@@ -82,15 +115,11 @@ impl Service {
         redeemed.map(|(token, _)| token)
     }
 
-    async fn redeem_link_secret(
-        &self,
-        raw: &str,
-        client: &ClientInfo,
-    ) -> Result<(SessionToken, harmont_store::Session), ApiError> {
+    async fn redeem_link_secret(&self, raw: &str, client: &ClientInfo) -> Result<(SessionToken, Session), ApiError> {
         let secret = LinkSecret::parse(raw.trim()).ok_or_else(|| ApiError::new(ErrorCode::LinkInvalid))?;
         let now = self.clock.now();
-        let (token, draft) = self.session_draft(client, now, SignIn::LINK);
-        match self.store.consume_login_link(&secret.hash(), now, draft).await? {
+        let (token, draft) = self.drafts.draft(client, now, SignIn::LINK);
+        match self.links.consume(&secret, now, draft).await? {
             Some(session) => Ok((token, session)),
             None => Err(ApiError::new(ErrorCode::LinkInvalid)),
         }

@@ -6,14 +6,11 @@
 //! Every response carries the security headers of [`security_headers`]: a
 //! CSP without inline script or style, no framing, no referrer.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Request};
 use axum::http::header::{CONTENT_TYPE, HOST, LOCATION};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use std::sync::Arc;
-
-use crate::service::Service;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -60,69 +57,68 @@ pub fn escape(s: &str) -> String {
 
 /// Pages asked for at a loopback IP go to `localhost` (see
 /// [`super::web_origin`]); everything else is served as asked.
-fn canonical_redirect(service: &Service, req_host: Option<&str>, uri: &Uri) -> Option<Response> {
-    if !super::origin_rewritten(&service.settings.public_url) {
+fn canonical_redirect(public_url: &str, req_host: Option<&str>, uri: &Uri) -> Option<Response> {
+    if !super::origin_rewritten(public_url) {
         return None;
     }
-    let origin = super::web_origin(&service.settings.public_url);
+    let origin = super::web_origin(public_url);
     let host = req_host?.rsplit_once(':').map_or(req_host?, |(h, _)| h);
     if host == "localhost" || Some(host) == origin.host_str() {
         return None;
     }
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let location = format!("{}{path_and_query}", super::web_base(&service.settings.public_url));
+    let location = format!("{}{path_and_query}", super::web_base(public_url));
     let value = HeaderValue::from_str(&location).ok()?;
     Some((StatusCode::TEMPORARY_REDIRECT, [(LOCATION, value)]).into_response())
 }
 
-fn page(service: &Service, headers: &HeaderMap, uri: &Uri, title: &str, body: &str, script: &str) -> Response {
-    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
-    if let Some(redirect) = canonical_redirect(service, host, uri) {
-        return redirect;
+/// A page: the shell around `body`, with `script` and the server's windows
+/// (see [`Page::windows`]) in its head, or the redirect to the canonical origin.
+#[derive(Debug)]
+pub struct Page<'a> {
+    /// The server's public URL (`Settings::public_url`).
+    pub public_url: &'a str,
+    /// The server's windows by name (`session-ttl`, `transfer-ttl`,
+    /// `paste-ttl`, `max-wait`), for the pages' scripts to read, so a page
+    /// says "30 days" when the server is configured so, not a default:
+    /// `<meta name="harmont:session-ttl" content="2592000">` and the like.
+    /// Configuration only, never anything from a request or the database.
+    pub windows: &'a [(&'static str, std::time::Duration)],
+}
+
+impl Page<'_> {
+    pub fn render(&self, headers: &HeaderMap, uri: &Uri, shell: &Shell) -> Response {
+        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+        if let Some(redirect) = canonical_redirect(self.public_url, host, uri) {
+            return redirect;
+        }
+        let meta: String = self
+            .windows
+            .iter()
+            .map(|(name, value)| format!("<meta name=\"harmont:{name}\" content=\"{}\">", value.as_secs()))
+            .collect();
+        Html(layout_with(shell.title, shell.body, Some(shell.script), &meta)).into_response()
     }
-    Html(layout_with(title, body, Some(script), &windows_meta(service))).into_response()
 }
 
-/// The server's windows, in seconds, for the pages' scripts to read (so a
-/// page says "30 days" when the server is configured so, not a default):
-/// `<meta name="harmont:session-ttl" content="2592000">` and the like.
-/// Configuration only, never anything from a request or the database.
-fn windows_meta(service: &Service) -> String {
-    let settings = &service.settings;
-    [
-        ("session-ttl", settings.session_ttl),
-        ("transfer-ttl", settings.transfer_ttl),
-        ("paste-ttl", settings.paste_ttl),
-        ("max-wait", settings.max_wait),
-    ]
-    .iter()
-    .map(|(name, value)| format!("<meta name=\"harmont:{name}\" content=\"{}\">", value.as_secs()))
-    .collect()
+/// One page's title, its fragment of HTML and its script module.
+#[derive(Debug, Clone, Copy)]
+pub struct Shell {
+    pub title: &'static str,
+    pub body: &'static str,
+    pub script: &'static str,
 }
 
-pub async fn login(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
-    page(&service, &headers, &uri, "Sign in", include_str!("../../web/login.html"), "login.js")
-}
-
-pub async fn cli_login(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
-    page(
-        &service,
-        &headers,
-        &uri,
-        "Authorize the Harmont CLI",
-        include_str!("../../web/cli-login.html"),
-        "cli-login.js",
-    )
-}
-
-/// `/docs/api`: the API reference, rendered in the browser from `/api/v0/openapi.json`.
-pub fn api_reference(service: &Service, headers: &HeaderMap, uri: &Uri) -> Response {
-    page(service, headers, uri, "API reference", include_str!("../../web/api-docs.html"), "api-docs.js")
-}
-
-pub async fn settings(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Response {
-    page(&service, &headers, &uri, "Settings", include_str!("../../web/settings.html"), "settings.js")
-}
+pub const LOGIN: Shell = Shell { title: "Sign in", body: include_str!("../../web/login.html"), script: "login.js" };
+pub const CLI_LOGIN: Shell = Shell {
+    title: "Authorize the Harmont CLI",
+    body: include_str!("../../web/cli-login.html"),
+    script: "cli-login.js",
+};
+pub const API_REFERENCE: Shell =
+    Shell { title: "API reference", body: include_str!("../../web/api-docs.html"), script: "api-docs.js" };
+pub const SETTINGS: Shell =
+    Shell { title: "Settings", body: include_str!("../../web/settings.html"), script: "settings.js" };
 
 pub async fn home() -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static("/settings"))]).into_response()

@@ -20,11 +20,11 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Webauthn, WebauthnBuilder,
 };
 
-use crate::cli_login::ClientInfo;
+use super::WebSignIn;
+use crate::access::{require_recent_sign_in, ClientInfo, SignIn};
+use crate::auth_cache::Revocation;
 use crate::clock::millis;
 use crate::error::ApiError;
-use crate::service::Service;
-use crate::sessions::{require_recent_sign_in, SignIn};
 
 /// How long the browser has to answer a ceremony.
 pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
@@ -72,21 +72,23 @@ fn passkey_name(name: Option<&str>) -> Result<String, ApiError> {
     Ok(if name.is_empty() { "Passkey".to_owned() } else { name.to_owned() })
 }
 
-impl Service {
-    fn webauthn(&self) -> Result<Webauthn, ApiError> {
-        let origin = super::web_origin(&self.settings.public_url);
-        let rp_id = origin.host_str().unwrap_or("localhost").to_owned();
-        WebauthnBuilder::new(&rp_id, &origin)
-            .and_then(|b| b.rp_name("Harmont").build())
-            .map_err(|e| ApiError::internal(format!("WebAuthn relying party from {origin}: {e}")))
-    }
+/// The WebAuthn relying party of the pages' origin (see [`super::web_origin`]),
+/// built once at start.
+pub(crate) fn relying_party(public_url: &str) -> Result<Webauthn, String> {
+    let origin = super::web_origin(public_url);
+    let rp_id = origin.host_str().unwrap_or("localhost").to_owned();
+    WebauthnBuilder::new(&rp_id, &origin)
+        .and_then(|b| b.rp_name("Harmont").build())
+        .map_err(|e| format!("WebAuthn relying party from {origin}: {e}"))
+}
 
+impl WebSignIn {
     async fn park(&self, kind: CeremonyKind, user_id: Option<Uuid>, state: String) -> Result<String, ApiError> {
         let (id, key_hash) = ceremony_id();
         let now = self.clock.now();
         let ceremony =
             NewCeremony { kind, key_hash, user_id, state, created_at: now, expires_at: now + millis(CEREMONY_TTL) };
-        self.store.park_ceremony(ceremony).await?;
+        self.ceremonies.park_ceremony(ceremony).await?;
         Ok(id)
     }
 
@@ -95,8 +97,8 @@ impl Service {
     /// Needs a recent browser sign-in.
     pub async fn start_passkey_registration(&self, auth: &Authenticated) -> Result<Started, ApiError> {
         require_recent_sign_in(auth, self.clock.now())?;
-        let webauthn = self.webauthn()?;
-        let existing = self.store.list_passkeys(auth.user.id).await?;
+        let webauthn = &self.webauthn;
+        let existing = self.passkeys.list_passkeys(auth.user.id).await?;
         let exclude = existing.iter().map(|p| p.credential_id.clone().into()).collect::<Vec<_>>();
         let display = auth.user.name.clone().unwrap_or_else(|| auth.user.email.clone());
         let (challenge, state) = webauthn
@@ -127,14 +129,14 @@ impl Service {
         let now = self.clock.now();
         require_recent_sign_in(auth, now)?;
         let name = passkey_name(name.as_deref())?;
-        let taken = self.store.take_ceremony(CeremonyKind::Register, &ceremony_hash(ceremony), now).await?;
+        let taken = self.ceremonies.take_ceremony(CeremonyKind::Register, &ceremony_hash(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired registration"))?;
         if taken.user_id != Some(auth.user.id) {
             return Err(invalid("registration started by another user"));
         }
         let state: PasskeyRegistration = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential).map_err(invalid)?;
-        let passkey = self.webauthn()?.finish_passkey_registration(&credential, &state).map_err(invalid)?;
+        let passkey = self.webauthn.finish_passkey_registration(&credential, &state).map_err(invalid)?;
         let stored = NewPasskey {
             id: Uuid::new_v4(),
             user_id: auth.user.id,
@@ -143,7 +145,7 @@ impl Service {
             data: serde_json::to_string(&passkey).map_err(ApiError::internal)?,
             created_at: now,
         };
-        match self.store.create_passkey(stored).await {
+        match self.passkeys.create_passkey(stored).await {
             Ok(p) => {
                 tracing::info!(user_id = %auth.user.id, passkey_id = %p.id, session_id = %auth.session.id, "passkey added");
                 crate::audit::Event::success("passkey_added").subject(p.id).emit();
@@ -158,9 +160,9 @@ impl Service {
     /// Unauthenticated, and each start stores a ceremony row: limited per client.
     pub async fn start_passkey_sign_in(&self, client: &ClientInfo) -> Result<Started, ApiError> {
         let now = std::time::Instant::now();
-        self.sign_in_limiter.check(client.ip, now).map_err(ApiError::rate_limited)?;
-        self.sign_in_limiter.record_failure(client.ip, now);
-        let (challenge, state) = self.webauthn()?.start_discoverable_authentication().map_err(ApiError::internal)?;
+        self.starts.check(client.ip, now).map_err(ApiError::rate_limited)?;
+        self.starts.record_failure(client.ip, now);
+        let (challenge, state) = self.webauthn.start_discoverable_authentication().map_err(ApiError::internal)?;
         let mut options = serde_json::to_value(&challenge).map_err(ApiError::internal)?;
         // The page asks on a click, not through autofill.
         if let Some(map) = options.as_object_mut() {
@@ -190,13 +192,13 @@ impl Service {
         client: &ClientInfo,
     ) -> Result<(SessionToken, harmont_store::Session), ApiError> {
         let now = self.clock.now();
-        let taken = self.store.take_ceremony(CeremonyKind::Authenticate, &ceremony_hash(ceremony), now).await?;
+        let taken = self.ceremonies.take_ceremony(CeremonyKind::Authenticate, &ceremony_hash(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired sign-in"))?;
         let state: DiscoverableAuthentication = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
         let credential: PublicKeyCredential = serde_json::from_value(credential).map_err(invalid)?;
-        let webauthn = self.webauthn()?;
+        let webauthn = &self.webauthn;
         let (user_id, credential_id) = webauthn.identify_discoverable_authentication(&credential).map_err(invalid)?;
-        let stored = self.store.passkey_by_credential_id(credential_id).await?;
+        let stored = self.passkeys.passkey_by_credential_id(credential_id).await?;
         let stored = stored.filter(|p| p.user_id == user_id).ok_or_else(|| invalid("passkey not registered here"))?;
         let mut passkey: Passkey = serde_json::from_str(&stored.data).map_err(ApiError::internal)?;
         let result = webauthn
@@ -204,15 +206,15 @@ impl Service {
             .map_err(invalid)?;
         passkey.update_credential(&result);
         let data = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
-        let (token, draft) = self.session_draft(client, now, SignIn::passkey(stored.id));
-        match self.store.record_passkey_sign_in(stored.id, data, now, draft).await? {
+        let (token, draft) = self.drafts.draft(client, now, SignIn::passkey(stored.id));
+        match self.passkeys.record_passkey_sign_in(stored.id, data, now, draft).await? {
             Some(session) => Ok((token, session)),
             None => Err(invalid("passkey removed during the sign-in")),
         }
     }
 
     pub async fn list_passkeys(&self, auth: &Authenticated) -> Result<Vec<PasskeySummary>, ApiError> {
-        let passkeys = self.store.list_passkeys(auth.user.id).await?;
+        let passkeys = self.passkeys.list_passkeys(auth.user.id).await?;
         Ok(passkeys
             .into_iter()
             .map(|p| PasskeySummary { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at })
@@ -225,11 +227,11 @@ impl Service {
     pub async fn delete_passkey(&self, auth: &Authenticated, id: Uuid) -> Result<(), ApiError> {
         let now = self.clock.now();
         require_recent_sign_in(auth, now)?;
-        let Some(revoked) = self.store.delete_passkey(auth.user.id, id, now).await? else {
+        let Some(revoked) = self.passkeys.delete_passkey(auth.user.id, id, now).await? else {
             return Err(ApiError::new(ErrorCode::PasskeyNotFound));
         };
         for session_id in &revoked {
-            self.revoked(crate::service::Revocation::Session(*session_id));
+            self.revocations.revoked(Revocation::Session(*session_id));
         }
         crate::metrics::sessions_revoked("passkey_removed", revoked.len() as u64);
         crate::audit::Event::success("passkey_removed").subject(id).count(revoked.len() as u64).emit();

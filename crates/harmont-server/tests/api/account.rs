@@ -59,7 +59,7 @@ async fn deleting_needs_a_recent_browser_sign_in(backend: Backend) {
     }
     app.advance(Duration::from_secs(10 * 60) + Duration::from_millis(1));
     assert_error(delete(&app, &link).await, StatusCode::FORBIDDEN, "reauthentication_required").await;
-    assert!(app.service.user_by_email(&email).await.unwrap().is_some(), "nothing deleted");
+    assert!(app.service.users().user_by_email(&email).await.unwrap().is_some(), "nothing deleted");
     assert_eq!(app.get("/api/v0/user", Some(&link)).await.status(), StatusCode::OK);
 }
 api_test!(deleting_needs_a_recent_browser_sign_in);
@@ -80,8 +80,8 @@ async fn deleting_the_account_removes_everything_and_refuses_every_token(backend
     let parked = nonce();
     let transfer = app.post_json("/api/v0/auth/cli/transfer", Some(&operator), json!({"nonce": parked})).await;
     assert_eq!(transfer.status(), StatusCode::NO_CONTENT);
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
-    let login_link = app.service.create_login_link(user.id).await.unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
+    let login_link = app.service.web().create_login_link(user.id).await.unwrap();
     let tokens = [&link, &by_passkey, &operator, &key];
     for token in tokens {
         assert_eq!(app.get("/api/v0/user", Some(token)).await.status(), StatusCode::OK, "cached");
@@ -92,11 +92,11 @@ async fn deleting_the_account_removes_everything_and_refuses_every_token(backend
     for token in tokens {
         assert_error(app.get("/api/v0/user", Some(token)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
-    assert_eq!(app.service.user_by_email(&email).await.unwrap(), None);
+    assert_eq!(app.service.users().user_by_email(&email).await.unwrap(), None);
     let now = app.clock.now();
-    assert_eq!(app.service.store.list_sessions(user.id, now).await.unwrap(), vec![]);
-    assert_eq!(app.service.store.list_api_keys(user.id, now).await.unwrap(), vec![]);
-    assert_eq!(app.service.store.list_passkeys(user.id).await.unwrap(), vec![]);
+    assert_eq!(app.store.list_sessions(user.id, now).await.unwrap(), vec![]);
+    assert_eq!(app.store.list_api_keys(user.id, now).await.unwrap(), vec![]);
+    assert_eq!(app.store.list_passkeys(user.id).await.unwrap(), vec![]);
     let claim = app.post_json("/api/v0/auth/cli/claim", None, json!({"nonce": parked})).await;
     assert_error(claim, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
     let secret = login_link.split_once("#link=").unwrap().1;

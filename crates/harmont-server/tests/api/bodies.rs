@@ -28,7 +28,7 @@ async fn rejected(app: &TestApp, path: &str, token: Option<&str>, raw: &str) -> 
 
 /// How many logins wait for this user (transfers and paste codes).
 async fn grants_of(app: &TestApp, email: &str) -> i64 {
-    let user = app.service.user_by_email(email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(email).await.unwrap().unwrap();
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();

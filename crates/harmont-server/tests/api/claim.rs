@@ -19,7 +19,7 @@ async fn hold_claim(app: &TestApp, nonce: &str) -> tokio::task::JoinHandle<reqwe
     let held = tokio::spawn(async move {
         http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
     });
-    while app.service.waiting_claims() == 0 {
+    while app.service.cli_login().waiting_claims() == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     held

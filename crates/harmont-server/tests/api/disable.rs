@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn set_disabled(app: &TestApp, email: &str, disabled: bool) {
-    let user = app.service.user_by_email(email).await.unwrap().expect("the user");
-    assert!(app.service.set_user_disabled(user.id, disabled).await.unwrap());
+    let user = app.service.users().user_by_email(email).await.unwrap().expect("the user");
+    assert!(app.service.users().set_user_disabled(user.id, disabled).await.unwrap());
 }
 
 async fn user_status(app: &TestApp, token: &str) -> StatusCode {
@@ -43,8 +43,8 @@ async fn holdings(app: &TestApp, email: &str) -> Holdings {
     let code = app.post_json("/api/v0/auth/cli/code", Some(&browser), json!({})).await;
     assert_eq!(code.status(), StatusCode::OK);
     let code = code.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
-    let user = app.service.user_by_email(email).await.unwrap().unwrap();
-    let url = app.service.create_login_link(user.id).await.unwrap();
+    let user = app.service.users().user_by_email(email).await.unwrap().unwrap();
+    let url = app.service.web().create_login_link(user.id).await.unwrap();
     let link = url.split_once("#link=").unwrap().1.to_owned();
     Holdings { session, key, passkey, nonce, code, link }
 }

@@ -110,7 +110,8 @@ async fn healthz_answers_503_when_the_store_is_gone() {
     store.migrate().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let service = Service::new(store, std::sync::Arc::new(SystemClock), ServerSecret::random(), Settings::new(&base));
+    let service =
+        Service::new(store, std::sync::Arc::new(SystemClock), ServerSecret::random(), Settings::new(&base)).unwrap();
     tokio::spawn(harmont_server::serve(listener, std::sync::Arc::new(service), std::future::pending()));
     let http = reqwest::Client::new();
     assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);

@@ -31,11 +31,12 @@ async fn replica_at(app: &TestApp, url: &str) -> TestApp {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let mut settings = Settings::new(base.clone());
     settings.auth_cache_ttl = LONG_TTL;
-    let service = Arc::new(Service::new(store, app.clock.clone(), ServerSecret::random(), settings));
+    let service = Arc::new(Service::new(store.clone(), app.clock.clone(), ServerSecret::random(), settings).unwrap());
     tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
     TestApp {
         base,
         service,
+        store,
         clock: app.clock.clone(),
         http: reqwest::Client::new(),
         backend: app.backend,
@@ -73,7 +74,7 @@ async fn current_session_id(app: &TestApp, token: &str) -> String {
 async fn postgres_a_revocation_on_one_replica_is_refused_by_another_at_once() {
     let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
     let b = a.replica(|s| s.auth_cache_ttl = LONG_TTL).await;
-    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    within(BOUND, "B listens", async || b.service.sessions().revocations_heard()).await;
     let mut took = Vec::new();
     for attempt in 0..20 {
         let (email, token) = a.signed_in().await;
@@ -120,7 +121,7 @@ async fn postgres_a_revocation_on_one_replica_is_refused_by_another_at_once() {
 async fn postgres_a_revoked_key_and_a_deleted_account_are_refused_by_another_replica_at_once() {
     let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
     let b = a.replica(|s| s.auth_cache_ttl = LONG_TTL).await;
-    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    within(BOUND, "B listens", async || b.service.sessions().revocations_heard()).await;
     let email = a.add_user().await;
     let session = a.link_token_for(&email).await;
     let create = async || {
@@ -159,7 +160,7 @@ async fn postgres_without_its_listener_a_replica_reads_the_store_until_it_listen
     let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
     let name = format!("harmont-test-{}", uuid::Uuid::new_v4().simple());
     let b = named_replica(&a, &name).await;
-    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    within(BOUND, "B listens", async || b.service.sessions().revocations_heard()).await;
     let (email, token) = a.signed_in().await;
     assert_eq!(user_status(&b, &token).await, StatusCode::OK);
 
@@ -186,7 +187,7 @@ async fn postgres_without_its_listener_a_replica_reads_the_store_until_it_listen
     .await;
 
     // It listens again by itself, and announcements reach it again.
-    within(Duration::from_secs(10), "B listens again", async || b.service.revocations_heard()).await;
+    within(Duration::from_secs(10), "B listens again", async || b.service.sessions().revocations_heard()).await;
     let (_, token) = a.signed_in().await;
     assert_eq!(user_status(&b, &token).await, StatusCode::OK);
     let response = a.http.post(a.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
@@ -206,15 +207,18 @@ async fn postgres_a_listener_that_goes_silent_is_noticed_and_replaced() {
     let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
     let proxy = FreezingProxy::start(&a.database_url).await;
     let b = replica_at(&a, &proxy.url(&a.database_url)).await;
-    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    within(BOUND, "B listens", async || b.service.sessions().revocations_heard()).await;
 
     proxy.freeze(true);
     // Three seconds of quiet, then the unanswered `SELECT 1` (the store's
     // 2 s timeout): generously bounded.
-    within(Duration::from_secs(15), "B notices its silent listener", async || !b.service.revocations_heard()).await;
+    within(Duration::from_secs(15), "B notices its silent listener", async || {
+        !b.service.sessions().revocations_heard()
+    })
+    .await;
 
     proxy.freeze(false);
-    within(Duration::from_secs(15), "B listens again", async || b.service.revocations_heard()).await;
+    within(Duration::from_secs(15), "B listens again", async || b.service.sessions().revocations_heard()).await;
     let (_, token) = a.signed_in().await;
     // Pooled connections caught mid-statement by the partition are replaced
     // as they fail: B serves again within its store timeout or so.
@@ -302,7 +306,7 @@ fn host_and_port(database_url: &str) -> String {
 async fn postgres_disabling_a_user_on_one_replica_is_refused_by_another_at_once() {
     let a = spawn_app_with(Backend::Postgres, |s| s.auth_cache_ttl = LONG_TTL).await;
     let b = a.replica(|s| s.auth_cache_ttl = LONG_TTL).await;
-    within(BOUND, "B listens", async || b.service.revocations_heard()).await;
+    within(BOUND, "B listens", async || b.service.sessions().revocations_heard()).await;
     let email = a.add_user().await;
     let session = a.link_token_for(&email).await;
     let body = serde_json::json!({"description": "CI"});
@@ -313,9 +317,9 @@ async fn postgres_disabling_a_user_on_one_replica_is_refused_by_another_at_once(
     for token in [&session, &key, &bystander] {
         assert_eq!(user_status(&b, token).await, StatusCode::OK, "B remembers every token");
     }
-    let user = a.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = a.service.users().user_by_email(&email).await.unwrap().unwrap();
 
-    assert!(a.service.set_user_disabled(user.id, true).await.unwrap());
+    assert!(a.service.users().set_user_disabled(user.id, true).await.unwrap());
     for token in [&session, &key] {
         within(BOUND, "B refuses the disabled user's tokens", async || {
             user_status(&b, token).await == StatusCode::FORBIDDEN
@@ -326,7 +330,7 @@ async fn postgres_disabling_a_user_on_one_replica_is_refused_by_another_at_once(
     assert_eq!(refused["error"]["code"], "user_disabled");
     assert_eq!(user_status(&b, &bystander).await, StatusCode::OK, "nobody else is concerned");
 
-    assert!(a.service.set_user_disabled(user.id, false).await.unwrap());
+    assert!(a.service.users().set_user_disabled(user.id, false).await.unwrap());
     for token in [&session, &key] {
         within(BOUND, "B accepts the enabled user's tokens again", async || {
             user_status(&b, token).await == StatusCode::OK

@@ -43,6 +43,8 @@ macro_rules! api_test {
 pub struct TestApp {
     pub base: String,
     pub service: Arc<Service>,
+    /// The service's store, for a test to arrange or inspect rows directly.
+    pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
     pub backend: Backend,
@@ -93,9 +95,9 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let clock = Arc::new(ManualClock::new(wall_clock_millis()));
     let mut settings = Settings::new(base.clone());
     configure(&mut settings);
-    let service = Arc::new(Service::new(store, clock.clone(), ServerSecret::random(), settings));
+    let service = Arc::new(Service::new(store.clone(), clock.clone(), ServerSecret::random(), settings).unwrap());
     tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
-    TestApp { base, service, clock, http: reqwest::Client::new(), backend, dir, database_url }
+    TestApp { base, service, store, clock, http: reqwest::Client::new(), backend, dir, database_url }
 }
 
 pub fn wall_clock_millis() -> i64 {
@@ -110,16 +112,22 @@ impl TestApp {
     /// A new user with a unique email; returns the email.
     pub async fn add_user(&self) -> String {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
-        self.service.add_user(&email, Some("Test User".into())).await.expect("add user");
+        self.service.users().add_user(&email, Some("Test User".into())).await.expect("add user");
         email
     }
 
     /// A session token for `email`, as `harmont-auth token mint` makes them
     /// (an operator session: it may not change credentials).
     pub async fn token_for(&self, email: &str) -> String {
-        let user = self.service.user_by_email(email).await.expect("lookup").expect("user exists");
+        let user = self.service.users().user_by_email(email).await.expect("lookup").expect("user exists");
         let client = ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: Some("tests".into()) };
-        self.service.mint_session(user.id, &client, SignIn::OPERATOR).await.expect("mint").expose().to_owned()
+        self.service
+            .sessions()
+            .mint_session(user.id, &client, SignIn::OPERATOR)
+            .await
+            .expect("mint")
+            .expose()
+            .to_owned()
     }
 
     /// A user and a token for them.
@@ -202,11 +210,13 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let mut settings = Settings::new(base.clone());
         configure(&mut settings);
-        let service = Arc::new(Service::new(store, self.clock.clone(), ServerSecret::random(), settings));
+        let service =
+            Arc::new(Service::new(store.clone(), self.clock.clone(), ServerSecret::random(), settings).unwrap());
         tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
         TestApp {
             base,
             service,
+            store,
             clock: self.clock.clone(),
             http: reqwest::Client::new(),
             backend: self.backend,
@@ -220,8 +230,8 @@ impl TestApp {
 impl TestApp {
     /// A browser session from a one-time login link, as `/login#link=…` makes it.
     pub async fn link_token_for(&self, email: &str) -> String {
-        let user = self.service.user_by_email(email).await.expect("lookup").expect("user exists");
-        let url = self.service.create_login_link(user.id).await.expect("a login link");
+        let user = self.service.users().user_by_email(email).await.expect("lookup").expect("user exists");
+        let url = self.service.web().create_login_link(user.id).await.expect("a login link");
         let secret = url.split_once("#link=").expect("a link URL").1;
         let response = self.post_json("/api/v0/auth/links/redeem", None, serde_json::json!({"link": secret})).await;
         assert_eq!(response.status(), StatusCode::OK, "redeeming a fresh link");

@@ -11,10 +11,9 @@ use serde_json::Value;
 async fn identities_are_listed_and_unlinked_with_the_rules(backend: Backend) {
     let app = spawn_app(backend).await;
     let email = app.add_user().await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
     let now = harmont_server::clock::Clock::now(&*app.clock);
     let linked = app
-        .service
         .store
         .create_identity(
             NewIdentity {

@@ -22,8 +22,7 @@ pub fn unique(name: &str) -> String {
 }
 
 async fn client_named(app: &TestApp, name: &str) -> (String, String) {
-    let (client, secret) =
-        harmont_server::introspection::add_client(&*app.service.store, name, app.clock.now()).await.unwrap();
+    let (client, secret) = harmont_server::introspection::add_client(&*app.store, name, app.clock.now()).await.unwrap();
     (client.id.to_string(), secret.expose().to_owned())
 }
 
@@ -46,8 +45,8 @@ async fn a_live_session_token_is_active_with_whose_it_is(backend: Backend) {
     let app = spawn_app(backend).await;
     let gateway = client(&app, "gateway").await;
     let (email, token) = app.signed_in().await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
-    let session = app.service.store.list_sessions(user.id, app.clock.now()).await.unwrap().remove(0);
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
+    let session = app.store.list_sessions(user.id, app.clock.now()).await.unwrap().remove(0);
     let body = answer(introspect(&app, &gateway, &[("token", &token)]).await).await;
     assert_eq!(
         body,
@@ -69,7 +68,7 @@ async fn a_live_api_key_is_active_as_an_api_key(backend: Backend) {
     let app = spawn_app(backend).await;
     let gateway = client(&app, "gateway").await;
     let (email, session) = app.signed_in().await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
     let (forever, _) = app.api_key_for(&session, None).await;
     let in_an_hour = app.clock.now() + 3_600_000;
     let rfc3339 = harmont_server::clock::rfc3339(in_an_hour);
@@ -149,7 +148,7 @@ async fn without_valid_client_credentials_it_is_a_401_with_the_basic_challenge(b
     let gateway = client(&app, "gateway").await;
     let removed_name = unique("removed");
     let removed = client_named(&app, &removed_name).await;
-    assert!(app.service.store.remove_resource_client(&removed_name).await.unwrap());
+    assert!(app.store.remove_resource_client(&removed_name).await.unwrap());
     let (_, token) = app.signed_in().await;
     let other_secret = harmont_wire::token::ClientSecret::generate().expose().to_owned();
     let unknown_id = uuid::Uuid::new_v4().to_string();

@@ -19,12 +19,12 @@ fn long_poll(app: &TestApp, http: &reqwest::Client) -> tokio::task::JoinHandle<r
 
 async fn until_held(app: &TestApp, count: usize) {
     tokio::time::timeout(Duration::from_secs(30), async {
-        while app.service.held_long_polls() != count {
+        while app.service.cli_login().held_long_polls() != count {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("{} held, expected {count}", app.service.held_long_polls()));
+    .unwrap_or_else(|_| panic!("{} held, expected {count}", app.service.cli_login().held_long_polls()));
 }
 
 /// Issue 14 #5: the 33rd long poll from one address is refused at once while

@@ -12,8 +12,8 @@ const REDEEM: &str = "/api/v0/auth/links/redeem";
 /// A user and a fresh link for them; returns (email, full URL, secret).
 async fn link_for_new_user(app: &TestApp) -> (String, String, String) {
     let email = app.add_user().await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
-    let url = app.service.create_login_link(user.id).await.expect("creating a link");
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
+    let url = app.service.web().create_login_link(user.id).await.expect("creating a link");
     let secret = url.split_once("#link=").expect("the secret is in the fragment").1.to_owned();
     (email, url, secret)
 }

@@ -52,8 +52,8 @@ async fn a_busy_token_is_still_re_read_once_the_cache_ttl_is_up(backend: Backend
     assert_eq!(app.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK);
 
     // Another replica revokes it, straight in the shared store.
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
-    let session = app.service.store.list_sessions(user.id, app.clock.now()).await.unwrap()[0].clone();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
+    let session = app.store.list_sessions(user.id, app.clock.now()).await.unwrap()[0].clone();
     // On Postgres, in plain SQL: the store's own revocation is announced and
     // would drop the entry at once (see `fleet.rs`); this is the TTL's case.
     if backend == Backend::Postgres {
@@ -66,7 +66,7 @@ async fn a_busy_token_is_still_re_read_once_the_cache_ttl_is_up(backend: Backend
             .unwrap();
         assert_eq!(done.rows_affected(), 1);
     } else {
-        assert!(app.service.store.revoke_session(user.id, session.id, app.clock.now()).await.unwrap());
+        assert!(app.store.revoke_session(user.id, session.id, app.clock.now()).await.unwrap());
     }
 
     // Used every 61 s (so each hit also records last_used_at): remembered

@@ -27,9 +27,9 @@ async fn serve_on(
     let clock = Arc::new(ManualClock::new(wall_clock_millis()));
     let mut settings = Settings::new(base.clone());
     configure(&mut settings);
-    let service = Arc::new(Service::new(store, clock.clone(), ServerSecret::random(), settings));
+    let service = Arc::new(Service::new(store.clone(), clock.clone(), ServerSecret::random(), settings).unwrap());
     tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
-    TestApp { base, service, clock, http: reqwest::Client::new(), backend, dir, database_url }
+    TestApp { base, service, store, clock, http: reqwest::Client::new(), backend, dir, database_url }
 }
 
 async fn serve_local(configure: impl FnOnce(&mut Settings)) -> (TestApp, SocketAddr) {
@@ -191,12 +191,15 @@ async fn shutdown_answers_long_polls_and_stops() {
     let (store, _, _dir) = open_store(Backend::Sqlite).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let service = Arc::new(Service::new(
-        store,
-        Arc::new(ManualClock::new(wall_clock_millis())),
-        ServerSecret::random(),
-        Settings::new(base.clone()),
-    ));
+    let service = Arc::new(
+        Service::new(
+            store,
+            Arc::new(ManualClock::new(wall_clock_millis())),
+            ServerSecret::random(),
+            Settings::new(base.clone()),
+        )
+        .unwrap(),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(harmont_server::serve(listener, service.clone(), async move {
         let _ = stopped.await;
@@ -208,7 +211,7 @@ async fn shutdown_answers_long_polls_and_stops() {
             .json(&json!({"nonce": nonce()}))
             .send(),
     );
-    while service.held_long_polls() == 0 {
+    while service.cli_login().held_long_polls() == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.send(()).unwrap();

@@ -168,7 +168,7 @@ async fn stack(backend: Backend, test: &str) -> Option<(TestApp, Nginx)> {
 async fn the_upstream_sees_the_user_id_of_a_live_token(backend: Backend) {
     let Some((app, nginx)) = stack(backend, "the_upstream_sees_the_user_id_of_a_live_token").await else { return };
     let (email, token) = app.signed_in().await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
     let (key, _) = app.api_key_for(&token, None).await;
 
     for (bearer, kind) in [(&token, "session"), (&key, "api_key")] {

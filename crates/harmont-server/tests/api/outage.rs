@@ -107,9 +107,18 @@ async fn server(url: &str, clock: Arc<ManualClock>, backend: Backend) -> TestApp
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let mut settings = Settings::new(base.clone());
     settings.auth_cache_ttl = Duration::from_secs(3600);
-    let service = Arc::new(Service::new(store, clock.clone(), ServerSecret::random(), settings));
+    let service = Arc::new(Service::new(store.clone(), clock.clone(), ServerSecret::random(), settings).unwrap());
     tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
-    TestApp { base, service, clock, http: reqwest::Client::new(), backend, dir: None, database_url: url.to_owned() }
+    TestApp {
+        base,
+        service,
+        store,
+        clock,
+        http: reqwest::Client::new(),
+        backend,
+        dir: None,
+        database_url: url.to_owned(),
+    }
 }
 
 async fn assert_unavailable(response: reqwest::Response) {
@@ -143,7 +152,7 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             (response.await.unwrap(), start.elapsed())
         })
     };
-    while b.service.waiting_claims() == 0 {
+    while b.service.cli_login().waiting_claims() == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
@@ -189,7 +198,7 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             app.get("/healthz", None).await.status() == StatusCode::OK
         })
         .await;
-        within(Duration::from_secs(10), "listening again", async || app.service.revocations_heard()).await;
+        within(Duration::from_secs(10), "listening again", async || app.service.sessions().revocations_heard()).await;
     }
     assert_eq!(b.get("/api/v0/user", Some(&token)).await.status(), StatusCode::OK);
     let response = a.http.post(a.url("/api/v0/auth/logout")).bearer_auth(&token).send().await.unwrap();
@@ -206,7 +215,7 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
         })
     };
-    while b.service.waiting_claims() == 0 {
+    while b.service.cli_login().waiting_claims() == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let start = Instant::now();

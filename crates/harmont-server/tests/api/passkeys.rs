@@ -91,7 +91,7 @@ async fn list_and_delete_own_passkeys(backend: Backend) {
     let other = app.link_token_for(&app.add_user().await).await;
     assert_eq!(app.get(LIST, Some(&token)).await.json::<Value>().await.unwrap(), json!({"passkeys": []}));
 
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
     let id = uuid::Uuid::new_v4();
     let created_at = 1_767_225_600_000;
     let passkey = NewPasskey {
@@ -102,7 +102,7 @@ async fn list_and_delete_own_passkeys(backend: Backend) {
         data: "{}".into(),
         created_at,
     };
-    app.service.store.create_passkey(passkey).await.unwrap();
+    app.store.create_passkey(passkey).await.unwrap();
     let listed: Value = app.get(LIST, Some(&token)).await.json().await.unwrap();
     assert_eq!(
         listed,

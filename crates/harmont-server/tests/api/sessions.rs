@@ -78,9 +78,9 @@ async fn revoking_drops_only_the_affected_cache_entries(backend: Backend) {
     for token in [&mine, &second, &third, &bystander] {
         assert_eq!(app.get("/api/v0/user", Some(token)).await.status(), StatusCode::OK);
     }
-    let user = app.service.user_by_email(&bystander_email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&bystander_email).await.unwrap().unwrap();
     let now = app.clock.now();
-    let theirs = app.service.store.list_sessions(user.id, now).await.unwrap()[0].id;
+    let theirs = app.store.list_sessions(user.id, now).await.unwrap()[0].id;
     // On Postgres in plain SQL, announced to nobody: the store's own
     // revocation is announced and would drop the entry (see `fleet.rs`).
     if backend == Backend::Postgres {
@@ -93,7 +93,7 @@ async fn revoking_drops_only_the_affected_cache_entries(backend: Backend) {
             .unwrap();
         assert_eq!(done.rows_affected(), 1);
     } else {
-        assert!(app.service.store.revoke_session(user.id, theirs, now).await.unwrap());
+        assert!(app.store.revoke_session(user.id, theirs, now).await.unwrap());
     }
 
     let response =

@@ -156,7 +156,7 @@ async fn an_expired_nonce_cannot_be_parked_again_for_a_window(backend: Backend) 
     assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
     assert_error(transfer(&app, &token, &nonce).await, StatusCode::CONFLICT, "nonce_in_use").await;
     // A sweep keeps the reservation too.
-    app.service.store.sweep(harmont_server::clock::Clock::now(&*app.clock), 0).await.unwrap();
+    app.store.sweep(harmont_server::clock::Clock::now(&*app.clock), 0).await.unwrap();
     assert_error(transfer(&app, &token, &nonce).await, StatusCode::CONFLICT, "nonce_in_use").await;
     app.advance(std::time::Duration::from_secs(60));
     assert_eq!(transfer(&app, &token, &nonce).await.status(), StatusCode::NO_CONTENT, "after two windows");

@@ -12,7 +12,7 @@ async fn returns_the_bearers_user(backend: Backend) {
     let response = app.get("/api/v0/user", Some(&token)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = response.json().await.unwrap();
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
     let slug = email.split('@').next().unwrap();
     assert_eq!(
         body,

@@ -25,8 +25,8 @@ fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
 async fn a_session_token_is_answered_200_with_who_it_is(backend: Backend) {
     let app = spawn_app(backend).await;
     let (email, token) = app.signed_in().await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
-    let session = app.service.store.list_sessions(user.id, app.clock.now()).await.unwrap().remove(0);
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
+    let session = app.store.list_sessions(user.id, app.clock.now()).await.unwrap().remove(0);
     for method in [Method::GET, Method::HEAD] {
         let response = verify(&app, method.clone(), Some(&token)).await;
         assert_eq!(response.status(), StatusCode::OK, "{method}");
@@ -44,7 +44,7 @@ async fn an_api_key_is_answered_200_as_an_api_key_without_a_session_id(backend: 
     let app = spawn_app(backend).await;
     let (email, session) = app.signed_in().await;
     let (key, _) = app.api_key_for(&session, None).await;
-    let user = app.service.user_by_email(&email).await.unwrap().unwrap();
+    let user = app.service.users().user_by_email(&email).await.unwrap().unwrap();
     let response = verify(&app, Method::GET, Some(&key)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "x-harmont-user-id"), Some(user.id.to_string().as_str()));
