@@ -15,7 +15,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::extract::{Bearer, Client, JsonBody, SessionBearer};
-use super::no_store;
+use super::token_response;
 use crate::error::ApiError;
 use crate::service::Service;
 use crate::sessions::rfc3339;
@@ -31,10 +31,6 @@ impl From<Started> for CeremonyStart {
     fn from(s: Started) -> Self {
         Self { ceremony: s.ceremony, options: s.options }
     }
-}
-
-fn token_response(token: &str) -> Response {
-    no_store(Json(SignInResponse { token: token.into() }))
 }
 
 /// Trades a one-time login link for a session token. Works once, within its
@@ -56,7 +52,7 @@ pub async fn redeem_link(
     JsonBody(body): JsonBody<LinkRedeemRequest>,
 ) -> Result<Response, ApiError> {
     let token = service.redeem_login_link(&body.link, &client).await?;
-    Ok(token_response(token.expose()))
+    Ok(token_response(token))
 }
 
 /// Starts a passkey sign-in (discoverable credentials: no email needed).
@@ -93,7 +89,7 @@ pub async fn sign_in_finish(
     JsonBody(body): JsonBody<PasskeySignInFinish>,
 ) -> Result<Response, ApiError> {
     let token = service.finish_passkey_sign_in(&body.ceremony, body.credential, &client).await?;
-    Ok(token_response(token.expose()))
+    Ok(token_response(token))
 }
 
 /// Starts registering a passkey for the signed-in user. Needs a browser
