@@ -8,13 +8,12 @@ use axum::Json;
 use harmont_wire::api::{
     CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest, CliTokenResponse, CliTransferRequest,
 };
-use harmont_wire::token::SessionToken;
 use harmont_wire::ErrorBody;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody, SessionBearer};
-use super::no_store;
+use super::{no_store, token_response};
 use crate::cli_login::device::{CliDeviceCodeRequest, CliDeviceInspectResponse, CliDeviceRequest, CliDeviceResponse};
 use crate::cli_login::seen::{CliInspectRequest, CliInspectResponse};
 use crate::error::ApiError;
@@ -72,7 +71,7 @@ pub async fn claim(
     let wait = preferred_wait(&headers).map(|w| w.min(service.settings().max_wait));
     let result =
         service.cli_login().claim(&body.nonce, body.code_verifier.as_deref(), wait.unwrap_or_default(), &client).await;
-    let mut response = token_response(result);
+    let mut response = result.map_or_else(IntoResponse::into_response, token_response);
     if let Some(wait) = wait {
         if let Ok(value) = HeaderValue::from_str(&format!("wait={}", wait.as_secs())) {
             response.headers_mut().insert("preference-applied", value);
@@ -125,7 +124,11 @@ pub async fn redeem(
     Client(client): Client,
     JsonBody(body): JsonBody<CliRedeemRequest>,
 ) -> Response {
-    token_response(service.cli_login().redeem(&body.code, body.code_verifier.as_deref(), &client).await)
+    service
+        .cli_login()
+        .redeem(&body.code, body.code_verifier.as_deref(), &client)
+        .await
+        .map_or_else(IntoResponse::into_response, token_response)
 }
 
 /// Where the terminal waiting for this login connects from, and where the login stands, for the approval page.
@@ -228,13 +231,6 @@ pub async fn device_approve(
     service.sessions().limit_starts(&auth)?;
     service.cli_login().device_approve(&auth.user, &body.user_code).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn token_response(result: Result<SessionToken, ApiError>) -> Response {
-    match result {
-        Ok(token) => no_store(Json(CliTokenResponse { token: token.into() })),
-        Err(err) => err.into_response(),
-    }
 }
 
 /// The `wait` preference of RFC 7240, if the client stated one.

@@ -4,27 +4,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use harmont_wire::web_sign_in::{EmailLinkAccepted, EmailLinkRequest};
 use harmont_wire::ErrorBody;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 use super::extract::{Client, JsonBody};
 use crate::error::ApiError;
 use crate::service::Service;
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct EmailLinkRequest {
-    /// The address to send the link to.
-    #[schema(format = "email", min_length = 3, max_length = 254)]
-    pub email: String,
-}
-
-/// The one answer, whoever the address belongs to.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EmailLinkAccepted {
-    pub message: String,
-}
 
 pub const ACCEPTED_MESSAGE: &str =
     "If this address belongs to an account, a sign-in link is on its way. It works once, within 15 minutes.";

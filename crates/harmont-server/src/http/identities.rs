@@ -4,10 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use harmont_wire::web_sign_in::{IdentityInfo, IdentityList};
 use harmont_wire::{ErrorBody, ErrorCode};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{Bearer, SessionBearer};
@@ -15,27 +14,6 @@ use crate::error::ApiError;
 use crate::service::Service;
 use crate::sessions::rfc3339;
 use crate::sso::IdentitySummary;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct IdentityInfo {
-    pub id: Uuid,
-    /// `oidc` or `github`.
-    pub provider: String,
-    /// The provider's name, as the sign-in button shows it.
-    pub provider_name: String,
-    /// The email the provider gave at the last sign-in.
-    pub email: Option<String>,
-    /// RFC 3339: when it was linked.
-    pub created_at: String,
-    /// RFC 3339; absent until it signs in again.
-    pub last_used_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct IdentityList {
-    /// Oldest first.
-    pub identities: Vec<IdentityInfo>,
-}
 
 impl From<IdentitySummary> for IdentityInfo {
     fn from(i: IdentitySummary) -> Self {

@@ -22,6 +22,8 @@ use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_T
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{delete, get, post};
 use axum::Router;
+use harmont_wire::api::CliTokenResponse;
+use harmont_wire::token::SessionToken;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
@@ -126,6 +128,18 @@ pub(crate) fn no_store(body: impl axum::response::IntoResponse) -> axum::respons
     let mut response = body.into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The answer of every operation that hands out a fresh session token (the
+/// CLI's `claim` and `redeem`, web sign-in with a login link or a passkey):
+/// `{"token": "hms_…"}`, never cached. The document calls this body
+/// `CliTokenResponse` on the CLI's operations (Harmont's published name) and
+/// `SignInResponse` on web sign-in's: two names for one shape, held together
+/// by harmont-wire's tests, so the bytes do not differ. Failures stay with the
+/// caller: the CLI's handlers turn an error into its envelope themselves, so
+/// that `claim` sets `Preference-Applied` on either answer.
+pub(crate) fn token_response(token: SessionToken) -> axum::response::Response {
+    no_store(axum::Json(CliTokenResponse { token: token.into() }))
 }
 
 /// Lets the configured origins call the API with a bearer token; `None`

@@ -3,29 +3,10 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use harmont_wire::web_sign_in::{SignInMethods, SignInProvider};
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 use crate::service::Service;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SignInMethods {
-    /// Whether `POST /api/v0/auth/links/email` sends mail here.
-    pub email_links: bool,
-    /// Single sign-on providers, in the order to show them.
-    pub providers: Vec<SignInProvider>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SignInProvider {
-    /// `oidc` or `github`.
-    pub id: String,
-    /// The button's label.
-    pub name: String,
-    /// Where the browser goes to start (add `?next=/path` to come back there).
-    pub start_url: String,
-}
 
 /// What this server offers besides passkeys: emailed links and single sign-on providers.
 #[utoipa::path(

@@ -6,86 +6,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
+use harmont_wire::web_sign_in::{
+    CeremonyStart, LinkRedeemRequest, PasskeyInfo, PasskeyList, PasskeyRegistrationFinish, PasskeySignInFinish,
+    SignInResponse,
+};
 use harmont_wire::{ErrorBody, ErrorCode};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{Bearer, Client, JsonBody, SessionBearer};
-use super::no_store;
+use super::token_response;
 use crate::error::ApiError;
 use crate::service::Service;
 use crate::sessions::rfc3339;
 use crate::web::passkeys::{PasskeySummary, Started};
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct LinkRedeemRequest {
-    /// The secret after `#link=` in a sign-in link (printed by `harmont-auth
-    /// user add` or `user link`, mailed, or where single sign-on ends).
-    #[schema(min_length = 47, max_length = 47, pattern = "^hml_[A-Za-z0-9_-]{43}$")]
-    pub link: String,
-}
-
-/// A fresh session token for the browser.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SignInResponse {
-    pub token: String,
-}
-
-/// A started WebAuthn ceremony.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CeremonyStart {
-    /// Send back with the answer.
-    pub ceremony: String,
-    /// `{"publicKey": …}` for `navigator.credentials.create()` or `.get()`,
-    /// binary fields as base64url.
-    #[schema(value_type = Object)]
-    pub options: Value,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PasskeySignInFinish {
-    #[schema(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
-    pub ceremony: String,
-    /// The `PublicKeyCredential` from `navigator.credentials.get()`, binary fields as base64url.
-    #[schema(value_type = Object)]
-    pub credential: Value,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PasskeyRegistrationFinish {
-    #[schema(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
-    pub ceremony: String,
-    /// The `PublicKeyCredential` from `navigator.credentials.create()`, binary fields as base64url.
-    #[schema(value_type = Object)]
-    pub credential: Value,
-    /// A name to tell it apart, such as "Laptop": at most 64 characters
-    /// (after trimming), no control characters; "Passkey" when absent or empty.
-    #[serde(default)]
-    #[schema(
-        max_length = 64,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PasskeyInfo {
-    pub id: Uuid,
-    pub name: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339; absent until it is first used to sign in.
-    pub last_used_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PasskeyList {
-    /// Oldest first.
-    pub passkeys: Vec<PasskeyInfo>,
-}
 
 impl From<PasskeySummary> for PasskeyInfo {
     fn from(p: PasskeySummary) -> Self {
@@ -97,10 +31,6 @@ impl From<Started> for CeremonyStart {
     fn from(s: Started) -> Self {
         Self { ceremony: s.ceremony, options: s.options }
     }
-}
-
-fn token_response(token: &str) -> Response {
-    no_store(Json(SignInResponse { token: token.to_owned() }))
 }
 
 /// Trades a one-time login link for a session token. Works once, within its
@@ -122,7 +52,7 @@ pub async fn redeem_link(
     JsonBody(body): JsonBody<LinkRedeemRequest>,
 ) -> Result<Response, ApiError> {
     let token = service.web().redeem_login_link(&body.link, &client).await?;
-    Ok(token_response(token.expose()))
+    Ok(token_response(token))
 }
 
 /// Starts a passkey sign-in (discoverable credentials: no email needed).
@@ -159,7 +89,7 @@ pub async fn sign_in_finish(
     JsonBody(body): JsonBody<PasskeySignInFinish>,
 ) -> Result<Response, ApiError> {
     let token = service.web().finish_passkey_sign_in(&body.ceremony, body.credential, &client).await?;
-    Ok(token_response(token.expose()))
+    Ok(token_response(token))
 }
 
 /// Starts registering a passkey for the signed-in user. Needs a browser
