@@ -181,8 +181,8 @@ async fn without_an_answer_from_harmont_auth_it_is_503_never_a_pass() {
     assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));
 
     // Nobody listening at all.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let layer = HarmontAuthLayer::new(&format!("http://{closed}"), &harmont.client_id, &harmont.client_secret);
+    let closed = harmont_testkit::ClosedPort::new();
+    let layer = HarmontAuthLayer::new(&closed.url(), &harmont.client_id, &harmont.client_secret);
     let base = serve(layer.unwrap()).await;
     let (status, code, _) = refused(whoami(&base, Some(&token)).await).await;
     assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));

@@ -233,7 +233,8 @@ async fn login_refuses_while_harmont_api_token_is_set() {
 #[tokio::test]
 async fn login_to_an_unreachable_server_fails_fast() {
     let home = Home::new();
-    let url = format!("http://127.0.0.1:{}", common::free_port());
+    let closed = harmont_testkit::ClosedPort::new();
+    let url = closed.url();
     let done = home.run(&url, &["login"]).await;
     assert_eq!(done.code, 4, "{done:?}");
     assert!(done.stderr.contains(&format!("could not reach the server at {url}")), "{}", done.stderr);

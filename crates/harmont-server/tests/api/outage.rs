@@ -264,7 +264,7 @@ async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     let mut serve = command(&url, &["serve", "--listen", "127.0.0.1:0", "--log", "info"]);
     serve.env("HARMONT_DB_TIMEOUT", "1s");
-    let server = Server::start_with(serve);
+    let server = Server::start(serve);
     let http = reqwest::Client::new();
     let user = || http.get(format!("{}/api/v0/user", server.base)).bearer_auth(&token).send();
     assert_eq!(user().await.unwrap().status(), StatusCode::OK);
@@ -285,10 +285,10 @@ async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
     })
     .await;
     within(Duration::from_secs(10), "the log says the listener is back", async || {
-        server.log.lock().unwrap().contains("notification connection is back")
+        server.log().contains("notification connection is back")
     })
     .await;
-    let log = server.log.lock().unwrap().clone();
+    let log = server.log();
     for (line, what) in [
         ("the store is unavailable", "lost"),
         ("the store answers again", "back"),
