@@ -296,9 +296,7 @@ async fn login_falls_back_to_plain_polling_without_long_polling() {
     let page = cli.approval_url().await;
 
     // The CLI keeps claiming, though each claim comes back at once.
-    while proxy.claims() < 3 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    harmont_testkit::eventually("the CLI to claim three times", async || (proxy.claims() >= 3).then_some(())).await;
     let web_session = server.client().with_token(server.mint().await);
     web_session.transfer(page.get("nonce"), Some(page.get("code_challenge"))).await.unwrap();
 

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use harmont_client::Client;
 use tempfile::TempDir;
@@ -25,8 +24,8 @@ use tokio::sync::mpsc;
 pub const EMAIL: &str = "alice@example.com";
 pub const NAME: &str = "Alice";
 
-use harmont_testkit::ServerProcess;
 pub use harmont_testkit::PATIENCE;
+use harmont_testkit::{eventually, within, ServerProcess};
 
 /// The `harmont` under test; `HARMONT_TEST_BIN` points the tests at another
 /// build (an older one, to see a new test fail against it).
@@ -247,10 +246,10 @@ impl Running {
 
     pub async fn finish(mut self) -> Finished {
         drop(self.stdin.take());
-        let status = tokio::time::timeout(PATIENCE, self.child.wait()).await.expect("harmont did not finish").unwrap();
-        let stdout = self.stdout.await.unwrap();
+        let status = within("harmont to finish", self.child.wait()).await.unwrap();
+        let stdout = within("harmont's stdout to close", self.stdout).await.unwrap();
         // The stderr reader ends with the pipe, which closed with the process.
-        while self.lines.recv().await.is_some() {}
+        within("harmont's stderr to close", async { while self.lines.recv().await.is_some() {} }).await;
         let stderr = self.stderr.lock().unwrap().clone();
         Finished { code: status.code().unwrap_or(-1), stdout, stderr }
     }
@@ -298,16 +297,11 @@ impl FakeBrowser {
 
     /// Waits until the CLI has "opened" a page, and returns its URL.
     pub async fn opened(&self) -> ApprovalUrl {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            if let Some(line) =
-                std::fs::read_to_string(&self.log).ok().and_then(|t| t.lines().next().map(str::to_owned))
-            {
-                return ApprovalUrl::parse(&line);
-            }
-            assert!(tokio::time::Instant::now() < deadline, "the browser was never opened");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let line = eventually("the CLI to open the browser", async || {
+            std::fs::read_to_string(&self.log).ok().and_then(|t| t.lines().next().map(str::to_owned))
+        })
+        .await;
+        ApprovalUrl::parse(&line)
     }
 }
 
