@@ -143,9 +143,8 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             (response.await.unwrap(), start.elapsed())
         })
     };
-    while b.service.waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    harmont_testkit::eventually("the claim to wait on B", async || (b.service.waiting_claims() > 0).then_some(()))
+        .await;
 
     cluster.stop();
 
@@ -206,9 +205,8 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
         })
     };
-    while b.service.waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    harmont_testkit::eventually("the claim to wait on B", async || (b.service.waiting_claims() > 0).then_some(()))
+        .await;
     let start = Instant::now();
     let response = a.post_json("/api/v0/auth/cli/transfer", Some(&token), json!({"nonce": nonce})).await;
     assert!(response.status().is_success(), "transfer: {}", response.status());
