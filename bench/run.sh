@@ -6,7 +6,7 @@
 #   bench/run.sh revocation   # only revocation propagation across replicas
 #
 # For each backend: build the release server, make a throwaway database with
-# one user and one session token, start the server on a free loopback port,
+# one user and one session token, start the server on port 0 (its address read from its log),
 # then measure
 #   1. GET /api/v0/ping (no store: the ceiling), GET /api/v0/user with the
 #      bearer token (hash + one indexed SELECT), GET /api/v0/auth/verify (forward
@@ -52,6 +52,32 @@ export BENCH_BIN="${BENCH_BIN:-$repo/target/release/harmont-auth}"
 
 server_pids=()
 temp_dirs=()
+
+# `harmont-auth serve` on port 0, as the tests start it: the address is read
+# from its "harmont-auth listening addr=..." log line, never a port picked
+# free beforehand (another process could take it first). NAME says which in
+# messages; the log (warnings, and that line) goes to LOG. Sets served_pid
+# and served_addr (HOST:PORT); dies with the log if the server exits or says
+# nothing within 30 s.
+served_pid="" served_addr=""
+serve_on_port_0() {
+    local name=$1 url=$2 log=$3 pid line
+    "$BENCH_BIN" serve --listen 127.0.0.1:0 --database "$url" --log warn,harmont_auth=info >"$log" 2>&1 &
+    pid=$!
+    server_pids+=("$pid")
+    for _ in $(seq 1 300); do
+        line=$(grep -m1 "harmont-auth listening addr=" "$log" || true)
+        if [ -n "$line" ]; then
+            served_pid=$pid
+            served_addr=$(sed -E 's/.* addr=([^ ]+).*/\1/' <<<"$line")
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "bench: the $name server did not say where it listens within 30 s"
+}
 
 cleanup() {
     local status=$?
@@ -196,25 +222,14 @@ run_backend() {
         { cat "$work/cli.log" >&2; die "bench: client add failed"; }
     client_basic=$(python3 -c 'import json, sys; c = json.load(sys.stdin); print(c["client_id"] + ":" + c["client_secret"])' <<<"$client")
 
-    port=$(free_port)
     # One session transfers to every held poll, each from its own address:
     # the per-session and long-poll limits are raised to let them through.
     HARMONT_MAX_LONG_POLLS=$((BENCH_LONGPOLLS > 10000 ? BENCH_LONGPOLLS : 10000)) \
         HARMONT_SESSION_START_LIMIT=$((BENCH_LONGPOLLS + 100)) \
-        "$BENCH_BIN" serve --listen "127.0.0.1:$port" --database "$url" --log warn >"$work/server.log" 2>&1 &
-    server_pid=$!
-    server_pids+=("$server_pid")
-    local base="http://127.0.0.1:$port"
-    local up=""
-    for _ in $(seq 1 150); do
-        if curl -fsS --max-time 1 "$base/api/v0/ping" >/dev/null 2>&1; then up=yes; break; fi
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    if [ -z "$up" ]; then
-        cat "$work/server.log" >&2
-        die "bench: the $backend server did not answer ping within 30 s"
-    fi
+        serve_on_port_0 "$backend" "$url" "$work/server.log"
+    server_pid=$served_pid
+    port=${served_addr##*:}
+    local base="http://$served_addr"
     curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$base/api/v0/user" >/dev/null ||
         die "bench: GET /api/v0/user with the minted token failed on $backend"
     say "server pid $server_pid on 127.0.0.1:$port; wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS shares the CPUs with it"
@@ -247,7 +262,7 @@ run_backend() {
 
     stop_server "$server_pid"
     local lines
-    lines=$(grep -c . "$work/server.log" || true)
+    lines=$(grep -v "harmont-auth listening" "$work/server.log" | grep -c . || true)
     if [ "$lines" -gt 0 ]; then
         say "server log ($lines lines at warn and above), last 5:"
         tail -n 5 "$work/server.log" | cut -c1-300 >&2
@@ -258,19 +273,6 @@ run_backend() {
 # ---------------------------------------------------------------------------
 # Revocation propagation: two replicas on one Postgres, a logout on A, polled on B.
 
-start_server() {
-    local name=$1 url=$2 port=$3 log=$4 pid
-    "$BENCH_BIN" serve --listen "127.0.0.1:$port" --database "$url" --log warn >"$log" 2>&1 &
-    pid=$!
-    server_pids+=("$pid")
-    for _ in $(seq 1 150); do
-        curl -fsS --max-time 1 "http://127.0.0.1:$port/api/v0/ping" >/dev/null 2>&1 && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    cat "$log" >&2
-    die "bench: replica $name did not answer ping within 30 s"
-}
 
 run_revocation() {
     local url=$1 work port_a port_b
@@ -280,14 +282,14 @@ run_revocation() {
     export HARMONT_SECRET
     # An hour's cache: only the announcement can explain a refusal.
     export HARMONT_AUTH_CACHE_TTL=1h
-    port_a=$(free_port)
-    port_b=$(free_port)
     say ""
     say "== revocation: two replicas on one Postgres, $BENCH_REVOCATIONS logouts on A, each polled on B"
-    start_server A "$url" "$port_a" "$work/a.log"
-    start_server B "$url" "$port_b" "$work/b.log"
-    python3 "$here/revocation.py" --bin "$BENCH_BIN" --database "$url" --a "http://127.0.0.1:$port_a" \
-        --b "http://127.0.0.1:$port_b" --tries "$BENCH_REVOCATIONS" --out "$BENCH_RESULTS/revocation.json" ||
+    serve_on_port_0 "replica A" "$url" "$work/a.log"
+    local a=$served_addr
+    serve_on_port_0 "replica B" "$url" "$work/b.log"
+    local b=$served_addr
+    python3 "$here/revocation.py" --bin "$BENCH_BIN" --database "$url" --a "http://$a" \
+        --b "http://$b" --tries "$BENCH_REVOCATIONS" --out "$BENCH_RESULTS/revocation.json" ||
         say "bench: the revocation run failed (see above)"
 }
 

@@ -9,7 +9,7 @@
 //   ada@example.com            -> primary email verified
 //   unverified:ada@example.com -> primary email not verified
 // and has a Cancel link (error=access_denied). The numeric user id is
-// derived from the login. Environment: PORT, CLIENT_ID, CLIENT_SECRET.
+// derived from the login. Environment: PORT (0 for any), CLIENT_ID, CLIENT_SECRET.
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -83,4 +83,6 @@ createServer(async (req, res) => {
     }
   }
   json(res, 404, { message: "Not Found" });
-}).listen(Number(PORT), "127.0.0.1", () => console.log(`github stand-in listening on http://127.0.0.1:${PORT}`));
+}).listen(Number(PORT || 0), "127.0.0.1", function () {
+  console.log(`github stand-in listening on http://127.0.0.1:${this.address().port}`);
+});

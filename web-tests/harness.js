@@ -3,7 +3,6 @@
 // WebAuthn virtual authenticator per page.
 import { spawn, execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,16 +20,71 @@ export const SCREENSHOTS = join(here, "screenshots");
 const run = promisify(execFile);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function freePort() {
+/**
+ * Spawns `command` and waits for the line of `stream` ("stdout" or
+ * "stderr") that `pattern` matches, which announces where it listens: the
+ * way to start a server on port 0, so that no test picks a "free" port that
+ * someone else may take before the server binds it (the Rust tests do the
+ * same through harmont-testkit). Resolves with `{ child, match, output }`,
+ * where `output()` is everything that stream said so far; fails with that
+ * output if the process exits first or says nothing within `ms`. `echo`
+ * copies the stream's warnings and errors (and any line that is not a log
+ * line) to this process's stderr as they come; `other` is what
+ * becomes of the other stream ("inherit" or "ignore").
+ */
+export function spawnAnnounced(command, args, { env, stream = "stderr", pattern, what, echo = false, ms = 60000, other = "inherit" }) {
+  const child = spawn(command, args, {
+    env, stdio: ["ignore", stream === "stdout" ? "pipe" : other, stream === "stderr" ? "pipe" : other],
+  });
+  let output = "";
+  let pending = "";
+  let announced = false;
   return new Promise((ok, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
+    const timer = setTimeout(() => fail(new Error(`gave up after ${ms} ms waiting for ${what}:\n${output}`)), ms);
+    const onExit = (code, signal) => {
+      clearTimeout(timer);
+      fail(new Error(`${command} exited (${signal || code}) before ${what}:\n${output}`));
+    };
+    child.once("exit", onExit);
+    child.once("error", onExit);
+    // Read to the end, so that a full pipe never blocks the process.
+    child[stream].on("data", (chunk) => {
+      output += chunk;
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop();
+      for (const line of lines) {
+        if (echo && !QUIET.test(line)) process.stderr.write(`${line}\n`);
+        const match = !announced && line.match(pattern);
+        if (match) {
+          announced = true;
+          clearTimeout(timer);
+          child.off("exit", onExit);
+          child.off("error", onExit);
+          ok({ child, match, output: () => output });
+        }
+      }
     });
   });
+}
+
+/** Log lines below warnings (the announcement among them), which `echo` leaves out. */
+const QUIET = /^\S+\s+(INFO|DEBUG|TRACE) /;
+
+/** SIGTERM, then the exit; fails if `child` is still running after `ms`. */
+export async function terminate(child, ms = 60000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((ok) => child.once("exit", ok));
+  child.kill("SIGTERM");
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${child.spawnfile} still running ${ms} ms after SIGTERM`)), ms);
+  });
+  try {
+    await Promise.race([exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Polls `check` until it returns a truthy value, or fails after `ms`. */
@@ -44,32 +98,31 @@ export async function eventually(check, what, ms = 15000) {
   }
 }
 
+/** The address in harmont-auth's "harmont-auth listening addr=HOST:PORT" log line (text format). */
+export const LISTENING = /harmont-auth listening addr=127\.0\.0\.1:(\d+)/;
+
 /**
  * `harmont-auth serve` on 127.0.0.1 with its defaults, as a fresh install
  * runs: the public URL is http://127.0.0.1:PORT, so the pages live at
  * http://localhost:PORT (browsers refuse an IP as a passkey's relying party).
- * `extraArgs` go to `serve` as they are.
+ * It listens on port 0 and says which port it got in its log. `extraArgs`
+ * go to `serve` as they are.
  */
-export async function startServer(extraArgs = [], { port: chosen, captureLog = false } = {}) {
+export async function startServer(extraArgs = [], { captureLog = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "harmont-web-"));
-  const port = chosen || await freePort();
   const database = `sqlite://${dir}/harmont.db`;
+  const { child, match, output } = await spawnAnnounced(
+    SERVER_BIN, ["serve", "--listen", "127.0.0.1:0", "--database", database, ...extraArgs], {
+      // The audit trail ignores HARMONT_LOG: keep it in a file, out of the test output.
+      env: {
+        ...process.env, HARMONT_LOG: captureLog ? "trace" : "warn,harmont_auth=info",
+        HARMONT_AUDIT_LOG: join(dir, "audit.log"),
+      },
+      pattern: LISTENING, what: "harmont-auth to log where it listens", echo: !captureLog,
+    });
+  const port = Number(match[1]);
   const api = `http://127.0.0.1:${port}`;
   const web = `http://localhost:${port}`;
-  const child = spawn(SERVER_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database", database, ...extraArgs], {
-    // The audit trail ignores HARMONT_LOG: keep it in a file, out of the test output.
-    env: { ...process.env, HARMONT_LOG: captureLog ? "trace" : "warn", HARMONT_AUDIT_LOG: join(dir, "audit.log") },
-    stdio: ["ignore", "ignore", captureLog ? "pipe" : "inherit"],
-  });
-  let log = "";
-  if (captureLog) child.stderr.on("data", (d) => (log += d));
-  await eventually(async () => {
-    try {
-      return (await fetch(`${api}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, "the server to answer /healthz");
   const admin = async (...args) => {
     const { stdout } = await run(SERVER_BIN, [...args, "--database", database, "--public-url", api]);
     return stdout.trim();
@@ -77,7 +130,7 @@ export async function startServer(extraArgs = [], { port: chosen, captureLog = f
   return {
     dir, port, api, web, database, admin,
     /** Everything the server logged (at trace), with `captureLog`. */
-    log: () => log,
+    log: () => (captureLog ? output() : ""),
     /** A new user; returns [email, enrollment link]. */
     async addUser(name = "Ada Lovelace") {
       const email = `user-${Math.random().toString(36).slice(2, 10)}@example.com`;
@@ -95,46 +148,41 @@ export async function startServer(extraArgs = [], { port: chosen, captureLog = f
         join(dir, "harmont.db")]);
     },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
+/** harmont-auth's single sign-on callback, which the provider lets it come back to on any localhost port. */
+export const OIDC_CALLBACK = "/api/v0/auth/sso/oidc/callback";
+
 /**
- * A real OpenID Provider (oidc-provider.js: the `oidc-provider` package) on a
- * free port, for a client that may come back to `redirectUris`. Options:
- * `idTokenClaims` puts the email claims in the ID token too.
+ * A real OpenID Provider (oidc-provider.js: the `oidc-provider` package) on
+ * port 0 (or `port`, to come back where it was), whose client may come back
+ * to OIDC_CALLBACK on any http://localhost port (the servers it serves are
+ * on port 0 too, and start after it). Options: `idTokenClaims` puts the
+ * email claims in the ID token too.
  */
-export async function startOidcProvider(redirectUris, { idTokenClaims = false, port: chosen, clientSecret: secret } = {}) {
-  const port = chosen || await freePort();
+export async function startOidcProvider({ idTokenClaims = false, port = 0, clientSecret: secret } = {}) {
   const clientSecret = secret || `secret-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
-  const child = spawn(process.execPath, [join(here, "oidc-provider.js")], {
+  const { child, match } = await spawnAnnounced(process.execPath, [join(here, "oidc-provider.js")], {
     env: {
       ...process.env, PORT: String(port), CLIENT_ID: "harmont", CLIENT_SECRET: clientSecret,
-      REDIRECT_URI: redirectUris.join(","), ID_TOKEN_CLAIMS: idTokenClaims ? "1" : "",
+      LOCALHOST_REDIRECT_PATH: OIDC_CALLBACK, ID_TOKEN_CLAIMS: idTokenClaims ? "1" : "",
     },
-    stdio: ["ignore", "pipe", "ignore"],
+    stream: "stdout", other: "ignore", pattern: /oidc-provider listening on (http:\/\/127\.0\.0\.1:(\d+))/, what: "oidc-provider to listen",
   });
-  const issuer = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    try {
-      return (await fetch(`${issuer}/.well-known/openid-configuration`)).ok;
-    } catch {
-      return false;
-    }
-  }, "oidc-provider to answer");
+  const issuer = match[1];
   return {
-    issuer, clientSecret, port, redirectUris,
+    issuer, clientSecret, port: Number(match[2]),
     /** `serve` flags for this provider. */
     args: (signup = "invite", name = "Test IdP") => [
       "--oidc-issuer", issuer, "--oidc-client-id", "harmont", "--oidc-client-secret", clientSecret,
       "--oidc-name", name, "--signup", signup,
     ],
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await terminate(child);
     },
   };
 }
@@ -144,58 +192,46 @@ export async function startOidcProvider(redirectUris, { idTokenClaims = false, p
  * OAuth and REST endpoints, as GitHub Enterprise Server lays them out.
  */
 export async function startGithubStandIn() {
-  const port = await freePort();
   const clientSecret = `ghsecret-${Math.random().toString(36).slice(2)}`;
-  const child = spawn(process.execPath, [join(here, "github-standin.js")], {
-    env: { ...process.env, PORT: String(port), CLIENT_ID: "Iv1.harmont", CLIENT_SECRET: clientSecret },
-    stdio: ["ignore", "ignore", "inherit"],
+  const { child, match } = await spawnAnnounced(process.execPath, [join(here, "github-standin.js")], {
+    env: { ...process.env, PORT: "0", CLIENT_ID: "Iv1.harmont", CLIENT_SECRET: clientSecret },
+    stream: "stdout", pattern: /github stand-in listening on (http:\/\/127\.0\.0\.1:\d+)/,
+    what: "the GitHub stand-in to listen",
   });
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    try {
-      return (await fetch(`${url}/api/v3/user`)).status === 401;
-    } catch {
-      return false;
-    }
-  }, "the GitHub stand-in to answer");
+  const url = match[1];
   return {
     url, clientSecret,
     args: () => ["--github-url", url, "--github-client-id", "Iv1.harmont", "--github-client-secret", clientSecret],
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await terminate(child);
     },
   };
 }
 
 /**
  * A real SMTP server: aiosmtpd from the repo's .venv-mail/ (scripts/test.sh
- * makes it), on a free port, keeping what it receives in a Maildir.
+ * makes it), on port 0 (scripts/mail/smtp_server.py says which port it got),
+ * keeping what it receives in a Maildir.
  */
 export async function startSmtp() {
   const python = process.env.HARMONT_TEST_AIOSMTPD_PYTHON || join(repo, ".venv-mail/bin/python");
   if (!existsSync(python)) throw new Error(`no aiosmtpd at ${python}: run scripts/test.sh (it makes .venv-mail/)`);
   const dir = mkdtempSync(join(tmpdir(), "harmont-smtp-"));
-  const port = await freePort();
-  const child = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox",
-    join(dir, "mail")], { stdio: ["ignore", "ignore", "inherit"] });
-  await eventually(() => new Promise((ok) => {
-    const socket = connect(port, "127.0.0.1", () => { socket.destroy(); ok(true); });
-    socket.on("error", () => ok(false));
-  }), "aiosmtpd to listen");
+  const { child, match } = await spawnAnnounced(python, [join(repo, "scripts/mail/smtp_server.py"), join(dir, "mail")], {
+    env: process.env, stream: "stdout", pattern: /aiosmtpd listening on (127\.0\.0\.1:\d+)/, what: "aiosmtpd to listen",
+  });
   const mails = () => {
     const folder = join(dir, "mail/new");
     if (!existsSync(folder)) return [];
     return readdirSync(folder).map((name) => readFileSync(join(folder, name), "utf8").replace(/\r\n/g, "\n"));
   };
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${match[1]}`,
     mails,
     /** The first mail to `to`, once it has arrived. */
     mailTo: (to) => eventually(() => mails().find((m) => m.includes(`To: ${to}`)), `a mail to ${to}`),
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,16 +6,23 @@
 //   ada@example.com            -> sub "ada@example.com", email verified
 //   unverified:ada@example.com -> sub "unverified:ada@example.com", email not verified
 //   noemail:ada                -> no email claim at all
-// Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, and
+// Environment: PORT (0 for any), CLIENT_ID, CLIENT_SECRET,
+// LOCALHOST_REDIRECT_PATH (the client may come back to that path on any
+// http://localhost port, as RFC 8252 section 7.3 lets a loopback client: the
+// tests start their servers on port 0, after the provider), and
 // ID_TOKEN_CLAIMS=1 to put email claims in the ID token too (by default, as
 // for Keycloak and most providers, they come only from userinfo). A fresh
 // RSA signing key every start, so a restart is a key rotation.
 // Prints "oidc-provider listening on ISSUER" once it is.
 import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import Provider from "oidc-provider";
 
-const port = Number(process.env.PORT);
-const issuer = `http://127.0.0.1:${port}`;
+// The issuer names the port, so bind first and make the provider then.
+const server = createServer();
+await new Promise((ok) => server.listen(Number(process.env.PORT || 0), "127.0.0.1", ok));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+const callbackPath = process.env.LOCALHOST_REDIRECT_PATH;
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), use: "sig", alg: "RS256" };
 
@@ -29,7 +36,7 @@ const provider = new Provider(issuer, {
   clients: [{
     client_id: process.env.CLIENT_ID,
     client_secret: process.env.CLIENT_SECRET,
-    redirect_uris: process.env.REDIRECT_URI.split(","),
+    redirect_uris: [`http://localhost${callbackPath}`],
     grant_types: ["authorization_code"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
@@ -43,4 +50,17 @@ const provider = new Provider(issuer, {
   findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, ...claimsFor(id) }) }),
 });
 
-provider.listen(port, "127.0.0.1", () => console.log(`oidc-provider listening on ${issuer}`));
+// Any port, but only this scheme, host and path, with no credentials.
+provider.Client.prototype.redirectUriAllowed = function (value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return url.protocol === "http:" && url.hostname === "localhost" && url.pathname === callbackPath &&
+    !url.username && !url.password && !url.search && !url.hash;
+};
+
+server.on("request", provider.callback());
+console.log(`oidc-provider listening on ${issuer}`);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { SERVER_BIN, freePort, launchBrowser, newPage, screenshot, startOidcProvider, startServer } from "./harness.js";
+import { SERVER_BIN, launchBrowser, newPage, screenshot, startOidcProvider, startServer } from "./harness.js";
 
 let browser;
 let idp;
@@ -16,11 +16,10 @@ const servers = {};
 
 before(async () => {
   browser = await launchBrowser();
-  const ports = { invite: await freePort(), open: await freePort(), domain: await freePort() };
-  idp = await startOidcProvider(Object.values(ports).map((p) => `http://localhost:${p}/api/v0/auth/sso/oidc/callback`));
-  servers.invite = await startServer(idp.args("invite"), { port: ports.invite, captureLog: true });
-  servers.open = await startServer(idp.args("open"), { port: ports.open });
-  servers.domain = await startServer(idp.args("domain:allowed.example"), { port: ports.domain });
+  idp = await startOidcProvider();
+  servers.invite = await startServer(idp.args("invite"), { captureLog: true });
+  servers.open = await startServer(idp.args("open"));
+  servers.domain = await startServer(idp.args("domain:allowed.example"));
 });
 
 after(async () => {
@@ -182,9 +181,8 @@ describe("single sign-on with OpenID Connect", () => {
   });
 
   test("email claims in the ID token itself are read too", async () => {
-    const port = await freePort();
-    const own = await startOidcProvider([`http://localhost:${port}/api/v0/auth/sso/oidc/callback`], { idTokenClaims: true });
-    const server = await startServer(own.args("open"), { port });
+    const own = await startOidcProvider({ idTokenClaims: true });
+    const server = await startServer(own.args("open"));
     const saved = idp;
     idp = own;
     try {
@@ -204,7 +202,8 @@ describe("single sign-on with OpenID Connect", () => {
   test("the provider's keys rotate: a restart with a new key, and sign-in still works", async () => {
     const [email] = await servers.invite.addUser("Rota");
     await idp.stop();
-    idp = await startOidcProvider(idp.redirectUris, { port: idp.port, clientSecret: idp.clientSecret });
+    // Back on its port: the servers know it by its issuer URL.
+    idp = await startOidcProvider({ port: idp.port, clientSecret: idp.clientSecret });
     const tab = await newPage(browser);
     await signInAtProvider(tab.page, servers.invite, email);
     await tab.page.getByRole("heading", { name: "Welcome to Harmont" }).waitFor();

@@ -1,54 +1,77 @@
-//! The example service (`examples/protected.rs`) behind the layer, against a
-//! real harmont-auth started in-process on port 0 (SQLite in a temporary
-//! folder): a live token gets through with its identity, a missing or dead
-//! one gets the 401 envelope, and a revocation is seen once the cache is.
+//! The example service (`examples/protected.rs`) behind the layer, against
+//! the real `harmont-auth` binary on port 0 (SQLite in a temporary folder),
+//! started as every crate's tests start it (`harmont_testkit::ServerProcess`)
+//! and given its users, sessions and client by the operator's commands: a
+//! live token gets through with its identity, a missing or dead one gets the
+//! 401 envelope, and a revocation is seen once the cache is.
+//!
+//! The binary is found in the target folder (`cargo nextest run --workspace`
+//! builds it; for this crate alone, `cargo build -p harmont-server --bin
+//! harmont-auth` first).
 
 #[path = "../examples/protected.rs"]
 mod example;
 
 use harmont_auth_layer::{HarmontAuthLayer, TokenKind};
-use harmont_server::access::{ClientInfo, SignIn};
-use harmont_server::clock::{Clock, SystemClock};
-use harmont_server::secret::ServerSecret;
-use harmont_server::{Service, Settings};
+use harmont_testkit::{ServerProcess, QUIET_LOG};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::Duration;
 
 struct Harmont {
     base: String,
-    service: Arc<Service>,
+    database: String,
     client_id: String,
     client_secret: String,
+    _server: ServerProcess,
     _dir: tempfile::TempDir,
 }
 
 async fn harmont() -> Harmont {
     let dir = tempfile::tempdir().unwrap();
-    let store = harmont_server::store::open(&format!("sqlite://{}/harmont.db", dir.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let service = Arc::new(
-        Service::new(store.clone(), Arc::new(SystemClock), ServerSecret::random(), Settings::new(base.clone()))
-            .unwrap(),
-    );
-    tokio::spawn(harmont_server::serve(listener, service.clone(), std::future::pending()));
-    let (client, secret) =
-        harmont_server::introspection::add_client(&*store, "example", SystemClock.now()).await.unwrap();
-    Harmont { base, service, client_id: client.id.to_string(), client_secret: secret.expose().to_owned(), _dir: dir }
+    let database = format!("sqlite://{}/harmont.db", dir.path().display());
+    let server = ServerProcess::start(operator(&database, &["serve", "--listen", "127.0.0.1:0", "--log", QUIET_LOG]));
+    let client: Value = serde_json::from_str(&run(&database, &["client", "add", "example"])).unwrap();
+    Harmont {
+        base: server.base.clone(),
+        database,
+        client_id: client["client_id"].as_str().unwrap().to_owned(),
+        client_secret: client["client_secret"].as_str().unwrap().to_owned(),
+        _server: server,
+        _dir: dir,
+    }
+}
+
+/// `harmont-auth ARGS` on `database`, with none of the test's own settings.
+fn operator(database: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(harmont_testkit::workspace_bin("harmont-auth"));
+    command.args(args).env("DATABASE_URL", database);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("HARMONT_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("HARMONT_SECRET", "a-test-secret-that-is-long-enough-0123456789");
+    command
+}
+
+/// Runs an operator's command to the end; its stdout.
+fn run(database: &str, args: &[&str]) -> String {
+    let output = operator(database, args).output().unwrap();
+    assert!(output.status.success(), "harmont-auth {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
 }
 
 impl Harmont {
     /// A user and a session token: (user id, email, token).
     async fn signed_in(&self) -> (String, String, String) {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
-        let user = self.service.users().add_user(&email, None).await.unwrap();
-        let client = ClientInfo { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), user_agent: None };
-        let token = self.service.sessions().mint_session(user.id, &client, SignIn::OPERATOR).await.unwrap();
-        (user.id.to_string(), email, token.expose().to_owned())
+        run(&self.database, &["user", "add", &email]);
+        let token = run(&self.database, &["token", "mint", &email]).trim().to_owned();
+        let users: Value = serde_json::from_str(&run(&self.database, &["user", "list", "--json"])).unwrap();
+        let user = users.as_array().unwrap().iter().find(|u| u["email"] == email.as_str()).expect("the user listed");
+        (user["id"].as_str().unwrap().to_owned(), email, token)
     }
 
     fn layer(&self) -> HarmontAuthLayer {
@@ -183,8 +206,8 @@ async fn without_an_answer_from_harmont_auth_it_is_503_never_a_pass() {
     assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));
 
     // Nobody listening at all.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let layer = HarmontAuthLayer::new(&format!("http://{closed}"), &harmont.client_id, &harmont.client_secret);
+    let closed = harmont_testkit::ClosedPort::new();
+    let layer = HarmontAuthLayer::new(&closed.url(), &harmont.client_id, &harmont.client_secret);
     let base = serve(layer.unwrap()).await;
     let (status, code, _) = refused(whoami(&base, Some(&token)).await).await;
     assert_eq!((status, code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));

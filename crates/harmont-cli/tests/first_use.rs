@@ -54,7 +54,8 @@ async fn the_server_of_the_last_login_is_the_default() {
     );
 
     // The environment and the flag still override it.
-    let elsewhere = format!("http://127.0.0.1:{}", common::free_port());
+    let closed = harmont_testkit::ClosedPort::new();
+    let elsewhere = closed.url();
     let done = home.run(&elsewhere, &["whoami"]).await;
     assert_eq!(done.code, 3, "{done:?}");
     assert!(done.stderr.contains(&format!("not logged in to {elsewhere}")), "{}", done.stderr);

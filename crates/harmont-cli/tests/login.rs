@@ -233,7 +233,8 @@ async fn login_refuses_while_harmont_api_token_is_set() {
 #[tokio::test]
 async fn login_to_an_unreachable_server_fails_fast() {
     let home = Home::new();
-    let url = format!("http://127.0.0.1:{}", common::free_port());
+    let closed = harmont_testkit::ClosedPort::new();
+    let url = closed.url();
     let done = home.run(&url, &["login"]).await;
     assert_eq!(done.code, 4, "{done:?}");
     assert!(done.stderr.contains(&format!("could not reach the server at {url}")), "{}", done.stderr);
@@ -295,9 +296,7 @@ async fn login_falls_back_to_plain_polling_without_long_polling() {
     let page = cli.approval_url().await;
 
     // The CLI keeps claiming, though each claim comes back at once.
-    while proxy.claims() < 3 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    harmont_testkit::eventually("the CLI to claim three times", async || (proxy.claims() >= 3).then_some(())).await;
     let web_session = server.client().with_token(server.mint().await);
     web_session.transfer(page.get("nonce"), Some(page.get("code_challenge"))).await.unwrap();
 

@@ -1,5 +1,6 @@
-//! End-to-end harness: the real `harmont-auth` server on a free port with a
-//! temporary SQLite database, and the real `harmont` binary run against it
+//! End-to-end harness: the real `harmont-auth` server on port 0 (its address
+//! read from its log, see `harmont_testkit::ServerProcess`) with a temporary
+//! SQLite database, and the real `harmont` binary run against it
 //! with a private home folder and a scrubbed environment.
 //!
 //! The server binary is found next to `harmont` (both land in
@@ -13,7 +14,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use harmont_client::Client;
 use tempfile::TempDir;
@@ -24,9 +24,8 @@ use tokio::sync::mpsc;
 pub const EMAIL: &str = "alice@example.com";
 pub const NAME: &str = "Alice";
 
-/// The longest a test waits for anything before failing; a safety net
-/// against hangs, never a measurement.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub use harmont_testkit::PATIENCE;
+use harmont_testkit::{eventually, within, ServerProcess};
 
 /// The `harmont` under test; `HARMONT_TEST_BIN` points the tests at another
 /// build (an older one, to see a new test fail against it).
@@ -35,28 +34,17 @@ pub fn harmont_bin() -> PathBuf {
 }
 
 pub fn server_bin() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_harmont"))
-        .with_file_name(format!("harmont-auth{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p harmont-server --bin harmont-auth` \
-         (cargo nextest run --workspace builds it for you)",
-        path.display()
-    );
-    path
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    harmont_testkit::workspace_bin("harmont-auth")
 }
 
 /// A running `harmont-auth serve`, killed on drop.
 pub struct Server {
     pub url: String,
     database: String,
-    child: Option<Child>,
-    dir: TempDir,
+    process: Option<ServerProcess>,
+    /// The logs of the processes stopped so far.
+    past_logs: String,
+    _dir: TempDir,
 }
 
 impl Server {
@@ -64,57 +52,44 @@ impl Server {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = format!("sqlite://{}/auth.db", dir.path().display());
-        let mut server = Server { url: String::new(), database, child: None, dir };
+        let mut server = Server { url: String::new(), database, process: None, past_logs: String::new(), _dir: dir };
         server.admin(&["migrate"]).await;
         server.admin(&["user", "add", EMAIL, "--name", NAME]).await;
-        server.spawn().await;
+        server.spawn_on("127.0.0.1:0");
         server
     }
 
-    async fn spawn(&mut self) {
-        self.spawn_on(free_port()).await;
-    }
-
-    /// Starts the stopped server again on the same port, with the same database.
+    /// Starts the stopped server again on the same address (the port it was
+    /// given the first time), with the same database.
     pub async fn restart(&mut self) {
-        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
-        self.spawn_on(port).await;
+        let addr = self.url.strip_prefix("http://").unwrap().to_owned();
+        self.spawn_on(&addr);
+        assert_eq!(self.url, format!("http://{addr}"), "back on the same address");
     }
 
-    async fn spawn_on(&mut self, port: u16) {
-        let log =
-            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log")).unwrap();
-        let child = Command::new(server_bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &self.database])
-            .env("HARMONT_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        self.url = format!("http://127.0.0.1:{port}");
-        let client = Client::new(&self.url);
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while client.ping().await.is_err() {
-            if let Ok(Some(status)) = self.child.as_mut().unwrap().try_wait() {
-                panic!("harmont-auth exited with {status}: {}", self.log());
-            }
-            assert!(tokio::time::Instant::now() < deadline, "harmont-auth never answered: {}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    fn spawn_on(&mut self, listen: &str) {
+        let mut command = std::process::Command::new(server_bin());
+        command
+            .args(["serve", "--listen", listen, "--database", &self.database])
+            .env("HARMONT_LOG", harmont_testkit::QUIET_LOG)
+            .env_remove("HARMONT_LISTEN");
+        let process = ServerProcess::start(command);
+        self.url = process.base.clone();
+        self.process = Some(process);
     }
 
     /// Stops the server (the database stays), e.g. to make it unreachable.
     pub async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
+        if let Some(process) = self.process.take() {
+            let (_, log) = process.kill();
+            self.past_logs.push_str(&log);
         }
     }
 
+    /// What the server processes wrote to stderr (warnings and worse).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        let current = self.process.as_ref().map(ServerProcess::log).unwrap_or_default();
+        format!("{}{current}", self.past_logs)
     }
 
     /// Runs `harmont-auth ARGS --database DB`; returns its stdout.
@@ -271,10 +246,10 @@ impl Running {
 
     pub async fn finish(mut self) -> Finished {
         drop(self.stdin.take());
-        let status = tokio::time::timeout(PATIENCE, self.child.wait()).await.expect("harmont did not finish").unwrap();
-        let stdout = self.stdout.await.unwrap();
+        let status = within("harmont to finish", self.child.wait()).await.unwrap();
+        let stdout = within("harmont's stdout to close", self.stdout).await.unwrap();
         // The stderr reader ends with the pipe, which closed with the process.
-        while self.lines.recv().await.is_some() {}
+        within("harmont's stderr to close", async { while self.lines.recv().await.is_some() {} }).await;
         let stderr = self.stderr.lock().unwrap().clone();
         Finished { code: status.code().unwrap_or(-1), stdout, stderr }
     }
@@ -322,16 +297,11 @@ impl FakeBrowser {
 
     /// Waits until the CLI has "opened" a page, and returns its URL.
     pub async fn opened(&self) -> ApprovalUrl {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            if let Some(line) =
-                std::fs::read_to_string(&self.log).ok().and_then(|t| t.lines().next().map(str::to_owned))
-            {
-                return ApprovalUrl::parse(&line);
-            }
-            assert!(tokio::time::Instant::now() < deadline, "the browser was never opened");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let line = eventually("the CLI to open the browser", async || {
+            std::fs::read_to_string(&self.log).ok().and_then(|t| t.lines().next().map(str::to_owned))
+        })
+        .await;
+        ApprovalUrl::parse(&line)
     }
 }
 

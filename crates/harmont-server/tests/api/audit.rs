@@ -55,7 +55,7 @@ async fn the_audit_file_records_each_security_event_and_no_secret(backend: Backe
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777, 0o600, "created 0600");
     }
-    let server = Server::start_with(command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"]));
+    let server = Server::start(command(&["serve", "--listen", "127.0.0.1:0", "--log", "trace"]));
     let http = reqwest::Client::builder().user_agent(UA).build().unwrap();
     let api = |path: &str| format!("{}{path}", server.base);
     let mut secrets = vec![web.clone(), link.split_once("#link=").unwrap().1.to_owned()];
@@ -154,7 +154,7 @@ async fn the_audit_file_records_each_security_event_and_no_secret(backend: Backe
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "a secret reached the audit log");
     }
-    let log = server.log.lock().unwrap().clone();
+    let log = server.log();
     assert!(!log.contains("\"target\":\"audit\"") && !log.contains("login_approved"), "audit lines stay in their file");
     assert!(server.terminate().success());
 }
@@ -165,7 +165,7 @@ api_test!(the_audit_file_records_each_security_event_and_no_secret);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_by_default_audit_lines_are_json_on_stderr() {
     let operator = Operator::new(Backend::Sqlite);
-    let server = Server::start(&operator);
+    let mut server = operator.serve();
     let http = reqwest::Client::builder().user_agent(UA).build().unwrap();
     let forged = format!("hml_{}", "B".repeat(43));
     let refused = http
@@ -176,19 +176,11 @@ async fn sqlite_by_default_audit_lines_are_json_on_stderr() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let id = request_id(&refused);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let line = loop {
-        let log = server.log.lock().unwrap().clone();
-        if let Some(line) = log.lines().find(|l| l.starts_with('{') && l.contains("\"event\":\"sign_in\"")) {
-            break serde_json::from_str::<Value>(line).unwrap();
-        }
-        assert!(std::time::Instant::now() < deadline, "an audit line on stderr: {log}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let line: Value = serde_json::from_str(&server.wait_for_line("\"event\":\"sign_in\"")).unwrap();
     assert_eq!(line["target"], "audit");
     assert_eq!(line["request_id"], id.as_str());
     assert_eq!(line["reason"], "link_invalid");
-    assert!(!server.log.lock().unwrap().contains(&forged), "never the link");
+    assert!(!server.log().contains(&forged), "never the link");
     assert!(server.terminate().success());
 }
 

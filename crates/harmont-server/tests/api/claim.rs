@@ -19,9 +19,10 @@ async fn hold_claim(app: &TestApp, nonce: &str) -> tokio::task::JoinHandle<reqwe
     let held = tokio::spawn(async move {
         http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
     });
-    while app.service.cli_login().waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    harmont_testkit::eventually("the claim to wait", async || {
+        (app.service.cli_login().waiting_claims() > 0).then_some(())
+    })
+    .await;
     held
 }
 

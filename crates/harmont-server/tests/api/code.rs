@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 const CODE: &str = "/api/v0/auth/cli/code";
+const REDEEM: &str = "/api/v0/auth/cli/redeem";
 
 async fn mints_a_16_character_code_with_no_body_needed(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -42,12 +43,30 @@ async fn requires_a_valid_bearer(backend: Backend) {
 }
 api_test!(requires_a_valid_bearer);
 
+/// The challenge is optional: a code minted without one redeems on its own;
+/// one minted with a challenge redeems only with its verifier; a malformed
+/// challenge is refused.
 async fn takes_an_optional_challenge(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, token) = app.signed_in().await;
-    let challenge = harmont_wire::pkce::CodeVerifier::generate().challenge();
-    let response = app.post_json(CODE, Some(&token), json!({"code_challenge": challenge})).await;
-    assert_eq!(response.status(), StatusCode::OK);
+    let mint = async |body: serde_json::Value| {
+        let response = app.post_json(CODE, Some(&token), body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<serde_json::Value>().await.unwrap()["code"].as_str().unwrap().to_owned()
+    };
+    let redeem = |body: serde_json::Value| app.post_json(REDEEM, None, body);
+
+    let unbound = mint(json!({})).await;
+    let response = redeem(json!({"code": unbound})).await;
+    assert_eq!(response.status(), StatusCode::OK, "without a challenge, the code alone redeems");
+
+    let verifier = harmont_wire::pkce::CodeVerifier::generate();
+    let bound = mint(json!({"code_challenge": verifier.challenge()})).await;
+    let response = redeem(json!({"code": bound})).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;
+    let response = redeem(json!({"code": bound, "code_verifier": verifier.expose()})).await;
+    assert_eq!(response.status(), StatusCode::OK, "with a challenge, the code and its verifier redeem");
+
     let response = app.post_json(CODE, Some(&token), json!({"code_challenge": "nope"})).await;
     assert_error(response, StatusCode::BAD_REQUEST, "code_challenge_invalid").await;
 }

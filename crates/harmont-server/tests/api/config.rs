@@ -72,7 +72,7 @@ async fn serve_and_the_operators_commands_read_the_config_file(backend: Backend)
     let (_, token, _) = run(harmont(&["--config", config.to_str().unwrap(), "token", "mint", &email]));
     let token = token.trim().to_owned();
 
-    let server = Server::start_with({
+    let server = Server::start({
         let mut command = harmont(&["serve", "--config", config.to_str().unwrap()]);
         command.env("HARMONT_PUBLIC_URL", "https://env.example.com");
         command
@@ -97,7 +97,7 @@ async fn serve_and_the_operators_commands_read_the_config_file(backend: Backend)
     let doc_url = refused["error"]["doc_url"].as_str().unwrap();
     assert!(doc_url.starts_with("https://env.example.com/docs/errors/"), "{doc_url}");
     // `log = "trace"` from the file reached the server.
-    assert!(server.log.lock().unwrap().contains("TRACE") || server.log.lock().unwrap().contains("DEBUG"));
+    assert!(server.log().contains("TRACE") || server.log().contains("DEBUG"));
     assert!(server.terminate().success());
 }
 api_test!(serve_and_the_operators_commands_read_the_config_file);
@@ -212,7 +212,8 @@ async fn config_check_lists_every_problem() {
     // Sign-in settings where given: an OpenID provider that does not answer
     // discovery, GitHub without its secret, and an SMTP server that is not
     // there, each named with what is wrong.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nobody = harmont_testkit::ClosedPort::new();
+    let closed = nobody.addr.port();
     let sign_in = private_file(
         dir.path(),
         "sign-in.toml",

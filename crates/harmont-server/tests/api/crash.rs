@@ -9,8 +9,7 @@ use crate::helpers::{nonce, Backend, POSTGRES_URL_VAR};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,51 +32,11 @@ pub(crate) fn command(database: &str, args: &[&str]) -> Command {
     command
 }
 
-/// `harmont-auth serve` on a free port, its log collected as it comes;
-/// killed (SIGKILL) when dropped.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) base: String,
-    pub(crate) log: Arc<Mutex<String>>,
-}
+pub(crate) use harmont_testkit::ServerProcess as Server;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    pub(crate) fn start(database: &str) -> Server {
-        Self::start_with(command(database, &["serve", "--listen", "127.0.0.1:0", "--log", "warn,harmont_auth=info"]))
-    }
-
-    pub(crate) fn start_with(mut command: Command) -> Server {
-        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("addr=").nth(1).and_then(|rest| rest.split_whitespace().next()) {
-                    let _ = addr_tx.send(addr.to_owned());
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(60)).expect("the server logs where it listens");
-        Server { child, base: format!("http://{addr}"), log }
-    }
-
-    /// SIGKILL: no graceful anything.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
+/// `harmont-auth serve` on port 0 with a quiet log; killed (SIGKILL) when dropped.
+pub(crate) fn serve(database: &str) -> Server {
+    Server::start(command(database, &["serve", "--listen", "127.0.0.1:0", "--log", harmont_testkit::QUIET_LOG]))
 }
 
 async fn a_crash_during_handoffs_loses_nothing(backend: Backend) {
@@ -96,7 +55,7 @@ async fn a_crash_during_handoffs_loses_nothing(backend: Backend) {
     };
     let (transferring, revoked) = (mint(), mint());
 
-    let server = Server::start(&database);
+    let server = serve(&database);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let response = http.post(format!("{}/api/v0/auth/logout", server.base)).bearer_auth(&revoked).send().await;
     assert_eq!(response.unwrap().status(), StatusCode::NO_CONTENT);
@@ -139,13 +98,13 @@ async fn a_crash_during_handoffs_loses_nothing(backend: Backend) {
         assert!(start.elapsed() < Duration::from_secs(60), "no handoffs got through");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    server.kill_9();
+    server.kill();
     for client in clients {
         client.await.unwrap();
     }
     let received = received.lock().unwrap().clone();
 
-    let server = Server::start(&database);
+    let server = serve(&database);
     let tokens: HashSet<&str> = received.iter().map(|(_, token)| token.as_str()).collect();
     assert_eq!(tokens.len(), received.len(), "every claim minted its own token");
     for (_, token) in &received {

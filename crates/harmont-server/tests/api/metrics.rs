@@ -36,16 +36,9 @@ impl Moved<'_> {
 }
 
 /// Where the server says it serves its metrics.
-fn metrics_address(server: &Server) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let log = server.log.lock().unwrap().clone();
-        if let Some(addr) = log.split("metrics_listen=").nth(1).and_then(|rest| rest.split_whitespace().next()) {
-            return addr.to_owned();
-        }
-        assert!(std::time::Instant::now() < deadline, "the server logs where it serves metrics: {log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn metrics_address(server: &mut Server) -> String {
+    let line = server.wait_for_line("metrics_listen=");
+    line.split("metrics_listen=").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap().to_owned()
 }
 
 async fn metrics_move_with_a_real_login(backend: Backend) {
@@ -54,9 +47,9 @@ async fn metrics_move_with_a_real_login(backend: Backend) {
     assert!(operator.run(&["user", "add", &email]).status.success());
     let minted = operator.run(&["token", "mint", &email]);
     let web = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
-    let server =
-        Server::start_with(operator.command(&["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]));
-    let metrics_url = format!("http://{}/metrics", metrics_address(&server));
+    let mut server =
+        Server::start(operator.command(&["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]));
+    let metrics_url = format!("http://{}/metrics", metrics_address(&mut server));
     let http = reqwest::Client::new();
     let api = |path: &str| format!("{}{path}", server.base);
     let scrape = async || {

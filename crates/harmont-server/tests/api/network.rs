@@ -211,9 +211,10 @@ async fn shutdown_answers_long_polls_and_stops() {
             .json(&json!({"nonce": nonce()}))
             .send(),
     );
-    while service.cli_login().held_long_polls() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    harmont_testkit::eventually("the long poll to be held", async || {
+        (service.cli_login().held_long_polls() > 0).then_some(())
+    })
+    .await;
     stop.send(()).unwrap();
     let response = tokio::time::timeout(Duration::from_secs(10), held).await.expect("answered").unwrap().unwrap();
     assert_error(response, StatusCode::BAD_REQUEST, "cli_code_invalid").await;

@@ -47,17 +47,91 @@ async fn ours_covers_the_published_document() {
     assert_eq!(ours["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }
 
-/// Every error we answer with is documented on the operation that returns it.
+/// Documented gaps that this test found and that stay until the document is
+/// fixed (in src/http): (method, path, status). The test fails once one is
+/// documented, so that the list cannot go stale.
+const UNDOCUMENTED: &[(&str, &str, &str)] = &[
+    // The page sends no body, but a body is read when there is one: the body
+    // limit and the content type apply, undocumented.
+    ("post", "/api/v0/auth/cli/code", "413"),
+    ("post", "/api/v0/auth/cli/code", "415"),
+];
+
+/// A wrong request: what is wrong, the bearer, the content type, the body.
+type Question<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<String>);
+
+/// Every error we answer with is documented on the operation that returns
+/// it: every operation of the document is asked the questions that any
+/// operation can be asked wrong (no bearer where one is required; a body
+/// that is not JSON, too large, or of another type; an id that names
+/// nothing), and each answer is the error envelope with a status that the
+/// operation documents.
 #[tokio::test]
 async fn every_operation_documents_its_errors() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, token) = app.signed_in().await;
     let doc = serde_json::to_value(<harmont_server::http::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
-    let claim = &doc["paths"]["/api/v0/auth/cli/claim"]["post"]["responses"];
-    for status in ["200", "400", "413", "415", "429", "500"] {
-        assert!(claim[status].is_object(), "claim lacks {status}");
+    let too_large = "x".repeat(1 << 20);
+    let mut asked = 0;
+    let mut found = Vec::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, op) in operations.as_object().unwrap() {
+            let Ok(method) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) else { continue };
+            let documented = &op["responses"];
+            let secured = op["security"].is_array();
+            let has_body = op["requestBody"].is_object();
+            let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+            let mut questions: Vec<Question> = Vec::new();
+            if secured {
+                questions.push(("no bearer", None, None, None));
+            }
+            if has_body {
+                questions.push(("a body that is not JSON", Some(&token), Some("application/json"), Some("{".into())));
+                questions.push(("a text/plain body", Some(&token), Some("text/plain"), Some("{}".into())));
+                questions.push((
+                    "a body over the limit",
+                    Some(&token),
+                    Some("application/json"),
+                    Some(too_large.clone()),
+                ));
+            }
+            if path.contains("{id}") && !has_body {
+                questions.push(("an id that names nothing", Some(&token), None, None));
+            }
+            for (wrong, bearer, content_type, body) in questions {
+                let mut request = app.http.request(method.clone(), app.url(&concrete));
+                if let Some(bearer) = bearer {
+                    request = request.bearer_auth(bearer);
+                }
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                if let Some(body) = body {
+                    request = request.body(body);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let what = format!("{method} {path} with {wrong}");
+                assert!(status.is_client_error(), "{what}: {status}");
+                if method != reqwest::Method::HEAD {
+                    let body: Value = response.json().await.unwrap_or_else(|e| panic!("{what}: not JSON ({e})"));
+                    assert!(body["error"]["code"].is_string(), "{what}: not the envelope: {body}");
+                }
+                let status = status.as_str();
+                if !documented[status].is_object() {
+                    let gap = (method.as_str().to_lowercase(), path.clone(), status.to_owned());
+                    let known = UNDOCUMENTED.iter().any(|(m, p, s)| (*m, *p, *s) == (&*gap.0, &*gap.1, &*gap.2));
+                    assert!(known, "{what}: answered {status}, which it does not document");
+                    found.push(gap);
+                }
+                asked += 1;
+            }
+        }
     }
-    let transfer = &doc["paths"]["/api/v0/auth/cli/transfer"]["post"]["responses"];
-    for status in ["204", "400", "401", "409", "413", "415", "500"] {
-        assert!(transfer[status].is_object(), "transfer lacks {status}");
+    assert!(asked > 50, "only {asked} questions: the document's operations were not found");
+    for (method, path, status) in UNDOCUMENTED {
+        let gap = (method.to_string(), path.to_string(), status.to_string());
+        assert!(found.contains(&gap), "{method} {path} answers {status} as documented now: drop it from UNDOCUMENTED");
     }
 }
 

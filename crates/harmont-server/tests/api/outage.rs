@@ -152,9 +152,10 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             (response.await.unwrap(), start.elapsed())
         })
     };
-    while b.service.cli_login().waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    harmont_testkit::eventually("the claim to wait on B", async || {
+        (b.service.cli_login().waiting_claims() > 0).then_some(())
+    })
+    .await;
 
     cluster.stop();
 
@@ -215,9 +216,10 @@ async fn postgres_the_database_goes_away_and_comes_back() {
             http.post(url).header("Prefer", "wait=20").json(&json!({"nonce": nonce})).send().await.unwrap()
         })
     };
-    while b.service.cli_login().waiting_claims() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    harmont_testkit::eventually("the claim to wait on B", async || {
+        (b.service.cli_login().waiting_claims() > 0).then_some(())
+    })
+    .await;
     let start = Instant::now();
     let response = a.post_json("/api/v0/auth/cli/transfer", Some(&token), json!({"nonce": nonce})).await;
     assert!(response.status().is_success(), "transfer: {}", response.status());
@@ -273,7 +275,7 @@ async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     let mut serve = command(&url, &["serve", "--listen", "127.0.0.1:0", "--log", "info"]);
     serve.env("HARMONT_DB_TIMEOUT", "1s");
-    let server = Server::start_with(serve);
+    let server = Server::start(serve);
     let http = reqwest::Client::new();
     let user = || http.get(format!("{}/api/v0/user", server.base)).bearer_auth(&token).send();
     assert_eq!(user().await.unwrap().status(), StatusCode::OK);
@@ -294,10 +296,10 @@ async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
     })
     .await;
     within(Duration::from_secs(10), "the log says the listener is back", async || {
-        server.log.lock().unwrap().contains("notification connection is back")
+        server.log().contains("notification connection is back")
     })
     .await;
-    let log = server.log.lock().unwrap().clone();
+    let log = server.log();
     for (line, what) in [
         ("the store is unavailable", "lost"),
         ("the store answers again", "back"),

@@ -1,11 +1,11 @@
 //! A real SMTP server for the emailed-link tests: Python's aiosmtpd (from
-//! PyPI, in `.venv-mail/`, which scripts/test.sh makes), on a free port,
-//! storing what it receives in a Maildir the test reads.
+//! PyPI, in `.venv-mail/`, which scripts/test.sh makes), on port 0
+//! (scripts/mail/smtp_server.py says which port it got), storing what it
+//! receives in a Maildir the test reads.
 
-use std::net::TcpListener;
+use harmont_testkit::{eventually, PATIENCE};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The Python with aiosmtpd: `HARMONT_TEST_AIOSMTPD_PYTHON`, or the repo's `.venv-mail/`.
 fn python() -> PathBuf {
@@ -66,20 +66,30 @@ impl Drop for SmtpServer {
 impl SmtpServer {
     pub fn start() -> Self {
         let maildir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mail/smtp_server.py");
+        let mut child = Command::new(python())
+            .arg(script)
             .arg(maildir.path().join("mail"))
-            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start aiosmtpd");
-        let server = Self { child, port, maildir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port} within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // Its first line says where it listens; the pipe stays read so that it never fills.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Self { child, port: 0, maildir };
+        let line = rx.recv_timeout(PATIENCE).unwrap_or_else(|e| panic!("aiosmtpd did not say where it listens: {e}"));
+        server.port = line
+            .strip_prefix("aiosmtpd listening on 127.0.0.1:")
+            .and_then(|port| port.trim().parse().ok())
+            .unwrap_or_else(|| panic!("not the listening line: {line:?}"));
         server
     }
 
@@ -102,16 +112,9 @@ impl SmtpServer {
         self.mails().into_iter().filter(|m| m.header("To").is_some_and(|t| t.contains(to))).collect()
     }
 
-    /// Waits (up to 20 s) for a mail to `to`, and returns the first.
+    /// Waits for a mail to `to`, and returns the first.
     pub async fn wait_for(&self, to: &str) -> Mail {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(mail) = self.mails_to(to).into_iter().next() {
-                return mail;
-            }
-            assert!(Instant::now() < deadline, "no mail to {to} within 20 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(&format!("a mail to {to}"), async || self.mails_to(to).into_iter().next()).await
     }
 }
 
