@@ -90,6 +90,8 @@ pub async fn claim(
         (status = 400, description = "Bad body or challenge", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 403, description = "The bearer is an API key (`api_key_forbidden`): keys cannot start a login", body = ErrorBody),
+        (status = 413, description = "Body too large (the body is optional, but read when sent)", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = ErrorBody),
         (status = 429, description = "Too many transfers and codes from this session (`rate_limited`)", body = ErrorBody),
         (status = 500, description = "Internal error", body = ErrorBody),
     ),
