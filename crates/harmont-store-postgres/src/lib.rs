@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Identity, IdentityRemoval, Millis,
-    NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser,
-    Passkey, PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError,
-    StoreEvent, Swept, User,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
+    GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey, PasskeyStore,
+    PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore, SignInMethod, SsoFlow, Store, StoreError,
+    StoreEvent, Swept, User, UserStore,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -250,16 +251,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
-        Ok(())
-    }
-
+impl UserStore for PostgresStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         sqlx::query(
             "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
@@ -292,11 +284,6 @@ impl Store for PostgresStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn has_our_tables(&self) -> Result<bool> {
-        // `to_regclass` looks along the search path, as every query here does.
-        sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL").fetch_one(&self.pool).await.map_err(backend)
-    }
-
     async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email COLLATE \"C\""))
             .fetch_all(&self.pool)
@@ -305,6 +292,53 @@ impl Store for PostgresStore {
         rows.iter().map(user_from_row).collect()
     }
 
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("UPDATE users SET name = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"))
+            .bind(name)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        // Everything of the user's goes with them (ON DELETE CASCADE); every
+        // replica forgets their cached tokens when this commits.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
+        if done.rows_affected() == 1 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        // Announced either way, with the commit: every replica drops the
+        // user's cached sessions, to refuse them (disabled) or re-read them
+        // (enabled) at once.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1) END \
+             WHERE id = $2",
+        )
+        .bind(disabled_at)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 1 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         // FOR SHARE waits for a disable in flight, and blocks one until this commits.
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -422,7 +456,102 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected())
     }
+}
 
+#[async_trait]
+impl ApiKeyStore for PostgresStore {
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id)
+        .bind(key.user_id)
+        .bind(&key.token_hash.0[..])
+        .bind(&key.description)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ApiKeyRecord {
+            id: key.id,
+            user_id: key.user_id,
+            description: key.description,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
+                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
+             FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
+        )
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let key = api_key_from_row(&row)?;
+        let user = joined_user(&row, key.user_id)?;
+        Ok(Some(Authenticated { session: key.as_session(), user }))
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 \
+             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now - harmont_store::TOUCH_EVERY)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        // Announced on the revocations channel as the session it stands for
+        // in every replica's bearer cache, with the commit.
+        let done = sqlx::query(
+            "WITH revoked AS ( \
+                 UPDATE api_keys SET revoked_at = $1 \
+                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+                 RETURNING id) \
+             SELECT pg_notify('harmont_revocations', 'session:' || id::text) FROM revoked",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.len() == 1)
+    }
+}
+
+#[async_trait]
+impl GrantStore for PostgresStore {
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
         // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
@@ -457,15 +586,43 @@ impl Store for PostgresStore {
         Ok(done.len() == 1)
     }
 
-    fn announces_revocations(&self) -> bool {
-        true
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM cli_grants \
+                            WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL)",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
     }
 
-    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let answer_within = self.pool.options().get_acquire_timeout();
-        tokio::spawn(listen(self.pool.clone(), answer_within, tx));
-        Ok(Some(rx))
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // NOT DISTINCT compares NULL as a value: no challenge matches only no
+        // verifier, so a verifier cannot be sent to a grant parked without one.
+        // Of concurrent updaters, those waiting on the winner's row lock
+        // re-check `consumed_at` once it commits and update nothing.
+        let live = "kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL \
+                    AND code_challenge IS NOT DISTINCT FROM $4";
+        let consume = format!(
+            "UPDATE cli_grants SET consumed_at = $3 WHERE {live} AND {} RETURNING user_id",
+            owner_enabled("cli_grants.user_id")
+        );
+        let blocked =
+            format!("EXISTS (SELECT 1 FROM cli_grants WHERE {live} AND NOT {})", owner_enabled("cli_grants.user_id"));
+        self.consume_into_session(&consume, &blocked, 4, draft, |q| {
+            q.bind(kind.as_str()).bind(key_hash.to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
+        })
+        .await
     }
 
     async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
@@ -518,77 +675,10 @@ impl Store for PostgresStore {
         .map_err(backend)?;
         row.as_ref().map(device_request_from_row).transpose()
     }
+}
 
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM cli_grants \
-                            WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL)",
-        )
-        .bind(kind.as_str())
-        .bind(&key_hash[..])
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend)
-    }
-
-    async fn consume_grant(
-        &self,
-        kind: GrantKind,
-        key_hash: &[u8; 32],
-        code_challenge: Option<&str>,
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>> {
-        // NOT DISTINCT compares NULL as a value: no challenge matches only no
-        // verifier, so a verifier cannot be sent to a grant parked without one.
-        // Of concurrent updaters, those waiting on the winner's row lock
-        // re-check `consumed_at` once it commits and update nothing.
-        let live = "kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL \
-                    AND code_challenge IS NOT DISTINCT FROM $4";
-        let consume = format!(
-            "UPDATE cli_grants SET consumed_at = $3 WHERE {live} AND {} RETURNING user_id",
-            owner_enabled("cli_grants.user_id")
-        );
-        let blocked =
-            format!("EXISTS (SELECT 1 FROM cli_grants WHERE {live} AND NOT {})", owner_enabled("cli_grants.user_id"));
-        self.consume_into_session(&consume, &blocked, 4, draft, |q| {
-            q.bind(kind.as_str()).bind(key_hash.to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
-        })
-        .await
-    }
-
-    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
-        let ended_before = now - keep_ended;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1")
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        sqlx::query("DELETE FROM api_keys WHERE expires_at <= $1 OR revoked_at <= $1")
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Swept { grants, sessions })
-    }
-
+#[async_trait]
+impl LinkStore for PostgresStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(&link.key_hash[..])
@@ -613,7 +703,10 @@ impl Store for PostgresStore {
         let blocked = format!("EXISTS (SELECT 1 FROM login_links WHERE {live} AND NOT {enabled})");
         self.consume_into_session(&consume, &blocked, 2, draft, |q| q.bind(key_hash.to_vec()).bind(now)).await
     }
+}
 
+#[async_trait]
+impl PasskeyStore for PostgresStore {
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
         sqlx::query(
             "INSERT INTO passkeys (id, user_id, credential_id, name, data, created_at) \
@@ -707,149 +800,10 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(backend)?;
         Ok(Some(revoked))
     }
+}
 
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(key.id)
-        .bind(key.user_id)
-        .bind(&key.token_hash.0[..])
-        .bind(&key.description)
-        .bind(key.created_at)
-        .bind(key.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(ApiKeyRecord {
-            id: key.id,
-            user_id: key.user_id,
-            description: key.description,
-            created_at: key.created_at,
-            expires_at: key.expires_at,
-            last_used_at: None,
-        })
-    }
-
-    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
-             ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter().map(api_key_from_row).collect()
-    }
-
-    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        let row = sqlx::query(
-            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
-                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
-             FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
-        )
-        .bind(&token_hash.0[..])
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let key = api_key_from_row(&row)?;
-        let user = joined_user(&row, key.user_id)?;
-        Ok(Some(Authenticated { session: key.as_session(), user }))
-    }
-
-    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET last_used_at = $1 \
-             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
-        // Announced on the revocations channel as the session it stands for
-        // in every replica's bearer cache, with the commit.
-        let done = sqlx::query(
-            "WITH revoked AS ( \
-                 UPDATE api_keys SET revoked_at = $1 \
-                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
-                 RETURNING id) \
-             SELECT pg_notify('harmont_revocations', 'session:' || id::text) FROM revoked",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.len() == 1)
-    }
-
-    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("UPDATE users SET name = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"))
-            .bind(name)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
-        // Everything of the user's goes with them (ON DELETE CASCADE); every
-        // replica forgets their cached tokens when this commits.
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let done =
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
-        if done.rows_affected() == 1 {
-            announce_user_revoked(&mut tx, user_id).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
-        // Announced either way, with the commit: every replica drops the
-        // user's cached sessions, to refuse them (disabled) or re-read them
-        // (enabled) at once.
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let done = sqlx::query(
-            "UPDATE users SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1) END \
-             WHERE id = $2",
-        )
-        .bind(disabled_at)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 1 {
-            announce_user_revoked(&mut tx, user_id).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    fn pool_stats(&self) -> Option<PoolStats> {
-        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-        Some(PoolStats {
-            in_use: self.pool.size().saturating_sub(idle),
-            idle,
-            max: self.pool.options().get_max_connections(),
-        })
-    }
-
+#[async_trait]
+impl CeremonyStore for PostgresStore {
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (kind, key_hash, user_id, state, created_at, expires_at) \
@@ -881,56 +835,6 @@ impl Store for PostgresStore {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Ceremony { user_id: row.try_get(0).map_err(backend)?, state: row.try_get(1).map_err(backend)? }))
     }
-    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
-        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(client.id)
-            .bind(&client.name)
-            .bind(&client.secret_hash.0[..])
-            .bind(client.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
-    }
-
-    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(ResourceClient {
-                    id: row.try_get(0).map_err(backend)?,
-                    name: row.try_get(1).map_err(backend)?,
-                    created_at: row.try_get(2).map_err(backend)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
-        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        hash.map(|hash| {
-            <[u8; 32]>::try_from(hash.as_slice())
-                .map(TokenHash)
-                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
-        })
-        .transpose()
-    }
-
-    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM resource_clients WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
 
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
         sqlx::query(
@@ -957,7 +861,10 @@ impl Store for PostgresStore {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(SsoFlow { provider: row.try_get(0).map_err(backend)?, next: row.try_get(1).map_err(backend)? }))
     }
+}
 
+#[async_trait]
+impl IdentityStore for PostgresStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
         let row = sqlx::query(&format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = $1 AND subject = $2"))
             .bind(issuer)
@@ -1069,6 +976,128 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(IdentityRemoval::Removed)
+    }
+}
+
+#[async_trait]
+impl ClientStore for PostgresStore {
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(client.id)
+            .bind(&client.name)
+            .bind(&client.secret_hash.0[..])
+            .bind(client.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
+    }
+
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ResourceClient {
+                    id: row.try_get(0).map_err(backend)?,
+                    name: row.try_get(1).map_err(backend)?,
+                    created_at: row.try_get(2).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        hash.map(|hash| {
+            <[u8; 32]>::try_from(hash.as_slice())
+                .map(TokenHash)
+                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
+        })
+        .transpose()
+    }
+
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM resource_clients WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn has_our_tables(&self) -> Result<bool> {
+        // `to_regclass` looks along the search path, as every query here does.
+        sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL").fetch_one(&self.pool).await.map_err(backend)
+    }
+
+    fn announces_revocations(&self) -> bool {
+        true
+    }
+
+    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let answer_within = self.pool.options().get_acquire_timeout();
+        tokio::spawn(listen(self.pool.clone(), answer_within, tx));
+        Ok(Some(rx))
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        let ended_before = now - keep_ended;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        sqlx::query("DELETE FROM api_keys WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Swept { grants, sessions })
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        Some(PoolStats {
+            in_use: self.pool.size().saturating_sub(idle),
+            idle,
+            max: self.pool.options().get_max_connections(),
+        })
     }
 }
 

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Identity, IdentityRemoval, Millis,
-    NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser,
-    Passkey, PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError, Swept,
-    User,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
+    GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey, PasskeyStore,
+    PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore, SignInMethod, SsoFlow, Store, StoreError,
+    Swept, User, UserStore,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -306,16 +307,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
-        Ok(())
-    }
-
+impl UserStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         sqlx::query(
             "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
@@ -348,13 +340,6 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn has_our_tables(&self) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(backend)
-    }
-
     async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
             .fetch_all(&self.reader)
@@ -363,6 +348,43 @@ impl Store for SqliteStore {
         rows.iter().map(user_from_row).collect()
     }
 
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("UPDATE users SET name = ? WHERE id = ? RETURNING {USER_COLUMNS}"))
+            .bind(name)
+            .bind(user_id.hyphenated().to_string())
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        // Sessions, keys, passkeys, grants, links and ceremonies go with the
+        // user (ON DELETE CASCADE, foreign keys on).
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        // One process: its own cache is told by the caller; another process
+        // sharing the file re-reads within its cache's TTL.
+        let done = sqlx::query("UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END WHERE id = ?")
+            .bind(disabled_at)
+            .bind(disabled_at)
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let disabled: Option<Option<Millis>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = ?")
@@ -455,7 +477,98 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         Ok(done.rows_affected())
     }
+}
 
+#[async_trait]
+impl ApiKeyStore for SqliteStore {
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.hyphenated().to_string())
+        .bind(key.user_id.hyphenated().to_string())
+        .bind(&key.token_hash.0[..])
+        .bind(&key.description)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(ApiKeyRecord {
+            id: key.id,
+            user_id: key.user_id,
+            description: key.description,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: None,
+        })
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
+                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
+             FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
+        )
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let key = api_key_from_row(&row)?;
+        let user = joined_user(&row, key.user_id)?;
+        Ok(Some(Authenticated { session: key.as_session(), user }))
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET last_used_at = ? \
+             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
+        )
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(now - harmont_store::TOUCH_EVERY)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+        )
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
         // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
@@ -483,6 +596,43 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM cli_grants \
+                            WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL)",
+        )
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)
+    }
+
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        // `IS` compares NULL as a value: no challenge matches only no
+        // verifier, so a verifier cannot be sent to a grant parked without one.
+        let consume = sqlx::query_scalar(
+            "UPDATE cli_grants SET consumed_at = ? \
+             WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL \
+               AND code_challenge IS ? \
+             RETURNING user_id",
+        )
+        .bind(now)
+        .bind(kind.as_str())
+        .bind(&key_hash[..])
+        .bind(now)
+        .bind(code_challenge);
+        self.consume_into_session(consume, draft).await
     }
 
     async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
@@ -536,77 +686,10 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         row.as_ref().map(device_request_from_row).transpose()
     }
+}
 
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM cli_grants \
-                            WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL)",
-        )
-        .bind(kind.as_str())
-        .bind(&key_hash[..])
-        .bind(now)
-        .fetch_one(&self.reader)
-        .await
-        .map_err(backend)
-    }
-
-    async fn consume_grant(
-        &self,
-        kind: GrantKind,
-        key_hash: &[u8; 32],
-        code_challenge: Option<&str>,
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>> {
-        // `IS` compares NULL as a value: no challenge matches only no
-        // verifier, so a verifier cannot be sent to a grant parked without one.
-        let consume = sqlx::query_scalar(
-            "UPDATE cli_grants SET consumed_at = ? \
-             WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL \
-               AND code_challenge IS ? \
-             RETURNING user_id",
-        )
-        .bind(now)
-        .bind(kind.as_str())
-        .bind(&key_hash[..])
-        .bind(now)
-        .bind(code_challenge);
-        self.consume_into_session(consume, draft).await
-    }
-
-    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
-        let ended_before = now - keep_ended;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= ?")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <= ?")
-            .bind(ended_before)
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        sqlx::query("DELETE FROM api_keys WHERE expires_at <= ? OR revoked_at <= ?")
-            .bind(ended_before)
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Swept { grants, sessions })
-    }
-
+#[async_trait]
+impl LinkStore for SqliteStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(&link.key_hash[..])
@@ -631,7 +714,10 @@ impl Store for SqliteStore {
                 .bind(now);
         self.consume_into_session(consume, draft).await
     }
+}
 
+#[async_trait]
+impl PasskeyStore for SqliteStore {
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
         sqlx::query(
             "INSERT INTO passkeys (id, user_id, credential_id, name, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -719,140 +805,10 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(backend)?;
         revoked.iter().map(|id| parse_uuid(id)).collect::<Result<Vec<_>>>().map(Some)
     }
+}
 
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key.id.hyphenated().to_string())
-        .bind(key.user_id.hyphenated().to_string())
-        .bind(&key.token_hash.0[..])
-        .bind(&key.description)
-        .bind(key.created_at)
-        .bind(key.expires_at)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(ApiKeyRecord {
-            id: key.id,
-            user_id: key.user_id,
-            description: key.description,
-            created_at: key.created_at,
-            expires_at: key.expires_at,
-            last_used_at: None,
-        })
-    }
-
-    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) \
-             ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(user_id.hyphenated().to_string())
-        .bind(now)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        rows.iter().map(api_key_from_row).collect()
-    }
-
-    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        let row = sqlx::query(
-            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
-                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
-             FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.token_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
-        )
-        .bind(&token_hash.0[..])
-        .bind(now)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let key = api_key_from_row(&row)?;
-        let user = joined_user(&row, key.user_id)?;
-        Ok(Some(Authenticated { session: key.as_session(), user }))
-    }
-
-    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET last_used_at = ? \
-             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
-        )
-        .bind(now)
-        .bind(id.hyphenated().to_string())
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? \
-             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-        )
-        .bind(now)
-        .bind(id.hyphenated().to_string())
-        .bind(user_id.hyphenated().to_string())
-        .bind(now)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("UPDATE users SET name = ? WHERE id = ? RETURNING {USER_COLUMNS}"))
-            .bind(name)
-            .bind(user_id.hyphenated().to_string())
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
-        // Sessions, keys, passkeys, grants, links and ceremonies go with the
-        // user (ON DELETE CASCADE, foreign keys on).
-        let done = sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(user_id.hyphenated().to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
-        // One process: its own cache is told by the caller; another process
-        // sharing the file re-reads within its cache's TTL.
-        let done = sqlx::query("UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END WHERE id = ?")
-            .bind(disabled_at)
-            .bind(disabled_at)
-            .bind(user_id.hyphenated().to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    fn pool_stats(&self) -> Option<PoolStats> {
-        // Readers and the writer together (one pool in memory).
-        let pools: &[&SqlitePool] =
-            if self._memory_anchor.is_some() { &[&self.reader] } else { &[&self.reader, &self.writer] };
-        let mut stats = PoolStats::default();
-        for pool in pools {
-            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-            stats.idle += idle;
-            stats.in_use += pool.size().saturating_sub(idle);
-            stats.max += pool.options().get_max_connections();
-        }
-        Some(stats)
-    }
-
+#[async_trait]
+impl CeremonyStore for SqliteStore {
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (kind, key_hash, user_id, state, created_at, expires_at) \
@@ -889,58 +845,6 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
-        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(client.id.hyphenated().to_string())
-            .bind(&client.name)
-            .bind(&client.secret_hash.0[..])
-            .bind(client.created_at)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
-    }
-
-    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get(0).map_err(backend)?;
-                Ok(ResourceClient {
-                    id: parse_uuid(&id)?,
-                    name: row.try_get(1).map_err(backend)?,
-                    created_at: row.try_get(2).map_err(backend)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
-        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = ?")
-            .bind(id.hyphenated().to_string())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        hash.map(|hash| {
-            <[u8; 32]>::try_from(hash.as_slice())
-                .map(TokenHash)
-                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
-        })
-        .transpose()
-    }
-
-    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM resource_clients WHERE name = ?")
-            .bind(name)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
         sqlx::query("INSERT INTO sso_flows (key_hash, provider, next, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
             .bind(&flow.key_hash[..])
@@ -964,7 +868,10 @@ impl Store for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         Ok(Some(SsoFlow { provider: row.try_get(0).map_err(backend)?, next: row.try_get(1).map_err(backend)? }))
     }
+}
 
+#[async_trait]
+impl IdentityStore for SqliteStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
         let row = sqlx::query(&format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = ? AND subject = ?"))
             .bind(issuer)
@@ -1070,6 +977,127 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(IdentityRemoval::Removed)
+    }
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(client.id.hyphenated().to_string())
+            .bind(&client.name)
+            .bind(&client.secret_hash.0[..])
+            .bind(client.created_at)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
+    }
+
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get(0).map_err(backend)?;
+                Ok(ResourceClient {
+                    id: parse_uuid(&id)?,
+                    name: row.try_get(1).map_err(backend)?,
+                    created_at: row.try_get(2).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = ?")
+            .bind(id.hyphenated().to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        hash.map(|hash| {
+            <[u8; 32]>::try_from(hash.as_slice())
+                .map(TokenHash)
+                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
+        })
+        .transpose()
+    }
+
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM resource_clients WHERE name = ?")
+            .bind(name)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn has_our_tables(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend)
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        let ended_before = now - keep_ended;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <= ?")
+            .bind(ended_before)
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        sqlx::query("DELETE FROM api_keys WHERE expires_at <= ? OR revoked_at <= ?")
+            .bind(ended_before)
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Swept { grants, sessions })
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        // Readers and the writer together (one pool in memory).
+        let pools: &[&SqlitePool] =
+            if self._memory_anchor.is_some() { &[&self.reader] } else { &[&self.reader, &self.writer] };
+        let mut stats = PoolStats::default();
+        for pool in pools {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            stats.idle += idle;
+            stats.in_use += pool.size().saturating_sub(idle);
+            stats.max += pool.options().get_max_connections();
+        }
+        Some(stats)
     }
 }
 
