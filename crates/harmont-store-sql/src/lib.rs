@@ -17,6 +17,9 @@ use uuid::Uuid;
 /// The columns [`UserRow`] reads.
 pub const USER_COLUMNS: &str = "id, email, name, personal_org_slug, created_at, disabled_at";
 
+/// The columns a new user is inserted with, in `NewUser`'s order.
+pub const USER_INSERT_COLUMNS: &str = "id, email, name, personal_org_slug, created_at";
+
 /// A user's columns as a bearer lookup joins them to its session or key
 /// (`u`), read by [`JoinedUserRow`].
 pub const JOINED_USER_COLUMNS: &str =

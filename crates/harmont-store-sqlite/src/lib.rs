@@ -24,7 +24,7 @@ use harmont_store_sql::{
     map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
     ResourceClientRow, SessionRow, SsoFlowRow, StoredId, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS,
     JOINED_USER_COLUMNS, PASSKEY_COLUMNS, RESOURCE_CLIENT_COLUMNS, SESSION_COLUMNS, SESSION_INSERT_COLUMNS,
-    USER_COLUMNS,
+    USER_COLUMNS, USER_INSERT_COLUMNS,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -215,29 +215,45 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl UserStore for SqliteStore {
-    async fn create_user(&self, user: NewUser) -> Result<User> {
-        sqlx::query(
-            "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
+/// Inserts a new user (in [`UserStore::create_user`], or in
+/// [`IdentityStore::create_identity`]'s transaction).
+async fn insert_user<'c>(conn: impl SqliteExecutor<'c>, user: &NewUser) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"))
         .bind(user.id.hyphenated().to_string())
         .bind(&user.email)
         .bind(user.name.as_deref())
         .bind(user.personal_org_slug.as_deref())
         .bind(user.created_at)
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Sets `last_used_at = now` on the live row `id` of `table` (`sessions`
+    /// or `api_keys`) unless it was set after [`harmont_store::touch_cutoff`]:
+    /// the statement checks again, so racing requests write once. Whether it wrote.
+    async fn touch(&self, table: &str, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET last_used_at = ? \
+             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)"
+        ))
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(harmont_store::touch_cutoff(now))
         .execute(&self.writer)
         .await
         .map_err(backend)?;
-        Ok(User {
-            id: user.id,
-            email: user.email,
-            name: user.name,
-            personal_org_slug: user.personal_org_slug,
-            created_at: user.created_at,
-            disabled_at: None,
-        })
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        insert_user(&self.writer, &user).await?;
+        Ok(user.into_user())
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -330,17 +346,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET last_used_at = ? \
-             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
-        )
-        .bind(now)
-        .bind(session_id.hyphenated().to_string())
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        self.touch("sessions", session_id, now).await
     }
 
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
@@ -404,14 +410,7 @@ impl ApiKeyStore for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(backend)?;
-        Ok(ApiKeyRecord {
-            id: key.id,
-            user_id: key.user_id,
-            description: key.description,
-            created_at: key.created_at,
-            expires_at: key.expires_at,
-            last_used_at: None,
-        })
+        Ok(key.into_record())
     }
 
     async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
@@ -446,17 +445,7 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET last_used_at = ? \
-             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
-        )
-        .bind(now)
-        .bind(id.hyphenated().to_string())
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        self.touch("api_keys", id, now).await
     }
 
     async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
@@ -639,15 +628,7 @@ impl PasskeyStore for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(backend)?;
-        Ok(Passkey {
-            id: passkey.id,
-            user_id: passkey.user_id,
-            credential_id: passkey.credential_id,
-            name: passkey.name,
-            data: passkey.data,
-            created_at: passkey.created_at,
-            last_used_at: None,
-        })
+        Ok(passkey.into_passkey())
     }
 
     async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
@@ -794,15 +775,7 @@ impl IdentityStore for SqliteStore {
     async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         if let Some(user) = &new_user {
-            sqlx::query("INSERT INTO users (id, email, name, personal_org_slug, created_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(user.id.hyphenated().to_string())
-                .bind(&user.email)
-                .bind(user.name.as_deref())
-                .bind(user.personal_org_slug.as_deref())
-                .bind(user.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+            insert_user(&mut *tx, user).await?;
         }
         sqlx::query(
             "INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at) \
@@ -819,16 +792,7 @@ impl IdentityStore for SqliteStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(Identity {
-            id: identity.id,
-            user_id: identity.user_id,
-            provider: identity.provider,
-            issuer: identity.issuer,
-            subject: identity.subject,
-            email: identity.email,
-            created_at: identity.created_at,
-            last_used_at: None,
-        })
+        Ok(identity.into_identity())
     }
 
     async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool> {
@@ -900,7 +864,7 @@ impl ClientStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(backend)?;
-        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
+        Ok(client.into_client())
     }
 
     async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {

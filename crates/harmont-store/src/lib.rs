@@ -40,6 +40,12 @@ pub fn touch_due(last_used_at: Option<Millis>, now: Millis) -> bool {
     last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY)
 }
 
+/// The same rule as a bound for a backend's statement: a `last_used_at` at
+/// or before this is due (`last_used_at IS NULL OR last_used_at <= cutoff`).
+pub fn touch_cutoff(now: Millis) -> Millis {
+    now - TOUCH_EVERY
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule refused the write (for example a duplicate email).
@@ -96,6 +102,20 @@ pub struct NewUser {
     pub name: Option<String>,
     pub personal_org_slug: Option<String>,
     pub created_at: Millis,
+}
+
+impl NewUser {
+    /// The user this is once stored: enabled.
+    pub fn into_user(self) -> User {
+        User {
+            id: self.id,
+            email: self.email,
+            name: self.name,
+            personal_org_slug: self.personal_org_slug,
+            created_at: self.created_at,
+            disabled_at: None,
+        }
+    }
 }
 
 /// How a session was signed in. Changing credentials needs a recent browser
@@ -219,6 +239,20 @@ pub struct NewApiKey {
     pub expires_at: Option<Millis>,
 }
 
+impl NewApiKey {
+    /// The key this is once stored (never used yet), without its hash.
+    pub fn into_record(self) -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: self.id,
+            user_id: self.user_id,
+            description: self.description,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: None,
+        }
+    }
+}
+
 /// A live personal API key (never a revoked or expired one). No secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
@@ -256,6 +290,13 @@ pub struct NewResourceClient {
     pub name: String,
     pub secret_hash: TokenHash,
     pub created_at: Millis,
+}
+
+impl NewResourceClient {
+    /// The client this is once stored, without its secret's hash.
+    pub fn into_client(self) -> ResourceClient {
+        ResourceClient { id: self.id, name: self.name, created_at: self.created_at }
+    }
 }
 
 /// A stored resource-server client. No secret.
@@ -334,6 +375,21 @@ pub struct NewPasskey {
     pub name: String,
     pub data: String,
     pub created_at: Millis,
+}
+
+impl NewPasskey {
+    /// The passkey this is once stored (never used yet).
+    pub fn into_passkey(self) -> Passkey {
+        Passkey {
+            id: self.id,
+            user_id: self.user_id,
+            credential_id: self.credential_id,
+            name: self.name,
+            data: self.data,
+            created_at: self.created_at,
+            last_used_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,6 +488,22 @@ pub struct NewIdentity {
     /// The email the provider said at the last sign-in.
     pub email: Option<String>,
     pub created_at: Millis,
+}
+
+impl NewIdentity {
+    /// The identity this is once stored (never used yet).
+    pub fn into_identity(self) -> Identity {
+        Identity {
+            id: self.id,
+            user_id: self.user_id,
+            provider: self.provider,
+            issuer: self.issuer,
+            subject: self.subject,
+            email: self.email,
+            created_at: self.created_at,
+            last_used_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -749,6 +821,21 @@ pub trait Store:
     /// `None` where the backend keeps no pool worth reporting.
     fn pool_stats(&self) -> Option<PoolStats> {
         None
+    }
+}
+
+#[cfg(test)]
+mod touch_rule {
+    use super::*;
+
+    /// The statement's bound and the service's check are one rule.
+    #[test]
+    fn touch_cutoff_and_touch_due_agree() {
+        let now = 1_767_225_600_000;
+        for at in [now - TOUCH_EVERY - 1, now - TOUCH_EVERY, now - TOUCH_EVERY + 1, now - 1, now] {
+            assert_eq!(at <= touch_cutoff(now), touch_due(Some(at), now), "last used at {at}");
+        }
+        assert!(touch_due(None, now));
     }
 }
 
