@@ -329,6 +329,7 @@ mod tests {
     #[test]
     fn text_ids_parse_and_bad_ones_are_backend_errors() {
         let id = Uuid::new_v4();
+        assert_eq!(id.into_uuid().unwrap(), id, "a Postgres uuid is itself");
         assert_eq!(id.hyphenated().to_string().into_uuid().unwrap(), id);
         assert!(matches!("not-an-id".to_owned().into_uuid(), Err(StoreError::Backend(_))));
     }
