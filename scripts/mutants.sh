@@ -5,7 +5,7 @@
 # marks code that no test pins. Installs cargo-mutants if missing.
 #
 #   scripts/mutants.sh            # harmont-wire against its own tests
-#   scripts/mutants.sh store      # harmont-store and harmont-store-sqlite against the
+#   scripts/mutants.sh store      # harmont-store, -store-sql and -store-sqlite against the
 #                                 # store contract suite, run by the SQLite backend's tests
 #   scripts/mutants.sh wire store # both, one after the other
 #   scripts/mutants.sh wire -- --file crates/harmont-wire/src/token.rs   # extra cargo-mutants options
@@ -48,7 +48,8 @@ wire_equivalent=(
 
 # The contract suite's own code is test code, not under test.
 store_args=(
-    --package harmont-store --package harmont-store-sqlite --test-package harmont-store-sqlite
+    --package harmont-store --package harmont-store-sql --package harmont-store-sqlite
+    --test-package harmont-store-sqlite
     --exclude 'crates/harmont-store/src/contract.rs'
 )
 

@@ -5,9 +5,10 @@
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Millis, NewApiKey, NewCeremony,
-    NewGrant, NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PoolStats, ResourceClient, Result,
-    Session, SessionDraft, Store, StoreError, StoreEvent, Swept, User,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
+    GrantKind, GrantStore, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony, NewGrant, NewLoginLink,
+    NewPasskey, NewResourceClient, NewUser, Passkey, PasskeyStore, PoolStats, ResourceClient, Result, Session,
+    SessionDraft, SessionStore, Store, StoreError, StoreEvent, Swept, User, UserStore,
 };
 use harmont_store::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 use harmont_wire::token::TokenHash;
@@ -138,30 +139,103 @@ impl TimedStore {
 }
 
 #[async_trait]
-impl Store for TimedStore {
-    async fn migrate(&self) -> Result<()> {
-        self.inner.migrate().await
-    }
-    /// Within [`PING_BOUND`] at most, so that `/healthz` answers within a
-    /// second and a lost store is logged even if only health checks come.
-    async fn ping(&self) -> Result<()> {
-        self.run_within(self.timeout.min(PING_BOUND), self.inner.ping()).await
-    }
+impl UserStore for TimedStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         self.run(self.inner.create_user(user)).await
     }
+
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         self.run(self.inner.user_by_email(email)).await
     }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.run(self.inner.list_users()).await
+    }
+
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        self.run(self.inner.update_user_name(user_id, name)).await
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        self.run(self.inner.delete_user(user_id)).await
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        self.run(self.inner.set_user_disabled(user_id, disabled_at)).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for TimedStore {
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         self.run(self.inner.create_session(user_id, draft)).await
     }
+
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
         self.run(self.inner.authenticate(token_hash, now)).await
     }
+
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
         self.run(self.inner.touch_session(session_id, now)).await
     }
+
+    async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
+        self.run(self.inner.list_sessions(user_id, now)).await
+    }
+
+    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.revoke_session(user_id, session_id, now)).await
+    }
+
+    async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64> {
+        self.run(self.inner.revoke_other_sessions(user_id, keep, now)).await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for TimedStore {
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        self.run(self.inner.create_api_key(key)).await
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        self.run(self.inner.list_api_keys(user_id, now)).await
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        self.run(self.inner.authenticate_api_key(token_hash, now)).await
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.touch_api_key(id, now)).await
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        self.run(self.inner.revoke_api_key(user_id, id, now)).await
+    }
+}
+
+#[async_trait]
+impl GrantStore for TimedStore {
+    async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
+        self.run(self.inner.park_grant(grant)).await
+    }
+
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+        self.run(self.inner.grant_pending(kind, key_hash, now)).await
+    }
+
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>> {
+        self.run(self.inner.consume_grant(kind, key_hash, code_challenge, now, draft)).await
+    }
+
     async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
         self.run(self.inner.park_device_request(request)).await
     }
@@ -173,51 +247,14 @@ impl Store for TimedStore {
     async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
         self.run(self.inner.take_device_request(key_hash, now)).await
     }
+}
 
-    async fn has_our_tables(&self) -> Result<bool> {
-        self.run(self.inner.has_our_tables()).await
-    }
-    async fn list_users(&self) -> Result<Vec<User>> {
-        self.run(self.inner.list_users()).await
-    }
-
-    async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
-        self.run(self.inner.list_sessions(user_id, now)).await
-    }
-    async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
-        self.run(self.inner.revoke_session(user_id, session_id, now)).await
-    }
-    async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64> {
-        self.run(self.inner.revoke_other_sessions(user_id, keep, now)).await
-    }
-    async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
-        self.run(self.inner.park_grant(grant)).await
-    }
-    fn announces_revocations(&self) -> bool {
-        self.inner.announces_revocations()
-    }
-    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
-        self.run(self.inner.watch()).await
-    }
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
-        self.run(self.inner.grant_pending(kind, key_hash, now)).await
-    }
-    async fn consume_grant(
-        &self,
-        kind: GrantKind,
-        key_hash: &[u8; 32],
-        code_challenge: Option<&str>,
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>> {
-        self.run(self.inner.consume_grant(kind, key_hash, code_challenge, now, draft)).await
-    }
-    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
-        self.run(self.inner.sweep(now, keep_ended)).await
-    }
+#[async_trait]
+impl LinkStore for TimedStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         self.run(self.inner.create_login_link(link)).await
     }
+
     async fn consume_login_link(
         &self,
         key_hash: &[u8; 32],
@@ -226,36 +263,22 @@ impl Store for TimedStore {
     ) -> Result<Option<Session>> {
         self.run(self.inner.consume_login_link(key_hash, now, draft)).await
     }
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        self.run(self.inner.create_api_key(key)).await
-    }
-    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
-        self.run(self.inner.list_api_keys(user_id, now)).await
-    }
-    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        self.run(self.inner.authenticate_api_key(token_hash, now)).await
-    }
-    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
-        self.run(self.inner.touch_api_key(id, now)).await
-    }
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
-        self.run(self.inner.revoke_api_key(user_id, id, now)).await
-    }
-    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        self.run(self.inner.update_user_name(user_id, name)).await
-    }
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
-        self.run(self.inner.delete_user(user_id)).await
-    }
+}
+
+#[async_trait]
+impl PasskeyStore for TimedStore {
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
         self.run(self.inner.create_passkey(passkey)).await
     }
+
     async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
         self.run(self.inner.list_passkeys(user_id)).await
     }
+
     async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
         self.run(self.inner.passkey_by_credential_id(credential_id)).await
     }
+
     async fn record_passkey_sign_in(
         &self,
         id: Uuid,
@@ -265,53 +288,103 @@ impl Store for TimedStore {
     ) -> Result<Option<Session>> {
         self.run(self.inner.record_passkey_sign_in(id, data, now, draft)).await
     }
+
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>> {
         self.run(self.inner.delete_passkey(user_id, id, now)).await
     }
-    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
-        self.run(self.inner.set_user_disabled(user_id, disabled_at)).await
-    }
-    fn pool_stats(&self) -> Option<PoolStats> {
-        self.inner.pool_stats()
-    }
+}
+
+#[async_trait]
+impl CeremonyStore for TimedStore {
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
         self.run(self.inner.park_ceremony(ceremony)).await
     }
+
     async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
         self.run(self.inner.take_ceremony(kind, key_hash, now)).await
     }
-    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
-        self.run(self.inner.create_resource_client(client)).await
-    }
-    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
-        self.run(self.inner.list_resource_clients()).await
-    }
-    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
-        self.run(self.inner.resource_client_secret_hash(id)).await
-    }
-    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
-        self.run(self.inner.remove_resource_client(name)).await
-    }
+
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
         self.run(self.inner.park_sso_flow(flow)).await
     }
+
     async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
         self.run(self.inner.take_sso_flow(key_hash, now)).await
     }
+}
+
+#[async_trait]
+impl IdentityStore for TimedStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
         self.run(self.inner.identity_by_subject(issuer, subject)).await
     }
+
     async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity> {
         self.run(self.inner.create_identity(identity, new_user)).await
     }
+
     async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool> {
         self.run(self.inner.touch_identity(id, email, now)).await
     }
+
     async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>> {
         self.run(self.inner.list_identities(user_id)).await
     }
+
     async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval> {
         self.run(self.inner.delete_identity(user_id, id, keep_last)).await
+    }
+}
+
+#[async_trait]
+impl ClientStore for TimedStore {
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        self.run(self.inner.create_resource_client(client)).await
+    }
+
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        self.run(self.inner.list_resource_clients()).await
+    }
+
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        self.run(self.inner.resource_client_secret_hash(id)).await
+    }
+
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        self.run(self.inner.remove_resource_client(name)).await
+    }
+}
+
+#[async_trait]
+impl Store for TimedStore {
+    async fn migrate(&self) -> Result<()> {
+        self.inner.migrate().await
+    }
+
+    /// Within [`PING_BOUND`] at most, so that `/healthz` answers within a
+    /// second and a lost store is logged even if only health checks come.
+    async fn ping(&self) -> Result<()> {
+        self.run_within(self.timeout.min(PING_BOUND), self.inner.ping()).await
+    }
+
+    async fn has_our_tables(&self) -> Result<bool> {
+        self.run(self.inner.has_our_tables()).await
+    }
+
+    fn announces_revocations(&self) -> bool {
+        self.inner.announces_revocations()
+    }
+
+    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
+        self.run(self.inner.watch()).await
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        self.run(self.inner.sweep(now, keep_ended)).await
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        self.inner.pool_stats()
     }
 }
 

@@ -12,18 +12,28 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Identity, IdentityRemoval, Millis,
-    NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser,
-    Passkey, PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError,
-    StoreEvent, Swept, User,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
+    GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey, PasskeyStore,
+    PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore, SsoFlow, Store, StoreError, StoreEvent,
+    Swept, User, UserStore,
+};
+use harmont_store_sql::{
+    map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
+    ResourceClientRow, SessionRow, SsoFlowRow, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS, JOINED_USER_COLUMNS,
+    PASSKEY_COLUMNS, RESOURCE_CLIENT_COLUMNS, SESSION_COLUMNS, SESSION_INSERT_COLUMNS, USER_COLUMNS,
+    USER_INSERT_COLUMNS,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::query::Query;
 use sqlx::Postgres;
-use sqlx::Row;
+use sqlx::{FromRow, PgExecutor, Row};
 use uuid::Uuid;
+
+/// How this backend stores ids, for harmont-store-sql's row structs.
+type Id = Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -85,16 +95,9 @@ fn describe(options: &PgConnectOptions) -> String {
     }
 }
 
+/// [`map_error`] with this backend's judgement of [`unavailable`].
 fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(db.message().to_owned());
-        }
-    }
-    if unavailable(&e) {
-        return StoreError::Unavailable(e.to_string());
-    }
-    StoreError::Backend(e.to_string())
+    map_error(e, unavailable)
 }
 
 /// Errors that say the database is away or slow rather than that the
@@ -113,84 +116,10 @@ fn unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// The columns [`session_from_row`] reads, in its order.
-const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, user_agent, ip, method, passkey_id";
-
-/// Reads a session from columns 0..=8, [`SESSION_COLUMNS`].
-fn session_from_row(row: &PgRow) -> Result<Session> {
-    let method: String = row.try_get(7).map_err(backend)?;
-    Ok(Session {
-        id: row.try_get(0).map_err(backend)?,
-        user_id: row.try_get(1).map_err(backend)?,
-        created_at: row.try_get(2).map_err(backend)?,
-        expires_at: row.try_get(3).map_err(backend)?,
-        last_used_at: row.try_get(4).map_err(backend)?,
-        user_agent: row.try_get(5).map_err(backend)?,
-        ip: row.try_get(6).map_err(backend)?,
-        method: SignInMethod::parse(&method)
-            .ok_or_else(|| StoreError::Backend(format!("stored sign-in method {method:?}")))?,
-        passkey_id: row.try_get(8).map_err(backend)?,
-    })
-}
-
-/// The columns [`api_key_from_row`] reads, in its order.
-const API_KEY_COLUMNS: &str = "id, user_id, description, created_at, expires_at, last_used_at";
-
-/// Reads a key from columns 0..=5, [`API_KEY_COLUMNS`].
-fn api_key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
-    Ok(ApiKeyRecord {
-        id: row.try_get(0).map_err(backend)?,
-        user_id: row.try_get(1).map_err(backend)?,
-        description: row.try_get(2).map_err(backend)?,
-        created_at: row.try_get(3).map_err(backend)?,
-        expires_at: row.try_get(4).map_err(backend)?,
-        last_used_at: row.try_get(5).map_err(backend)?,
-    })
-}
-
-fn user_from_row(row: &PgRow) -> Result<User> {
-    user_fields(row, row.try_get("id").map_err(backend)?, "created_at")
-}
-
-/// The user a bearer lookup joins to its session or key (`u.email`, …,
-/// `u.created_at AS user_created_at`, `u.disabled_at`).
-fn joined_user(row: &PgRow, id: Uuid) -> Result<User> {
-    user_fields(row, id, "user_created_at")
-}
-
-/// A user's columns, with its creation time under `created_at`.
-fn user_fields(row: &PgRow, id: Uuid, created_at: &str) -> Result<User> {
-    Ok(User {
-        id,
-        email: row.try_get("email").map_err(backend)?,
-        name: row.try_get("name").map_err(backend)?,
-        personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-        created_at: row.try_get(created_at).map_err(backend)?,
-        disabled_at: row.try_get("disabled_at").map_err(backend)?,
-    })
-}
-
-/// The columns [`user_from_row`] reads.
-const USER_COLUMNS: &str = "id, email, name, personal_org_slug, created_at, disabled_at";
-
 /// Keeps a consuming statement's row when its user is disabled; `owner` is
 /// the column naming the user.
 fn owner_enabled(owner: &str) -> String {
     format!("NOT EXISTS (SELECT 1 FROM users WHERE users.id = {owner} AND users.disabled_at IS NOT NULL)")
-}
-
-const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, data, created_at, last_used_at";
-
-fn passkey_from_row(row: &PgRow) -> Result<Passkey> {
-    Ok(Passkey {
-        id: row.try_get("id").map_err(backend)?,
-        user_id: row.try_get("user_id").map_err(backend)?,
-        credential_id: row.try_get("credential_id").map_err(backend)?,
-        name: row.try_get("name").map_err(backend)?,
-        data: row.try_get("data").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        last_used_at: row.try_get("last_used_at").map_err(backend)?,
-    })
 }
 
 impl PostgresStore {
@@ -213,8 +142,7 @@ impl PostgresStore {
         let n = |i: usize| format!("${}", params + i);
         let sql = format!(
             "WITH consumed AS ({consume}), inserted AS ( \
-                 INSERT INTO sessions \
-                     (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
+                 INSERT INTO sessions ({SESSION_INSERT_COLUMNS}) \
                  SELECT {}, user_id, {}, {}, {}, {}, {}, {}, {} FROM consumed \
                  RETURNING user_id) \
              SELECT (SELECT user_id FROM inserted), {blocked}",
@@ -249,62 +177,114 @@ impl PostgresStore {
     }
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn create_user(&self, user: NewUser) -> Result<User> {
-        sqlx::query(
-            "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
+/// Inserts a new user (in [`UserStore::create_user`], or in
+/// [`IdentityStore::create_identity`]'s transaction).
+async fn insert_user<'c>(conn: impl PgExecutor<'c>, user: &NewUser) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"))
         .bind(user.id)
         .bind(&user.email)
         .bind(user.name.as_deref())
         .bind(user.personal_org_slug.as_deref())
         .bind(user.created_at)
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Sets `last_used_at = now` on the live row `id` of `table` (`sessions`
+    /// or `api_keys`) unless it was set after [`harmont_store::touch_cutoff`]:
+    /// the statement checks again, so racing requests write once. Whether it wrote.
+    async fn touch(&self, table: &str, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET last_used_at = $1 \
+             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)"
+        ))
+        .bind(now)
+        .bind(id)
+        .bind(harmont_store::touch_cutoff(now))
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(User {
-            id: user.id,
-            email: user.email,
-            name: user.name,
-            personal_org_slug: user.personal_org_slug,
-            created_at: user.created_at,
-            disabled_at: None,
-        })
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        insert_user(&self.pool, &user).await?;
+        Ok(user.into_user())
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
+        let row = sqlx::query_as::<_, UserRow<Id>>(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn has_our_tables(&self) -> Result<bool> {
-        // `to_regclass` looks along the search path, as every query here does.
-        sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL").fetch_one(&self.pool).await.map_err(backend)
+        row.map(UserRow::into_user).transpose()
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email COLLATE \"C\""))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(user_from_row).collect()
+        let rows =
+            sqlx::query_as::<_, UserRow<Id>>(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email COLLATE \"C\""))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.into_iter().map(UserRow::into_user).collect()
     }
 
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query_as::<_, UserRow<Id>>(&format!(
+            "UPDATE users SET name = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        // Everything of the user's goes with them (ON DELETE CASCADE); every
+        // replica forgets their cached tokens when this commits.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
+        if done.rows_affected() == 1 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        // Announced either way, with the commit: every replica drops the
+        // user's cached sessions, to refuse them (disabled) or re-read them
+        // (enabled) at once.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1) END \
+             WHERE id = $2",
+        )
+        .bind(disabled_at)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 1 {
+            announce_user_revoked(&mut tx, user_id).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         // FOR SHARE waits for a disable in flight, and blocks one until this commits.
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -318,11 +298,9 @@ impl Store for PostgresStore {
             tx.rollback().await.map_err(backend)?;
             return Err(StoreError::UserDisabled);
         }
-        sqlx::query(
-            "INSERT INTO sessions \
-                 (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({SESSION_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
         .bind(draft.id)
         .bind(user_id)
         .bind(&draft.token_hash.0[..])
@@ -340,40 +318,28 @@ impl Store for PostgresStore {
     }
 
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
-                    s.user_agent, s.ip, s.method, s.passkey_id, u.email, u.name, u.personal_org_slug, \
-                    u.created_at AS user_created_at, u.disabled_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
+        let row = sqlx::query(&format!(
+            "SELECT {}, {JOINED_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-        )
+            qualified(SESSION_COLUMNS, "s"),
+        ))
         .bind(&token_hash.0[..])
         .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let session = session_from_row(&row)?;
-        let user = joined_user(&row, session.user_id)?;
+        let session = SessionRow::<Id>::from_row(&row).map_err(backend)?.into_session()?;
+        let user = JoinedUserRow::from_row(&row).map_err(backend)?.into_user(session.user_id);
         Ok(Some(Authenticated { session, user }))
     }
 
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET last_used_at = $1 \
-             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)",
-        )
-        .bind(now)
-        .bind(session_id)
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        self.touch("sessions", session_id, now).await
     }
 
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, SessionRow<Id>>(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
              ORDER BY created_at DESC, id DESC"
@@ -383,7 +349,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter().map(session_from_row).collect()
+        rows.into_iter().map(SessionRow::into_session).collect()
     }
 
     async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
@@ -422,7 +388,84 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected())
     }
+}
 
+#[async_trait]
+impl ApiKeyStore for PostgresStore {
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id)
+        .bind(key.user_id)
+        .bind(&key.token_hash.0[..])
+        .bind(&key.description)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(key.into_record())
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query_as::<_, ApiKeyRow<Id>>(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(ApiKeyRow::into_api_key).collect()
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, {JOINED_USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
+            qualified(API_KEY_COLUMNS, "k"),
+        ))
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let key = ApiKeyRow::<Id>::from_row(&row).map_err(backend)?.into_api_key()?;
+        let user = JoinedUserRow::from_row(&row).map_err(backend)?.into_user(key.user_id);
+        Ok(Some(Authenticated { session: key.as_session(), user }))
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        self.touch("api_keys", id, now).await
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        // Announced on the revocations channel as the session it stands for
+        // in every replica's bearer cache, with the commit.
+        let done = sqlx::query(
+            "WITH revoked AS ( \
+                 UPDATE api_keys SET revoked_at = $1 \
+                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+                 RETURNING id) \
+             SELECT pg_notify('harmont_revocations', 'session:' || id::text) FROM revoked",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.len() == 1)
+    }
+}
+
+#[async_trait]
+impl GrantStore for PostgresStore {
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
         // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
@@ -455,68 +498,6 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         Ok(done.len() == 1)
-    }
-
-    fn announces_revocations(&self) -> bool {
-        true
-    }
-
-    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let answer_within = self.pool.options().get_acquire_timeout();
-        tokio::spawn(listen(self.pool.clone(), answer_within, tx));
-        Ok(Some(rx))
-    }
-
-    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO device_requests \
-                 (key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (key_hash) DO UPDATE SET \
-                 nonce_hash = excluded.nonce_hash, code_challenge = excluded.code_challenge, \
-                 host = excluded.host, ip = excluded.ip, created_at = excluded.created_at, \
-                 expires_at = excluded.expires_at, used_at = NULL \
-             WHERE device_requests.expires_at <= excluded.created_at",
-        )
-        .bind(&request.key_hash[..])
-        .bind(&request.nonce_hash[..])
-        .bind(&request.code_challenge)
-        .bind(request.host.as_deref())
-        .bind(request.ip.as_deref())
-        .bind(request.created_at)
-        .bind(request.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
-        let row = sqlx::query(
-            "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
-             WHERE key_hash = $1 AND expires_at > $2 AND used_at IS NULL",
-        )
-        .bind(&key_hash[..])
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(device_request_from_row).transpose()
-    }
-
-    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
-        let row = sqlx::query(
-            "UPDATE device_requests SET used_at = $1 \
-             WHERE key_hash = $2 AND expires_at > $1 AND used_at IS NULL \
-             RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
-        )
-        .bind(now)
-        .bind(&key_hash[..])
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(device_request_from_row).transpose()
     }
 
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
@@ -558,37 +539,60 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
-        let ended_before = now - keep_ended;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1")
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        sqlx::query("DELETE FROM api_keys WHERE expires_at <= $1 OR revoked_at <= $1")
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Swept { grants, sessions })
+    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO device_requests \
+                 (key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (key_hash) DO UPDATE SET \
+                 nonce_hash = excluded.nonce_hash, code_challenge = excluded.code_challenge, \
+                 host = excluded.host, ip = excluded.ip, created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at, used_at = NULL \
+             WHERE device_requests.expires_at <= excluded.created_at",
+        )
+        .bind(&request.key_hash[..])
+        .bind(&request.nonce_hash[..])
+        .bind(&request.code_challenge)
+        .bind(request.host.as_deref())
+        .bind(request.ip.as_deref())
+        .bind(request.created_at)
+        .bind(request.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
+    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        let row = sqlx::query_as::<_, DeviceRequestRow>(
+            "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
+             WHERE key_hash = $1 AND expires_at > $2 AND used_at IS NULL",
+        )
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(DeviceRequestRow::into_device_request).transpose()
+    }
+
+    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        let row = sqlx::query_as::<_, DeviceRequestRow>(
+            "UPDATE device_requests SET used_at = $1 \
+             WHERE key_hash = $2 AND expires_at > $1 AND used_at IS NULL \
+             RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
+        )
+        .bind(now)
+        .bind(&key_hash[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(DeviceRequestRow::into_device_request).transpose()
+    }
+}
+
+#[async_trait]
+impl LinkStore for PostgresStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(&link.key_hash[..])
@@ -613,7 +617,10 @@ impl Store for PostgresStore {
         let blocked = format!("EXISTS (SELECT 1 FROM login_links WHERE {live} AND NOT {enabled})");
         self.consume_into_session(&consume, &blocked, 2, draft, |q| q.bind(key_hash.to_vec()).bind(now)).await
     }
+}
 
+#[async_trait]
+impl PasskeyStore for PostgresStore {
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
         sqlx::query(
             "INSERT INTO passkeys (id, user_id, credential_id, name, data, created_at) \
@@ -628,34 +635,29 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(Passkey {
-            id: passkey.id,
-            user_id: passkey.user_id,
-            credential_id: passkey.credential_id,
-            name: passkey.name,
-            data: passkey.data,
-            created_at: passkey.created_at,
-            last_used_at: None,
-        })
+        Ok(passkey.into_passkey())
     }
 
     async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
-        let rows =
-            sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"))
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-        rows.iter().map(passkey_from_row).collect()
+        let rows = sqlx::query_as::<_, PasskeyRow<Id>>(&format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(PasskeyRow::into_passkey).collect()
     }
 
     async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
-        let row = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1"))
-            .bind(credential_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(passkey_from_row).transpose()
+        let row = sqlx::query_as::<_, PasskeyRow<Id>>(&format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1"
+        ))
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(PasskeyRow::into_passkey).transpose()
     }
 
     async fn record_passkey_sign_in(
@@ -707,149 +709,10 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(backend)?;
         Ok(Some(revoked))
     }
+}
 
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(key.id)
-        .bind(key.user_id)
-        .bind(&key.token_hash.0[..])
-        .bind(&key.description)
-        .bind(key.created_at)
-        .bind(key.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(ApiKeyRecord {
-            id: key.id,
-            user_id: key.user_id,
-            description: key.description,
-            created_at: key.created_at,
-            expires_at: key.expires_at,
-            last_used_at: None,
-        })
-    }
-
-    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
-             ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter().map(api_key_from_row).collect()
-    }
-
-    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        let row = sqlx::query(
-            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
-                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
-             FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
-        )
-        .bind(&token_hash.0[..])
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let key = api_key_from_row(&row)?;
-        let user = joined_user(&row, key.user_id)?;
-        Ok(Some(Authenticated { session: key.as_session(), user }))
-    }
-
-    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET last_used_at = $1 \
-             WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $3)",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
-        // Announced on the revocations channel as the session it stands for
-        // in every replica's bearer cache, with the commit.
-        let done = sqlx::query(
-            "WITH revoked AS ( \
-                 UPDATE api_keys SET revoked_at = $1 \
-                 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
-                 RETURNING id) \
-             SELECT pg_notify('harmont_revocations', 'session:' || id::text) FROM revoked",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.len() == 1)
-    }
-
-    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("UPDATE users SET name = $1 WHERE id = $2 RETURNING {USER_COLUMNS}"))
-            .bind(name)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
-        // Everything of the user's goes with them (ON DELETE CASCADE); every
-        // replica forgets their cached tokens when this commits.
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let done =
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut *tx).await.map_err(backend)?;
-        if done.rows_affected() == 1 {
-            announce_user_revoked(&mut tx, user_id).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
-        // Announced either way, with the commit: every replica drops the
-        // user's cached sessions, to refuse them (disabled) or re-read them
-        // (enabled) at once.
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let done = sqlx::query(
-            "UPDATE users SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1) END \
-             WHERE id = $2",
-        )
-        .bind(disabled_at)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 1 {
-            announce_user_revoked(&mut tx, user_id).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    fn pool_stats(&self) -> Option<PoolStats> {
-        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-        Some(PoolStats {
-            in_use: self.pool.size().saturating_sub(idle),
-            idle,
-            max: self.pool.options().get_max_connections(),
-        })
-    }
-
+#[async_trait]
+impl CeremonyStore for PostgresStore {
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (kind, key_hash, user_id, state, created_at, expires_at) \
@@ -868,7 +731,7 @@ impl Store for PostgresStore {
     }
 
     async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, CeremonyRow<Id>>(
             "DELETE FROM webauthn_ceremonies WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
              RETURNING user_id, state",
         )
@@ -878,58 +741,7 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Ceremony { user_id: row.try_get(0).map_err(backend)?, state: row.try_get(1).map_err(backend)? }))
-    }
-    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
-        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(client.id)
-            .bind(&client.name)
-            .bind(&client.secret_hash.0[..])
-            .bind(client.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
-    }
-
-    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(ResourceClient {
-                    id: row.try_get(0).map_err(backend)?,
-                    name: row.try_get(1).map_err(backend)?,
-                    created_at: row.try_get(2).map_err(backend)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
-        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        hash.map(|hash| {
-            <[u8; 32]>::try_from(hash.as_slice())
-                .map(TokenHash)
-                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
-        })
-        .transpose()
-    }
-
-    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM resource_clients WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        row.map(CeremonyRow::into_ceremony).transpose()
     }
 
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
@@ -948,40 +760,36 @@ impl Store for PostgresStore {
     }
 
     async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
-        let row = sqlx::query("DELETE FROM sso_flows WHERE key_hash = $1 AND expires_at > $2 RETURNING provider, next")
-            .bind(&key_hash[..])
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(SsoFlow { provider: row.try_get(0).map_err(backend)?, next: row.try_get(1).map_err(backend)? }))
+        let row = sqlx::query_as::<_, SsoFlowRow>(
+            "DELETE FROM sso_flows WHERE key_hash = $1 AND expires_at > $2 RETURNING provider, next",
+        )
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(SsoFlowRow::into_sso_flow))
     }
+}
 
+#[async_trait]
+impl IdentityStore for PostgresStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
-        let row = sqlx::query(&format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = $1 AND subject = $2"))
-            .bind(issuer)
-            .bind(subject)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(identity_from_row).transpose()
+        let row = sqlx::query_as::<_, IdentityRow<Id>>(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = $1 AND subject = $2"
+        ))
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(IdentityRow::into_identity).transpose()
     }
 
     async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         if let Some(user) = &new_user {
-            sqlx::query(
-                "INSERT INTO users (id, email, name, personal_org_slug, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(user.id)
-            .bind(&user.email)
-            .bind(user.name.as_deref())
-            .bind(user.personal_org_slug.as_deref())
-            .bind(user.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            insert_user(&mut *tx, user).await?;
         }
         sqlx::query(
             "INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at) \
@@ -998,16 +806,7 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(Identity {
-            id: identity.id,
-            user_id: identity.user_id,
-            provider: identity.provider,
-            issuer: identity.issuer,
-            subject: identity.subject,
-            email: identity.email,
-            created_at: identity.created_at,
-            last_used_at: None,
-        })
+        Ok(identity.into_identity())
     }
 
     async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool> {
@@ -1022,14 +821,14 @@ impl Store for PostgresStore {
     }
 
     async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, IdentityRow<Id>>(&format!(
             "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = $1 ORDER BY created_at, id"
         ))
         .bind(user_id)
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter().map(identity_from_row).collect()
+        rows.into_iter().map(IdentityRow::into_identity).collect()
     }
 
     async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval> {
@@ -1072,19 +871,120 @@ impl Store for PostgresStore {
     }
 }
 
-const IDENTITY_COLUMNS: &str = "id, user_id, provider, issuer, subject, email, created_at, last_used_at";
+#[async_trait]
+impl ClientStore for PostgresStore {
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(client.id)
+            .bind(&client.name)
+            .bind(&client.secret_hash.0[..])
+            .bind(client.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(client.into_client())
+    }
 
-fn identity_from_row(row: &PgRow) -> Result<Identity> {
-    Ok(Identity {
-        id: row.try_get("id").map_err(backend)?,
-        user_id: row.try_get("user_id").map_err(backend)?,
-        provider: row.try_get("provider").map_err(backend)?,
-        issuer: row.try_get("issuer").map_err(backend)?,
-        subject: row.try_get("subject").map_err(backend)?,
-        email: row.try_get("email").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        last_used_at: row.try_get("last_used_at").map_err(backend)?,
-    })
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        let rows = sqlx::query_as::<_, ResourceClientRow<Id>>(&format!(
+            "SELECT {RESOURCE_CLIENT_COLUMNS} FROM resource_clients ORDER BY name, id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(ResourceClientRow::into_resource_client).collect()
+    }
+
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        hash.map(|hash| {
+            <[u8; 32]>::try_from(hash.as_slice())
+                .map(TokenHash)
+                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
+        })
+        .transpose()
+    }
+
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM resource_clients WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn has_our_tables(&self) -> Result<bool> {
+        // `to_regclass` looks along the search path, as every query here does.
+        sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL").fetch_one(&self.pool).await.map_err(backend)
+    }
+
+    fn announces_revocations(&self) -> bool {
+        true
+    }
+
+    async fn watch(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreEvent>>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let answer_within = self.pool.options().get_acquire_timeout();
+        tokio::spawn(listen(self.pool.clone(), answer_within, tx));
+        Ok(Some(rx))
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        let ended_before = now - keep_ended;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        sqlx::query("DELETE FROM api_keys WHERE expires_at <= $1 OR revoked_at <= $1")
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Swept { grants, sessions })
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        Some(PoolStats {
+            in_use: self.pool.size().saturating_sub(idle),
+            idle,
+            max: self.pool.options().get_max_connections(),
+        })
+    }
 }
 
 /// Where `park_grant` announces new grants, as `kind:hex(key_hash)`.
@@ -1207,22 +1107,6 @@ fn transfer_key(payload: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(key)
-}
-
-fn device_request_from_row(row: &PgRow) -> Result<DeviceRequest> {
-    let hash = |name: &str| -> Result<[u8; 32]> {
-        let bytes: Vec<u8> = row.try_get(name).map_err(backend)?;
-        bytes.try_into().map_err(|_| StoreError::Backend(format!("{name} is not 32 bytes")))
-    };
-    Ok(DeviceRequest {
-        key_hash: hash("key_hash")?,
-        nonce_hash: hash("nonce_hash")?,
-        code_challenge: row.try_get("code_challenge").map_err(backend)?,
-        host: row.try_get("host").map_err(backend)?,
-        ip: row.try_get("ip").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        expires_at: row.try_get("expires_at").map_err(backend)?,
-    })
 }
 
 #[cfg(test)]

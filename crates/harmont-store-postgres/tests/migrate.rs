@@ -1,7 +1,7 @@
 //! What migrating a database an older release wrote does to its rows. Needs
 //! `HARMONT_TEST_POSTGRES_URL`, as the contract does.
 
-use harmont_store::{GrantKind, NewGrant, SignInMethod, Store};
+use harmont_store::{GrantKind, GrantStore, NewGrant, SessionStore, SignInMethod, Store};
 use harmont_store_postgres::PostgresStore;
 use harmont_wire::token::TokenHash;
 use sqlx::{Connection, PgConnection};

@@ -14,31 +14,34 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, Authenticated, Ceremony, CeremonyKind, DeviceRequest, GrantKind, Identity, IdentityRemoval, Millis,
-    NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser,
-    Passkey, PoolStats, ResourceClient, Result, Session, SessionDraft, SignInMethod, SsoFlow, Store, StoreError, Swept,
-    User,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
+    GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony,
+    NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey, PasskeyStore,
+    PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore, SsoFlow, Store, StoreError, Swept, User,
+    UserStore,
+};
+use harmont_store_sql::{
+    map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
+    ResourceClientRow, SessionRow, SsoFlowRow, StoredId, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS,
+    JOINED_USER_COLUMNS, PASSKEY_COLUMNS, RESOURCE_CLIENT_COLUMNS, SESSION_COLUMNS, SESSION_INSERT_COLUMNS,
+    USER_COLUMNS, USER_INSERT_COLUMNS,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteSynchronous,
 };
-use sqlx::{Connection, Row, SqliteExecutor};
+use sqlx::{Connection, FromRow, SqliteExecutor};
 use uuid::Uuid;
+
+/// How this backend stores ids, for harmont-store-sql's row structs.
+type Id = String;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-const INSERT_SESSION: &str = "INSERT INTO sessions \
-     (id, user_id, token_hash, created_at, expires_at, user_agent, ip, method, passkey_id) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-/// The columns [`session_from_row`] reads, in its order.
-const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, user_agent, ip, method, passkey_id";
 
 /// Storage in one SQLite database (a file, or memory for tests and demos).
 pub struct SqliteStore {
@@ -140,16 +143,9 @@ fn is_memory(url: &str) -> bool {
     database == ":memory:" || params.split('&').any(|pair| pair == "mode=memory")
 }
 
+/// [`map_error`] with this backend's judgement of [`unavailable`].
 fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(db.message().to_owned());
-        }
-    }
-    if unavailable(&e) {
-        return StoreError::Unavailable(e.to_string());
-    }
-    StoreError::Backend(e.to_string())
+    map_error(e, unavailable)
 }
 
 /// Errors that say the file cannot be used right now rather than that the
@@ -168,94 +164,8 @@ fn unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-fn parse_uuid(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| StoreError::Backend(format!("stored id {text:?}: {e}")))
-}
-
-fn parse_method(text: &str) -> Result<SignInMethod> {
-    SignInMethod::parse(text).ok_or_else(|| StoreError::Backend(format!("stored sign-in method {text:?}")))
-}
-
-/// Reads a session from columns 0..=8, [`SESSION_COLUMNS`].
-fn session_from_row(row: &SqliteRow) -> Result<Session> {
-    let id: String = row.try_get(0).map_err(backend)?;
-    let user_id: String = row.try_get(1).map_err(backend)?;
-    let method: String = row.try_get(7).map_err(backend)?;
-    let passkey_id: Option<String> = row.try_get(8).map_err(backend)?;
-    Ok(Session {
-        id: parse_uuid(&id)?,
-        user_id: parse_uuid(&user_id)?,
-        created_at: row.try_get(2).map_err(backend)?,
-        expires_at: row.try_get(3).map_err(backend)?,
-        last_used_at: row.try_get(4).map_err(backend)?,
-        user_agent: row.try_get(5).map_err(backend)?,
-        ip: row.try_get(6).map_err(backend)?,
-        method: parse_method(&method)?,
-        passkey_id: passkey_id.as_deref().map(parse_uuid).transpose()?,
-    })
-}
-
-/// The columns [`api_key_from_row`] reads, in its order.
-const API_KEY_COLUMNS: &str = "id, user_id, description, created_at, expires_at, last_used_at";
-
-/// Reads a key from columns 0..=5, [`API_KEY_COLUMNS`].
-fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
-    let id: String = row.try_get(0).map_err(backend)?;
-    let user_id: String = row.try_get(1).map_err(backend)?;
-    Ok(ApiKeyRecord {
-        id: parse_uuid(&id)?,
-        user_id: parse_uuid(&user_id)?,
-        description: row.try_get(2).map_err(backend)?,
-        created_at: row.try_get(3).map_err(backend)?,
-        expires_at: row.try_get(4).map_err(backend)?,
-        last_used_at: row.try_get(5).map_err(backend)?,
-    })
-}
-
-const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, data, created_at, last_used_at";
-
-fn passkey_from_row(row: &SqliteRow) -> Result<Passkey> {
-    let id: String = row.try_get("id").map_err(backend)?;
-    let user_id: String = row.try_get("user_id").map_err(backend)?;
-    Ok(Passkey {
-        id: parse_uuid(&id)?,
-        user_id: parse_uuid(&user_id)?,
-        credential_id: row.try_get("credential_id").map_err(backend)?,
-        name: row.try_get("name").map_err(backend)?,
-        data: row.try_get("data").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        last_used_at: row.try_get("last_used_at").map_err(backend)?,
-    })
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<User> {
-    let id: String = row.try_get("id").map_err(backend)?;
-    user_fields(row, parse_uuid(&id)?, "created_at")
-}
-
-/// The user a bearer lookup joins to its session or key (`u.email`, …,
-/// `u.created_at AS user_created_at`, `u.disabled_at`).
-fn joined_user(row: &SqliteRow, id: Uuid) -> Result<User> {
-    user_fields(row, id, "user_created_at")
-}
-
-/// A user's columns, with its creation time under `created_at`.
-fn user_fields(row: &SqliteRow, id: Uuid, created_at: &str) -> Result<User> {
-    Ok(User {
-        id,
-        email: row.try_get("email").map_err(backend)?,
-        name: row.try_get("name").map_err(backend)?,
-        personal_org_slug: row.try_get("personal_org_slug").map_err(backend)?,
-        created_at: row.try_get(created_at).map_err(backend)?,
-        disabled_at: row.try_get("disabled_at").map_err(backend)?,
-    })
-}
-
-/// The columns [`user_from_row`] reads.
-const USER_COLUMNS: &str = "id, email, name, personal_org_slug, created_at, disabled_at";
-
 async fn insert_session<'c>(conn: impl SqliteExecutor<'c>, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
-    sqlx::query(INSERT_SESSION)
+    sqlx::query(&format!("INSERT INTO sessions ({SESSION_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         .bind(draft.id.hyphenated().to_string())
         .bind(user_id.hyphenated().to_string())
         .bind(&draft.token_hash.0[..])
@@ -299,70 +209,109 @@ impl SqliteStore {
             return Err(StoreError::UserDisabled);
         }
         // On error the dropped transaction rolls back, restoring the row.
-        let session = insert_session(&mut *tx, parse_uuid(&user_id)?, draft).await?;
+        let session = insert_session(&mut *tx, user_id.into_uuid()?, draft).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Some(session))
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn create_user(&self, user: NewUser) -> Result<User> {
-        sqlx::query(
-            "INSERT INTO users (id, email, name, personal_org_slug, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
+/// Inserts a new user (in [`UserStore::create_user`], or in
+/// [`IdentityStore::create_identity`]'s transaction).
+async fn insert_user<'c>(conn: impl SqliteExecutor<'c>, user: &NewUser) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"))
         .bind(user.id.hyphenated().to_string())
         .bind(&user.email)
         .bind(user.name.as_deref())
         .bind(user.personal_org_slug.as_deref())
         .bind(user.created_at)
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Sets `last_used_at = now` on the live row `id` of `table` (`sessions`
+    /// or `api_keys`) unless it was set after [`harmont_store::touch_cutoff`]:
+    /// the statement checks again, so racing requests write once. Whether it wrote.
+    async fn touch(&self, table: &str, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET last_used_at = ? \
+             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)"
+        ))
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(harmont_store::touch_cutoff(now))
         .execute(&self.writer)
         .await
         .map_err(backend)?;
-        Ok(User {
-            id: user.id,
-            email: user.email,
-            name: user.name,
-            personal_org_slug: user.personal_org_slug,
-            created_at: user.created_at,
-            disabled_at: None,
-        })
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        insert_user(&self.writer, &user).await?;
+        Ok(user.into_user())
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
+        let row = sqlx::query_as::<_, UserRow<Id>>(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
             .bind(email)
             .fetch_optional(&self.reader)
             .await
             .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn has_our_tables(&self) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(backend)
+        row.map(UserRow::into_user).transpose()
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
+        let rows = sqlx::query_as::<_, UserRow<Id>>(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
             .fetch_all(&self.reader)
             .await
             .map_err(backend)?;
-        rows.iter().map(user_from_row).collect()
+        rows.into_iter().map(UserRow::into_user).collect()
     }
 
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
+        let row = sqlx::query_as::<_, UserRow<Id>>(&format!(
+            "UPDATE users SET name = ? WHERE id = ? RETURNING {USER_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(user_id.hyphenated().to_string())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(backend)?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
+        // Sessions, keys, passkeys, grants, links and ceremonies go with the
+        // user (ON DELETE CASCADE, foreign keys on).
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
+        // One process: its own cache is told by the caller; another process
+        // sharing the file re-reads within its cache's TTL.
+        let done = sqlx::query("UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END WHERE id = ?")
+            .bind(disabled_at)
+            .bind(disabled_at)
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let disabled: Option<Option<Millis>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = ?")
@@ -380,40 +329,28 @@ impl Store for SqliteStore {
     }
 
     async fn authenticate(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, \
-                    s.user_agent, s.ip, s.method, s.passkey_id, u.email, u.name, u.personal_org_slug, \
-                    u.created_at AS user_created_at, u.disabled_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
+        let row = sqlx::query(&format!(
+            "SELECT {}, {JOINED_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-        )
+            qualified(SESSION_COLUMNS, "s"),
+        ))
         .bind(&token_hash.0[..])
         .bind(now)
         .fetch_optional(&self.reader)
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let session = session_from_row(&row)?;
-        let user = joined_user(&row, session.user_id)?;
+        let session = SessionRow::<Id>::from_row(&row).map_err(backend)?.into_session()?;
+        let user = JoinedUserRow::from_row(&row).map_err(backend)?.into_user(session.user_id);
         Ok(Some(Authenticated { session, user }))
     }
 
     async fn touch_session(&self, session_id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET last_used_at = ? \
-             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
-        )
-        .bind(now)
-        .bind(session_id.hyphenated().to_string())
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        self.touch("sessions", session_id, now).await
     }
 
     async fn list_sessions(&self, user_id: Uuid, now: Millis) -> Result<Vec<Session>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, SessionRow<Id>>(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
              ORDER BY created_at DESC, id DESC"
@@ -423,7 +360,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
-        rows.iter().map(session_from_row).collect()
+        rows.into_iter().map(SessionRow::into_session).collect()
     }
 
     async fn revoke_session(&self, user_id: Uuid, session_id: Uuid, now: Millis) -> Result<bool> {
@@ -455,7 +392,80 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         Ok(done.rows_affected())
     }
+}
 
+#[async_trait]
+impl ApiKeyStore for SqliteStore {
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.hyphenated().to_string())
+        .bind(key.user_id.hyphenated().to_string())
+        .bind(&key.token_hash.0[..])
+        .bind(&key.description)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(key.into_record())
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query_as::<_, ApiKeyRow<Id>>(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(ApiKeyRow::into_api_key).collect()
+    }
+
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, {JOINED_USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
+            qualified(API_KEY_COLUMNS, "k"),
+        ))
+        .bind(&token_hash.0[..])
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let key = ApiKeyRow::<Id>::from_row(&row).map_err(backend)?.into_api_key()?;
+        let user = JoinedUserRow::from_row(&row).map_err(backend)?.into_user(key.user_id);
+        Ok(Some(Authenticated { session: key.as_session(), user }))
+    }
+
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
+        self.touch("api_keys", id, now).await
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+        )
+        .bind(now)
+        .bind(id.hyphenated().to_string())
+        .bind(user_id.hyphenated().to_string())
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
     async fn park_grant(&self, grant: NewGrant) -> Result<bool> {
         // The WHERE on the upsert keeps a reserved key untouched; a skipped
         // update reports zero rows.
@@ -483,58 +493,6 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
-    }
-
-    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO device_requests \
-                 (key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (key_hash) DO UPDATE SET \
-                 nonce_hash = excluded.nonce_hash, code_challenge = excluded.code_challenge, \
-                 host = excluded.host, ip = excluded.ip, created_at = excluded.created_at, \
-                 expires_at = excluded.expires_at, used_at = NULL \
-             WHERE device_requests.expires_at <= excluded.created_at",
-        )
-        .bind(&request.key_hash[..])
-        .bind(&request.nonce_hash[..])
-        .bind(&request.code_challenge)
-        .bind(request.host.as_deref())
-        .bind(request.ip.as_deref())
-        .bind(request.created_at)
-        .bind(request.expires_at)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
-        let row = sqlx::query(
-            "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
-             WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL",
-        )
-        .bind(&key_hash[..])
-        .bind(now)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(device_request_from_row).transpose()
-    }
-
-    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
-        let row = sqlx::query(
-            "UPDATE device_requests SET used_at = ? \
-             WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL \
-             RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
-        )
-        .bind(now)
-        .bind(&key_hash[..])
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(device_request_from_row).transpose()
     }
 
     async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
@@ -574,39 +532,61 @@ impl Store for SqliteStore {
         self.consume_into_session(consume, draft).await
     }
 
-    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
-        let ended_before = now - keep_ended;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= ?")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <= ?")
-            .bind(ended_before)
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        sqlx::query("DELETE FROM api_keys WHERE expires_at <= ? OR revoked_at <= ?")
-            .bind(ended_before)
-            .bind(ended_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Swept { grants, sessions })
+    async fn park_device_request(&self, request: DeviceRequest) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO device_requests \
+                 (key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (key_hash) DO UPDATE SET \
+                 nonce_hash = excluded.nonce_hash, code_challenge = excluded.code_challenge, \
+                 host = excluded.host, ip = excluded.ip, created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at, used_at = NULL \
+             WHERE device_requests.expires_at <= excluded.created_at",
+        )
+        .bind(&request.key_hash[..])
+        .bind(&request.nonce_hash[..])
+        .bind(&request.code_challenge)
+        .bind(request.host.as_deref())
+        .bind(request.ip.as_deref())
+        .bind(request.created_at)
+        .bind(request.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
+    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        let row = sqlx::query_as::<_, DeviceRequestRow>(
+            "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
+             WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL",
+        )
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        row.map(DeviceRequestRow::into_device_request).transpose()
+    }
+
+    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+        let row = sqlx::query_as::<_, DeviceRequestRow>(
+            "UPDATE device_requests SET used_at = ? \
+             WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL \
+             RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
+        )
+        .bind(now)
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(backend)?;
+        row.map(DeviceRequestRow::into_device_request).transpose()
+    }
+}
+
+#[async_trait]
+impl LinkStore for SqliteStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(&link.key_hash[..])
@@ -631,7 +611,10 @@ impl Store for SqliteStore {
                 .bind(now);
         self.consume_into_session(consume, draft).await
     }
+}
 
+#[async_trait]
+impl PasskeyStore for SqliteStore {
     async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey> {
         sqlx::query(
             "INSERT INTO passkeys (id, user_id, credential_id, name, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -645,34 +628,29 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(backend)?;
-        Ok(Passkey {
-            id: passkey.id,
-            user_id: passkey.user_id,
-            credential_id: passkey.credential_id,
-            name: passkey.name,
-            data: passkey.data,
-            created_at: passkey.created_at,
-            last_used_at: None,
-        })
+        Ok(passkey.into_passkey())
     }
 
     async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>> {
-        let rows =
-            sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = ? ORDER BY created_at, id"))
-                .bind(user_id.hyphenated().to_string())
-                .fetch_all(&self.reader)
-                .await
-                .map_err(backend)?;
-        rows.iter().map(passkey_from_row).collect()
+        let rows = sqlx::query_as::<_, PasskeyRow<Id>>(&format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = ? ORDER BY created_at, id"
+        ))
+        .bind(user_id.hyphenated().to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(PasskeyRow::into_passkey).collect()
     }
 
     async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
-        let row = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = ?"))
-            .bind(credential_id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(passkey_from_row).transpose()
+        let row = sqlx::query_as::<_, PasskeyRow<Id>>(&format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = ?"
+        ))
+        .bind(credential_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        row.map(PasskeyRow::into_passkey).transpose()
     }
 
     async fn record_passkey_sign_in(
@@ -717,142 +695,12 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        revoked.iter().map(|id| parse_uuid(id)).collect::<Result<Vec<_>>>().map(Some)
+        revoked.into_iter().map(StoredId::into_uuid).collect::<Result<Vec<_>>>().map(Some)
     }
+}
 
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, user_id, token_hash, description, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key.id.hyphenated().to_string())
-        .bind(key.user_id.hyphenated().to_string())
-        .bind(&key.token_hash.0[..])
-        .bind(&key.description)
-        .bind(key.created_at)
-        .bind(key.expires_at)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(ApiKeyRecord {
-            id: key.id,
-            user_id: key.user_id,
-            description: key.description,
-            created_at: key.created_at,
-            expires_at: key.expires_at,
-            last_used_at: None,
-        })
-    }
-
-    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) \
-             ORDER BY created_at DESC, id DESC"
-        ))
-        .bind(user_id.hyphenated().to_string())
-        .bind(now)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        rows.iter().map(api_key_from_row).collect()
-    }
-
-    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>> {
-        let row = sqlx::query(
-            "SELECT k.id, k.user_id, k.description, k.created_at, k.expires_at, k.last_used_at, \
-                    u.email, u.name, u.personal_org_slug, u.created_at AS user_created_at, u.disabled_at \
-             FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.token_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
-        )
-        .bind(&token_hash.0[..])
-        .bind(now)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let key = api_key_from_row(&row)?;
-        let user = joined_user(&row, key.user_id)?;
-        Ok(Some(Authenticated { session: key.as_session(), user }))
-    }
-
-    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET last_used_at = ? \
-             WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)",
-        )
-        .bind(now)
-        .bind(id.hyphenated().to_string())
-        .bind(now - harmont_store::TOUCH_EVERY)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? \
-             WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-        )
-        .bind(now)
-        .bind(id.hyphenated().to_string())
-        .bind(user_id.hyphenated().to_string())
-        .bind(now)
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("UPDATE users SET name = ? WHERE id = ? RETURNING {USER_COLUMNS}"))
-            .bind(name)
-            .bind(user_id.hyphenated().to_string())
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool> {
-        // Sessions, keys, passkeys, grants, links and ceremonies go with the
-        // user (ON DELETE CASCADE, foreign keys on).
-        let done = sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(user_id.hyphenated().to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool> {
-        // One process: its own cache is told by the caller; another process
-        // sharing the file re-reads within its cache's TTL.
-        let done = sqlx::query("UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END WHERE id = ?")
-            .bind(disabled_at)
-            .bind(disabled_at)
-            .bind(user_id.hyphenated().to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    fn pool_stats(&self) -> Option<PoolStats> {
-        // Readers and the writer together (one pool in memory).
-        let pools: &[&SqlitePool] =
-            if self._memory_anchor.is_some() { &[&self.reader] } else { &[&self.reader, &self.writer] };
-        let mut stats = PoolStats::default();
-        for pool in pools {
-            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-            stats.idle += idle;
-            stats.in_use += pool.size().saturating_sub(idle);
-            stats.max += pool.options().get_max_connections();
-        }
-        Some(stats)
-    }
-
+#[async_trait]
+impl CeremonyStore for SqliteStore {
     async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()> {
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (kind, key_hash, user_id, state, created_at, expires_at) \
@@ -871,7 +719,7 @@ impl Store for SqliteStore {
     }
 
     async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, CeremonyRow<Id>>(
             "DELETE FROM webauthn_ceremonies WHERE kind = ? AND key_hash = ? AND expires_at > ? \
              RETURNING user_id, state",
         )
@@ -881,64 +729,7 @@ impl Store for SqliteStore {
         .fetch_optional(&self.writer)
         .await
         .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let user_id: Option<String> = row.try_get(0).map_err(backend)?;
-        Ok(Some(Ceremony {
-            user_id: user_id.as_deref().map(parse_uuid).transpose()?,
-            state: row.try_get(1).map_err(backend)?,
-        }))
-    }
-
-    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
-        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(client.id.hyphenated().to_string())
-            .bind(&client.name)
-            .bind(&client.secret_hash.0[..])
-            .bind(client.created_at)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(ResourceClient { id: client.id, name: client.name, created_at: client.created_at })
-    }
-
-    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM resource_clients ORDER BY name, id")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get(0).map_err(backend)?;
-                Ok(ResourceClient {
-                    id: parse_uuid(&id)?,
-                    name: row.try_get(1).map_err(backend)?,
-                    created_at: row.try_get(2).map_err(backend)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
-        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = ?")
-            .bind(id.hyphenated().to_string())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        hash.map(|hash| {
-            <[u8; 32]>::try_from(hash.as_slice())
-                .map(TokenHash)
-                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
-        })
-        .transpose()
-    }
-
-    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM resource_clients WHERE name = ?")
-            .bind(name)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        row.map(CeremonyRow::into_ceremony).transpose()
     }
 
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
@@ -955,38 +746,36 @@ impl Store for SqliteStore {
     }
 
     async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
-        let row = sqlx::query("DELETE FROM sso_flows WHERE key_hash = ? AND expires_at > ? RETURNING provider, next")
-            .bind(&key_hash[..])
-            .bind(now)
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(SsoFlow { provider: row.try_get(0).map_err(backend)?, next: row.try_get(1).map_err(backend)? }))
+        let row = sqlx::query_as::<_, SsoFlowRow>(
+            "DELETE FROM sso_flows WHERE key_hash = ? AND expires_at > ? RETURNING provider, next",
+        )
+        .bind(&key_hash[..])
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(SsoFlowRow::into_sso_flow))
     }
+}
 
+#[async_trait]
+impl IdentityStore for SqliteStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>> {
-        let row = sqlx::query(&format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = ? AND subject = ?"))
-            .bind(issuer)
-            .bind(subject)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(identity_from_row).transpose()
+        let row = sqlx::query_as::<_, IdentityRow<Id>>(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE issuer = ? AND subject = ?"
+        ))
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        row.map(IdentityRow::into_identity).transpose()
     }
 
     async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         if let Some(user) = &new_user {
-            sqlx::query("INSERT INTO users (id, email, name, personal_org_slug, created_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(user.id.hyphenated().to_string())
-                .bind(&user.email)
-                .bind(user.name.as_deref())
-                .bind(user.personal_org_slug.as_deref())
-                .bind(user.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+            insert_user(&mut *tx, user).await?;
         }
         sqlx::query(
             "INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at) \
@@ -1003,16 +792,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(Identity {
-            id: identity.id,
-            user_id: identity.user_id,
-            provider: identity.provider,
-            issuer: identity.issuer,
-            subject: identity.subject,
-            email: identity.email,
-            created_at: identity.created_at,
-            last_used_at: None,
-        })
+        Ok(identity.into_identity())
     }
 
     async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool> {
@@ -1027,14 +807,14 @@ impl Store for SqliteStore {
     }
 
     async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, IdentityRow<Id>>(&format!(
             "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = ? ORDER BY created_at, id"
         ))
         .bind(user_id.hyphenated().to_string())
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
-        rows.iter().map(identity_from_row).collect()
+        rows.into_iter().map(IdentityRow::into_identity).collect()
     }
 
     async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval> {
@@ -1073,21 +853,118 @@ impl Store for SqliteStore {
     }
 }
 
-const IDENTITY_COLUMNS: &str = "id, user_id, provider, issuer, subject, email, created_at, last_used_at";
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient> {
+        sqlx::query("INSERT INTO resource_clients (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(client.id.hyphenated().to_string())
+            .bind(&client.name)
+            .bind(&client.secret_hash.0[..])
+            .bind(client.created_at)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(client.into_client())
+    }
 
-fn identity_from_row(row: &SqliteRow) -> Result<Identity> {
-    let id: String = row.try_get("id").map_err(backend)?;
-    let user_id: String = row.try_get("user_id").map_err(backend)?;
-    Ok(Identity {
-        id: parse_uuid(&id)?,
-        user_id: parse_uuid(&user_id)?,
-        provider: row.try_get("provider").map_err(backend)?,
-        issuer: row.try_get("issuer").map_err(backend)?,
-        subject: row.try_get("subject").map_err(backend)?,
-        email: row.try_get("email").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        last_used_at: row.try_get("last_used_at").map_err(backend)?,
-    })
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>> {
+        let rows = sqlx::query_as::<_, ResourceClientRow<Id>>(&format!(
+            "SELECT {RESOURCE_CLIENT_COLUMNS} FROM resource_clients ORDER BY name, id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(ResourceClientRow::into_resource_client).collect()
+    }
+
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>> {
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret_hash FROM resource_clients WHERE id = ?")
+            .bind(id.hyphenated().to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        hash.map(|hash| {
+            <[u8; 32]>::try_from(hash.as_slice())
+                .map(TokenHash)
+                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
+        })
+        .transpose()
+    }
+
+    async fn remove_resource_client(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM resource_clients WHERE name = ?")
+            .bind(name)
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migrating: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn has_our_tables(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend)
+    }
+
+    async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept> {
+        let ended_before = now - keep_ended;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let grants = sqlx::query("DELETE FROM cli_grants WHERE reserved_until <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <= ?")
+            .bind(ended_before)
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        sqlx::query("DELETE FROM api_keys WHERE expires_at <= ? OR revoked_at <= ?")
+            .bind(ended_before)
+            .bind(ended_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for table in ["login_links", "webauthn_ceremonies", "sso_flows", "device_requests"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Swept { grants, sessions })
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        // Readers and the writer together (one pool in memory).
+        let pools: &[&SqlitePool] =
+            if self._memory_anchor.is_some() { &[&self.reader] } else { &[&self.reader, &self.writer] };
+        let mut stats = PoolStats::default();
+        for pool in pools {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            stats.idle += idle;
+            stats.in_use += pool.size().saturating_sub(idle);
+            stats.max += pool.options().get_max_connections();
+        }
+        Some(stats)
+    }
 }
 
 /// Creates the database file (and its folder) readable by its owner only,
@@ -1115,22 +992,6 @@ fn create_private(path: &std::path::Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(fail(path, e)),
     }
-}
-
-fn device_request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DeviceRequest> {
-    let hash = |name: &str| -> Result<[u8; 32]> {
-        let bytes: Vec<u8> = row.try_get(name).map_err(backend)?;
-        bytes.try_into().map_err(|_| StoreError::Backend(format!("{name} is not 32 bytes")))
-    };
-    Ok(DeviceRequest {
-        key_hash: hash("key_hash")?,
-        nonce_hash: hash("nonce_hash")?,
-        code_challenge: row.try_get("code_challenge").map_err(backend)?,
-        host: row.try_get("host").map_err(backend)?,
-        ip: row.try_get("ip").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-        expires_at: row.try_get("expires_at").map_err(backend)?,
-    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use harmont_store::{GrantKind, NewGrant, NewUser, SessionDraft, SignInMethod, Store};
+use harmont_store::{
+    GrantKind, GrantStore, NewGrant, NewUser, SessionDraft, SessionStore, SignInMethod, Store, UserStore,
+};
 use harmont_store_sqlite::SqliteStore;
 use harmont_wire::token::TokenHash;
 use sqlx::{Connection, SqliteConnection};

@@ -18,6 +18,7 @@ use crate::{
     SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
 use crate::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
+use crate::{SessionStore, UserStore};
 
 /// Expands to one `#[tokio::test]` per contract function. `$make` is an
 /// expression evaluating to a future of a fresh, unmigrated store; it is
@@ -97,6 +98,7 @@ macro_rules! contract_tests {
             consume_grant_has_exactly_one_winner,
             login_link_has_exactly_one_winner,
             passkey_removal_ends_every_racing_sign_in,
+            roles_are_views_of_one_store,
         );
     };
     (@by_ref $make:expr; $($name:ident),* $(,)?) => {$(
@@ -704,6 +706,20 @@ pub async fn consume_grant_keeps_grant_when_session_insert_fails(store: &dyn Sto
     assert!(result.is_err(), "a session that cannot be stored fails, got {result:?}");
     assert!(store.grant_pending(kind, &key, T0 + 1).await.unwrap(), "the delete rolled back");
     assert!(consume(store, kind, &key, None, T0 + 1).await.is_some());
+}
+
+/// A server part holds only the role it uses, cut from the one store by
+/// trait upcasting: what one role writes, another role of the same store reads.
+pub async fn roles_are_views_of_one_store(store: Arc<dyn Store>) {
+    let users: Arc<dyn UserStore> = store.clone();
+    let sessions: Arc<dyn SessionStore> = store.clone();
+    let user = new_user(&*store).await;
+    assert_eq!(users.user_by_email(&user.email).await.unwrap(), Some(user.clone()));
+    let draft = draft();
+    let token_hash = draft.token_hash;
+    let session = sessions.create_session(user.id, draft).await.unwrap();
+    let found = sessions.authenticate(&token_hash, T0 + 1).await.unwrap().expect("the session authenticates");
+    assert_eq!((found.session, found.user), (session, user));
 }
 
 /// Many claimers race for one grant: exactly one wins, the rest see `None`,

@@ -1,13 +1,21 @@
 //! Storage for harmont-auth: one trait, [`Store`], implemented by
 //! `harmont-store-sqlite` and `harmont-store-postgres`. The server is written
-//! against the trait only.
+//! against the traits only.
+//!
+//! [`Store`] is composed of role traits, one per kind of record: [`UserStore`],
+//! [`SessionStore`], [`ApiKeyStore`], [`GrantStore`], [`LinkStore`],
+//! [`PasskeyStore`], [`CeremonyStore`] (WebAuthn ceremonies and SSO flows),
+//! [`IdentityStore`] and [`ClientStore`]; `Store` itself adds the upkeep
+//! (migrations, health, the change feed, the sweep). A part of the server that
+//! needs one role holds it alone: an `Arc<dyn Store>` upcasts to
+//! `Arc<dyn SessionStore>`.
 //!
 //! Rules every backend keeps:
 //! - Secrets never reach storage: sessions are keyed by the SHA-256 of their
 //!   token, grants by the SHA-256 of a nonce or the HMAC of a paste code.
 //! - Time is passed in (`now`, Unix milliseconds), never read inside, so the
 //!   windows can be tested exactly.
-//! - Single use is one atomic statement: [`Store::consume_grant`] marks the
+//! - Single use is one atomic statement: [`GrantStore::consume_grant`] marks the
 //!   grant consumed and inserts the session it pays for in one transaction,
 //!   and of N concurrent calls exactly one gets `Some`.
 
@@ -30,6 +38,12 @@ pub const TOUCH_EVERY: Millis = 60_000;
 /// Whether a credential last used at `last_used_at` is due a new `last_used_at`.
 pub fn touch_due(last_used_at: Option<Millis>, now: Millis) -> bool {
     last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY)
+}
+
+/// The same rule as a bound for a backend's statement: a `last_used_at` at
+/// or before this is due (`last_used_at IS NULL OR last_used_at <= cutoff`).
+pub fn touch_cutoff(now: Millis) -> Millis {
+    now - TOUCH_EVERY
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +104,20 @@ pub struct NewUser {
     pub created_at: Millis,
 }
 
+impl NewUser {
+    /// The user this is once stored: enabled.
+    pub fn into_user(self) -> User {
+        User {
+            id: self.id,
+            email: self.email,
+            name: self.name,
+            personal_org_slug: self.personal_org_slug,
+            created_at: self.created_at,
+            disabled_at: None,
+        }
+    }
+}
+
 /// How a session was signed in. Changing credentials needs a recent browser
 /// sign-in ([`SignInMethod::is_browser_sign_in`]); the rest never qualify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,7 +134,7 @@ pub enum SignInMethod {
     Operator,
     /// Sessions created before the method was recorded.
     Unknown,
-    /// Not a session: a personal API key, which [`Store::authenticate_api_key`]
+    /// Not a session: a personal API key, which [`ApiKeyStore::authenticate_api_key`]
     /// presents as one. Never stored in the sessions table.
     ApiKey,
 }
@@ -138,7 +166,7 @@ impl SignInMethod {
 }
 
 /// A session about to be created; the user comes from the caller or, in
-/// [`Store::consume_grant`], from the consumed grant.
+/// [`GrantStore::consume_grant`], from the consumed grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionDraft {
     pub id: Uuid,
@@ -211,6 +239,20 @@ pub struct NewApiKey {
     pub expires_at: Option<Millis>,
 }
 
+impl NewApiKey {
+    /// The key this is once stored (never used yet), without its hash.
+    pub fn into_record(self) -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: self.id,
+            user_id: self.user_id,
+            description: self.description,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: None,
+        }
+    }
+}
+
 /// A live personal API key (never a revoked or expired one). No secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
@@ -248,6 +290,13 @@ pub struct NewResourceClient {
     pub name: String,
     pub secret_hash: TokenHash,
     pub created_at: Millis,
+}
+
+impl NewResourceClient {
+    /// The client this is once stored, without its secret's hash.
+    pub fn into_client(self) -> ResourceClient {
+        ResourceClient { id: self.id, name: self.name, created_at: self.created_at }
+    }
 }
 
 /// A stored resource-server client. No secret.
@@ -328,6 +377,21 @@ pub struct NewPasskey {
     pub created_at: Millis,
 }
 
+impl NewPasskey {
+    /// The passkey this is once stored (never used yet).
+    pub fn into_passkey(self) -> Passkey {
+        Passkey {
+            id: self.id,
+            user_id: self.user_id,
+            credential_id: self.credential_id,
+            name: self.name,
+            data: self.data,
+            created_at: self.created_at,
+            last_used_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passkey {
     pub id: Uuid,
@@ -369,7 +433,7 @@ pub struct NewCeremony {
     pub expires_at: Millis,
 }
 
-/// What [`Store::take_ceremony`] hands back.
+/// What [`CeremonyStore::take_ceremony`] hands back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ceremony {
     pub user_id: Option<Uuid>,
@@ -402,7 +466,7 @@ pub struct NewSsoFlow {
     pub expires_at: Millis,
 }
 
-/// What [`Store::take_sso_flow`] hands back.
+/// What [`CeremonyStore::take_sso_flow`] hands back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SsoFlow {
     pub provider: String,
@@ -426,6 +490,22 @@ pub struct NewIdentity {
     pub created_at: Millis,
 }
 
+impl NewIdentity {
+    /// The identity this is once stored (never used yet).
+    pub fn into_identity(self) -> Identity {
+        Identity {
+            id: self.id,
+            user_id: self.user_id,
+            provider: self.provider,
+            issuer: self.issuer,
+            subject: self.subject,
+            email: self.email,
+            created_at: self.created_at,
+            last_used_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub id: Uuid,
@@ -438,7 +518,7 @@ pub struct Identity {
     pub last_used_at: Option<Millis>,
 }
 
-/// What [`Store::delete_identity`] did.
+/// What [`IdentityStore::delete_identity`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityRemoval {
     Removed,
@@ -455,14 +535,9 @@ pub struct Swept {
     pub sessions: u64,
 }
 
+/// People: created, found, renamed, disabled, deleted.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
-    /// Applies this backend's migrations. Idempotent.
-    async fn migrate(&self) -> Result<()>;
-
-    /// Answers while the store answers (for `/healthz`).
-    async fn ping(&self) -> Result<()>;
-
+pub trait UserStore: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with [`StoreError::Conflict`] when the email is taken.
     async fn create_user(&self, user: NewUser) -> Result<User>;
 
@@ -472,11 +547,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every user, by email (for the operator's `user list`).
     async fn list_users(&self) -> Result<Vec<User>>;
 
-    /// Whether this database holds harmont-auth's tables (at any migration),
-    /// so an operator's command can refuse a database that is not the
-    /// server's rather than migrate it into one.
-    async fn has_our_tables(&self) -> Result<bool>;
+    /// Sets the user's display name; `None` when there is no such user.
+    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>>;
 
+    /// Deletes the user with everything of theirs (sessions, keys, passkeys,
+    /// grants, links, ceremonies), announced as [`StoreEvent::UserRevoked`].
+    /// `false` when there was no such user.
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool>;
+
+    /// Disables the user (`Some(at)`; one already disabled keeps its first
+    /// time) or enables them (`None`), revoking and deleting nothing. Either
+    /// way announced as [`StoreEvent::UserRevoked`], so every process drops
+    /// (and re-reads) the user's cached sessions at once. `false` when there
+    /// is no such user.
+    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool>;
+}
+
+/// Browser and CLI sessions, by the SHA-256 of their token.
+#[async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`StoreError::UserDisabled`], creating nothing, for a disabled user.
     async fn create_session(&self, user_id: Uuid, draft: SessionDraft) -> Result<Session>;
 
@@ -500,12 +589,60 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Revokes all the user's live sessions but `keep`; returns how many.
     /// Announced as [`StoreEvent::UserRevoked`] when any was.
     async fn revoke_other_sessions(&self, user_id: Uuid, keep: Uuid, now: Millis) -> Result<u64>;
+}
 
+/// Personal API keys, by the SHA-256 of their secret.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a personal API key. [`StoreError::Conflict`] if the hash is taken.
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord>;
+
+    /// The user's live API keys (not revoked, not expired at `now`), newest first.
+    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>>;
+
+    /// The live key for this hash with its user, the key presented as a
+    /// session ([`ApiKeyRecord::as_session`]); `None` when unknown, revoked
+    /// or expired at `now`.
+    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>>;
+
+    /// As [`SessionStore::touch_session`], for a key: at most one write a minute.
+    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool>;
+
+    /// Revokes one of the user's live keys, announced as
+    /// [`StoreEvent::SessionRevoked`] with the key's id. `false` when the user
+    /// has no live key with that id (someone else's looks the same as none).
+    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool>;
+}
+
+/// The CLI login's grants (transfer and paste) and device requests.
+#[async_trait]
+pub trait GrantStore: Send + Sync + std::fmt::Debug + 'static {
     /// Parks a grant. `false`, leaving the parked grant untouched, when a
     /// grant of the same kind and key still reserves it at `grant.created_at`
     /// (live, or claimed or expired before its `reserved_until`); one whose
     /// reservation ended is replaced.
     async fn park_grant(&self, grant: NewGrant) -> Result<bool>;
+
+    /// Whether a live grant waits under this key (a cheap read for long polls
+    /// to decide whether [`GrantStore::consume_grant`] is worth trying).
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool>;
+
+    /// In one transaction: marks consumed the live grant of this kind and key
+    /// whose challenge equals `code_challenge` (both absent, or both the same
+    /// text), and creates the session `draft` for the grant's user. `None`,
+    /// with nothing changed, when there is no such grant (unknown, expired,
+    /// consumed, or the challenge does not match: a verifier sent for a grant
+    /// parked without a challenge is refused too). Of concurrent calls for one
+    /// grant exactly one gets `Some`. A matching live grant of a disabled
+    /// user is [`StoreError::UserDisabled`], and stays as it was.
+    async fn consume_grant(
+        &self,
+        kind: GrantKind,
+        key_hash: &[u8; 32],
+        code_challenge: Option<&str>,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
 
     /// Registers a device request. `false`, leaving the other untouched, when
     /// one with the same key has not expired at `request.created_at` (used or
@@ -518,6 +655,142 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Marks the live, unused device request under this key used, and
     /// returns it; of concurrent calls exactly one gets it.
     async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>>;
+}
+
+/// One-time sign-in links.
+#[async_trait]
+pub trait LinkStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a one-time login link. [`StoreError::Conflict`] if the hash is taken.
+    async fn create_login_link(&self, link: NewLoginLink) -> Result<()>;
+
+    /// In one transaction: deletes the link live at `now` and creates the
+    /// session `draft` for its user. `None`, with nothing changed, when the
+    /// link is unknown, expired or used. Of concurrent calls exactly one wins.
+    /// A live link of a disabled user is [`StoreError::UserDisabled`], and stays.
+    async fn consume_login_link(
+        &self,
+        key_hash: &[u8; 32],
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
+}
+
+/// WebAuthn credentials.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync + std::fmt::Debug + 'static {
+    /// [`StoreError::Conflict`] when the credential id is already registered
+    /// (to anyone).
+    async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey>;
+
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>>;
+
+    async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>>;
+
+    /// After a sign-in, in one transaction: stores the updated credential
+    /// (its counter) and `last_used_at = now`, and creates the session `draft`
+    /// for the passkey's user. `None`, with nothing changed, when the passkey
+    /// is gone: a sign-in racing [`PasskeyStore::delete_passkey`] either fails or
+    /// creates a session that the removal revokes. A disabled user's passkey
+    /// is [`StoreError::UserDisabled`], with nothing changed.
+    async fn record_passkey_sign_in(
+        &self,
+        id: Uuid,
+        data: String,
+        now: Millis,
+        draft: SessionDraft,
+    ) -> Result<Option<Session>>;
+
+    /// In one transaction: deletes the user's passkey and revokes (at `now`)
+    /// the live sessions it signed in (announced as [`StoreEvent::UserRevoked`]
+    /// when any was). The ids of those sessions; `None` when
+    /// the user has no passkey with that id (someone else's looks the same).
+    async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>>;
+}
+
+/// Short-lived server state between a browser flow's start and finish:
+/// WebAuthn ceremonies and single sign-on flows.
+#[async_trait]
+pub trait CeremonyStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a ceremony's server state. [`StoreError::Conflict`] if the key is taken.
+    async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()>;
+
+    /// Deletes and returns the ceremony of this kind and key live at `now`,
+    /// in one statement: a ceremony finishes at most once.
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>>;
+
+    /// Stores a started single sign-on flow.
+    async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()>;
+
+    /// Removes and returns the flow if it has not expired: once.
+    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>>;
+}
+
+/// Single sign-on identities linked to users.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + std::fmt::Debug + 'static {
+    /// The identity with this issuer and subject, if linked.
+    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>>;
+
+    /// Links an identity to its user, creating `new_user` first in the same
+    /// transaction when given: both or neither. `Conflict` when the identity
+    /// (or the new user's email) exists already.
+    async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity>;
+
+    /// Records a sign-in with the identity and the email it came with.
+    async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool>;
+
+    /// The user's identities, oldest first.
+    async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>>;
+
+    /// Unlinks one of the user's identities, unless it is their last way to
+    /// sign in: `LastWay` when they have no passkey and no other identity
+    /// and `keep_last` is true (checked and deleted in one transaction).
+    async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval>;
+}
+
+/// Resource servers allowed to introspect tokens.
+#[async_trait]
+pub trait ClientStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a resource-server client. [`StoreError::Conflict`] if its name
+    /// (or id) is taken.
+    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient>;
+
+    /// Every resource-server client, by name.
+    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>>;
+
+    /// The SHA-256 of the client's secret; `None` for no such client.
+    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>>;
+
+    /// Deletes the client with this name; `false` when there is none. Its
+    /// secret is refused from the next request on.
+    async fn remove_resource_client(&self, name: &str) -> Result<bool>;
+}
+
+/// Every role, plus the upkeep: migrations, health, the change feed, the
+/// sweep and the pool's figures. A backend implements each role and this.
+#[async_trait]
+pub trait Store:
+    UserStore
+    + SessionStore
+    + ApiKeyStore
+    + GrantStore
+    + LinkStore
+    + PasskeyStore
+    + CeremonyStore
+    + IdentityStore
+    + ClientStore
+{
+    /// Applies this backend's migrations. Idempotent.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Answers while the store answers (for `/healthz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// Whether this database holds harmont-auth's tables (at any migration),
+    /// so an operator's command can refuse a database that is not the
+    /// server's rather than migrate it into one.
+    async fn has_our_tables(&self) -> Result<bool>;
 
     /// Whether [`Store::watch`] announces revocations made by other
     /// processes sharing this store. A process that caches sessions must then
@@ -539,160 +812,31 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         Ok(None)
     }
 
-    /// Whether a live grant waits under this key (a cheap read for long polls
-    /// to decide whether [`Store::consume_grant`] is worth trying).
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool>;
-
-    /// In one transaction: marks consumed the live grant of this kind and key
-    /// whose challenge equals `code_challenge` (both absent, or both the same
-    /// text), and creates the session `draft` for the grant's user. `None`,
-    /// with nothing changed, when there is no such grant (unknown, expired,
-    /// consumed, or the challenge does not match: a verifier sent for a grant
-    /// parked without a challenge is refused too). Of concurrent calls for one
-    /// grant exactly one gets `Some`. A matching live grant of a disabled
-    /// user is [`StoreError::UserDisabled`], and stays as it was.
-    async fn consume_grant(
-        &self,
-        kind: GrantKind,
-        key_hash: &[u8; 32],
-        code_challenge: Option<&str>,
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>>;
-
     /// Deletes grants whose reservation ended at `now`, and sessions that expired or were
     /// revoked before `now - keep_ended`. Also deletes login links,
     /// ceremonies and device requests expired at `now` (not counted in [`Swept`]).
     async fn sweep(&self, now: Millis, keep_ended: Millis) -> Result<Swept>;
-
-    /// Stores a one-time login link. [`StoreError::Conflict`] if the hash is taken.
-    async fn create_login_link(&self, link: NewLoginLink) -> Result<()>;
-
-    /// In one transaction: deletes the link live at `now` and creates the
-    /// session `draft` for its user. `None`, with nothing changed, when the
-    /// link is unknown, expired or used. Of concurrent calls exactly one wins.
-    /// A live link of a disabled user is [`StoreError::UserDisabled`], and stays.
-    async fn consume_login_link(
-        &self,
-        key_hash: &[u8; 32],
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>>;
-
-    /// [`StoreError::Conflict`] when the credential id is already registered
-    /// (to anyone).
-    async fn create_passkey(&self, passkey: NewPasskey) -> Result<Passkey>;
-
-    /// The user's passkeys, oldest first.
-    async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<Passkey>>;
-
-    async fn passkey_by_credential_id(&self, credential_id: &[u8]) -> Result<Option<Passkey>>;
-
-    /// After a sign-in, in one transaction: stores the updated credential
-    /// (its counter) and `last_used_at = now`, and creates the session `draft`
-    /// for the passkey's user. `None`, with nothing changed, when the passkey
-    /// is gone: a sign-in racing [`Store::delete_passkey`] either fails or
-    /// creates a session that the removal revokes. A disabled user's passkey
-    /// is [`StoreError::UserDisabled`], with nothing changed.
-    async fn record_passkey_sign_in(
-        &self,
-        id: Uuid,
-        data: String,
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>>;
-
-    /// In one transaction: deletes the user's passkey and revokes (at `now`)
-    /// the live sessions it signed in (announced as [`StoreEvent::UserRevoked`]
-    /// when any was). The ids of those sessions; `None` when
-    /// the user has no passkey with that id (someone else's looks the same).
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<Option<Vec<Uuid>>>;
-
-    /// Stores a personal API key. [`StoreError::Conflict`] if the hash is taken.
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord>;
-
-    /// The user's live API keys (not revoked, not expired at `now`), newest first.
-    async fn list_api_keys(&self, user_id: Uuid, now: Millis) -> Result<Vec<ApiKeyRecord>>;
-
-    /// The live key for this hash with its user, the key presented as a
-    /// session ([`ApiKeyRecord::as_session`]); `None` when unknown, revoked
-    /// or expired at `now`.
-    async fn authenticate_api_key(&self, token_hash: &TokenHash, now: Millis) -> Result<Option<Authenticated>>;
-
-    /// As [`Store::touch_session`], for a key: at most one write a minute.
-    async fn touch_api_key(&self, id: Uuid, now: Millis) -> Result<bool>;
-
-    /// Revokes one of the user's live keys, announced as
-    /// [`StoreEvent::SessionRevoked`] with the key's id. `false` when the user
-    /// has no live key with that id (someone else's looks the same as none).
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, now: Millis) -> Result<bool>;
-
-    /// Sets the user's display name; `None` when there is no such user.
-    async fn update_user_name(&self, user_id: Uuid, name: &str) -> Result<Option<User>>;
-
-    /// Deletes the user with everything of theirs (sessions, keys, passkeys,
-    /// grants, links, ceremonies), announced as [`StoreEvent::UserRevoked`].
-    /// `false` when there was no such user.
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool>;
-
-    /// Disables the user (`Some(at)`; one already disabled keeps its first
-    /// time) or enables them (`None`), revoking and deleting nothing. Either
-    /// way announced as [`StoreEvent::UserRevoked`], so every process drops
-    /// (and re-reads) the user's cached sessions at once. `false` when there
-    /// is no such user.
-    async fn set_user_disabled(&self, user_id: Uuid, disabled_at: Option<Millis>) -> Result<bool>;
 
     /// Connections of the store's pool: in use and idle, for the metrics.
     /// `None` where the backend keeps no pool worth reporting.
     fn pool_stats(&self) -> Option<PoolStats> {
         None
     }
+}
 
-    /// Stores a ceremony's server state. [`StoreError::Conflict`] if the key is taken.
-    async fn park_ceremony(&self, ceremony: NewCeremony) -> Result<()>;
+#[cfg(test)]
+mod touch_rule {
+    use super::*;
 
-    /// Deletes and returns the ceremony of this kind and key live at `now`,
-    /// in one statement: a ceremony finishes at most once.
-    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>>;
-
-    /// Stores a resource-server client. [`StoreError::Conflict`] if its name
-    /// (or id) is taken.
-    async fn create_resource_client(&self, client: NewResourceClient) -> Result<ResourceClient>;
-
-    /// Every resource-server client, by name.
-    async fn list_resource_clients(&self) -> Result<Vec<ResourceClient>>;
-
-    /// The SHA-256 of the client's secret; `None` for no such client.
-    async fn resource_client_secret_hash(&self, id: Uuid) -> Result<Option<TokenHash>>;
-
-    /// Deletes the client with this name; `false` when there is none. Its
-    /// secret is refused from the next request on.
-    async fn remove_resource_client(&self, name: &str) -> Result<bool>;
-
-    /// Stores a started single sign-on flow.
-    async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()>;
-
-    /// Removes and returns the flow if it has not expired: once.
-    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>>;
-
-    /// The identity with this issuer and subject, if linked.
-    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> Result<Option<Identity>>;
-
-    /// Links an identity to its user, creating `new_user` first in the same
-    /// transaction when given: both or neither. `Conflict` when the identity
-    /// (or the new user's email) exists already.
-    async fn create_identity(&self, identity: NewIdentity, new_user: Option<NewUser>) -> Result<Identity>;
-
-    /// Records a sign-in with the identity and the email it came with.
-    async fn touch_identity(&self, id: Uuid, email: Option<&str>, now: Millis) -> Result<bool>;
-
-    /// The user's identities, oldest first.
-    async fn list_identities(&self, user_id: Uuid) -> Result<Vec<Identity>>;
-
-    /// Unlinks one of the user's identities, unless it is their last way to
-    /// sign in: `LastWay` when they have no passkey and no other identity
-    /// and `keep_last` is true (checked and deleted in one transaction).
-    async fn delete_identity(&self, user_id: Uuid, id: Uuid, keep_last: bool) -> Result<IdentityRemoval>;
+    /// The statement's bound and the service's check are one rule.
+    #[test]
+    fn touch_cutoff_and_touch_due_agree() {
+        let now = 1_767_225_600_000;
+        for at in [now - TOUCH_EVERY - 1, now - TOUCH_EVERY, now - TOUCH_EVERY + 1, now - 1, now] {
+            assert_eq!(at <= touch_cutoff(now), touch_due(Some(at), now), "last used at {at}");
+        }
+        assert!(touch_due(None, now));
+    }
 }
 
 /// Checked whether or not the `contract` feature is on.
