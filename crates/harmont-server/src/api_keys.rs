@@ -3,7 +3,7 @@
 //! revoking a key reaches every replica's bearer cache at once. The account
 //! endpoints (name, deletion) are `users.rs`'.
 
-use harmont_store::{ApiKeyRecord, Authenticated, Millis, NewApiKey, Store};
+use harmont_store::{ApiKeyRecord, ApiKeyStore, Authenticated, Millis, NewApiKey, Store};
 use harmont_wire::api::{ApiToken, ApiTokenCreateRequest, ApiTokenCreateResponse};
 use harmont_wire::token::ApiKey;
 use harmont_wire::ErrorCode;
@@ -61,7 +61,7 @@ pub fn api_token(key: &ApiKeyRecord) -> ApiToken {
 /// (The bearer check that reads keys is `Sessions`'.)
 #[derive(Debug)]
 pub struct ApiKeys {
-    api_keys: Arc<dyn Store>,
+    api_keys: Arc<dyn ApiKeyStore>,
     clock: Arc<dyn Clock>,
     revocations: Revocations,
 }

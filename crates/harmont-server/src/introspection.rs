@@ -5,7 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use harmont_store::{Millis, NewResourceClient, ResourceClient, Store, StoreError};
+use harmont_store::{ClientStore, Millis, NewResourceClient, ResourceClient, Store, StoreError};
 use harmont_wire::api::{IntrospectionResponse, TokenKind};
 use harmont_wire::token::{ClientSecret, TokenHash};
 use harmont_wire::ErrorCode;
@@ -64,7 +64,7 @@ const NO_CLIENT: TokenHash = TokenHash([0; 32]);
 /// limit on failed client authentications per address.
 #[derive(Debug)]
 pub struct Introspection {
-    clients: Arc<dyn Store>,
+    clients: Arc<dyn ClientStore>,
     client_auth_limiter: FailureLimiter,
 }
 
@@ -142,7 +142,7 @@ pub enum AddClientError {
 /// Registers a resource server: its id, and its secret, which is shown
 /// only now (only the SHA-256 is stored).
 pub async fn add_client(
-    store: &dyn Store,
+    store: &dyn ClientStore,
     name: &str,
     now: Millis,
 ) -> Result<(ResourceClient, ClientSecret), AddClientError> {

@@ -3,7 +3,7 @@
 //! (list, revoke, logout). [`Sessions`] owns the bearer cache; every other
 //! part that revokes holds only a [`Revocations`] handle to it.
 
-use harmont_store::{Authenticated, Store};
+use harmont_store::{ApiKeyStore, Authenticated, SessionStore, Store};
 use harmont_wire::api::{SessionInfo, SessionList};
 use harmont_wire::token::{ApiKey, SessionToken};
 use harmont_wire::ErrorCode;
@@ -23,8 +23,8 @@ use crate::rate_limit::FailureLimiter;
 /// what a session may start.
 #[derive(Debug)]
 pub struct Sessions {
-    sessions: Arc<dyn Store>,
-    api_keys: Arc<dyn Store>,
+    sessions: Arc<dyn SessionStore>,
+    api_keys: Arc<dyn ApiKeyStore>,
     clock: Arc<dyn Clock>,
     drafts: SessionDrafts,
     cache: Arc<AuthCache>,

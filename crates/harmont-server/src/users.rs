@@ -2,7 +2,7 @@
 //! looking them up, renaming, disabling and deleting them. Deleting or
 //! disabling a user reaches every replica's bearer cache at once.
 
-use harmont_store::{Authenticated, NewUser, Store, StoreError, User};
+use harmont_store::{Authenticated, NewUser, Store, StoreError, User, UserStore};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use crate::error::ApiError;
 /// cached bearers carry the user).
 #[derive(Debug)]
 pub struct Users {
-    users: Arc<dyn Store>,
+    users: Arc<dyn UserStore>,
     clock: Arc<dyn Clock>,
     revocations: Revocations,
 }

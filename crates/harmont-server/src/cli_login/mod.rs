@@ -14,7 +14,7 @@ mod redeem;
 pub mod seen;
 mod transfer;
 
-use harmont_store::{GrantKind, Store};
+use harmont_store::{GrantKind, GrantStore, Store};
 use harmont_wire::token::SessionToken;
 use harmont_wire::{pkce, ErrorCode};
 use std::sync::Arc;
@@ -50,7 +50,7 @@ pub struct LoginWindows {
 /// and redeems, held claims and unauthenticated starts.
 #[derive(Debug)]
 pub struct CliLogin {
-    grants: Arc<dyn Store>,
+    grants: Arc<dyn GrantStore>,
     clock: Arc<dyn Clock>,
     drafts: SessionDrafts,
     secret: ServerSecret,

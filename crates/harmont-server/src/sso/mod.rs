@@ -14,7 +14,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::{NewIdentity, NewSsoFlow, NewUser, Store, StoreError};
+use harmont_store::{CeremonyStore, IdentityStore, NewIdentity, NewSsoFlow, NewUser, Store, StoreError, UserStore};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,9 +217,9 @@ pub fn local_next(next: Option<&str>) -> String {
 /// login links every success ends on.
 #[derive(Debug)]
 pub struct SingleSignOn {
-    flows: Arc<dyn Store>,
-    identities: Arc<dyn Store>,
-    users: Arc<dyn Store>,
+    flows: Arc<dyn CeremonyStore>,
+    identities: Arc<dyn IdentityStore>,
+    users: Arc<dyn UserStore>,
     links: Links,
     clock: Arc<dyn Clock>,
     /// Unauthenticated starts that store a row (shared with passkey sign-in

@@ -16,7 +16,7 @@ use std::fmt;
 use std::time::Duration;
 use uuid::Uuid;
 
-use harmont_store::{Session, SessionDraft, Store};
+use harmont_store::{LinkStore, Session, SessionDraft, Store};
 use std::sync::Arc;
 
 use super::WebSignIn;
@@ -65,7 +65,7 @@ impl fmt::Debug for LinkSecret {
 /// pays for. Held by [`WebSignIn`] and by single sign-on, which ends on a link.
 #[derive(Debug, Clone)]
 pub struct Links {
-    links: Arc<dyn Store>,
+    links: Arc<dyn LinkStore>,
     clock: Arc<dyn Clock>,
     /// Where the pages live (see [`super::web_base`]).
     web_base: String,

@@ -9,7 +9,7 @@ pub mod links;
 pub mod pages;
 pub mod passkeys;
 
-use harmont_store::Store;
+use harmont_store::{CeremonyStore, PasskeyStore, Store, UserStore};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,9 +28,9 @@ use crate::rate_limit::{FailureLimiter, Rate};
 /// a ceremony, and may end the sessions a removed passkey signed in.
 #[derive(Debug)]
 pub struct WebSignIn {
-    users: Arc<dyn Store>,
-    passkeys: Arc<dyn Store>,
-    ceremonies: Arc<dyn Store>,
+    users: Arc<dyn UserStore>,
+    passkeys: Arc<dyn PasskeyStore>,
+    ceremonies: Arc<dyn CeremonyStore>,
     links: links::Links,
     clock: Arc<dyn Clock>,
     drafts: SessionDrafts,
