@@ -53,30 +53,15 @@ export BENCH_BIN="${BENCH_BIN:-$repo/target/release/harmont-auth}"
 server_pids=()
 temp_dirs=()
 
-# `harmont-auth serve` on port 0, as the tests start it: the address is read
-# from its "harmont-auth listening addr=..." log line, never a port picked
-# free beforehand (another process could take it first). NAME says which in
-# messages; the log (warnings, and that line) goes to LOG. Sets served_pid
-# and served_addr (HOST:PORT); dies with the log if the server exits or says
-# nothing within 30 s.
-served_pid="" served_addr=""
-serve_on_port_0() {
-    local name=$1 url=$2 log=$3 pid line
-    "$BENCH_BIN" serve --listen 127.0.0.1:0 --database "$url" --log warn,harmont_auth=info >"$log" 2>&1 &
-    pid=$!
-    server_pids+=("$pid")
-    for _ in $(seq 1 300); do
-        line=$(grep -m1 "harmont-auth listening addr=" "$log" || true)
-        if [ -n "$line" ]; then
-            served_pid=$pid
-            served_addr=$(sed -E 's/.* addr=([^ ]+).*/\1/' <<<"$line")
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    die "bench: the $name server did not say where it listens within 30 s"
+# `harmont-auth serve` on port 0, as the tests start it (scripts/lib.sh's
+# serve_on_port_0: the address is read from its log line, never a port picked
+# beforehand). NAME says which in messages; the log goes to LOG. Sets
+# served_pid and served_addr, and keeps the pid for cleanup.
+bench_serve() {
+    local name=$1 url=$2 log=$3
+    serve_on_port_0 "$log" "$BENCH_BIN" serve --database "$url" --log warn,harmont_auth=info ||
+        die "bench: the $name server did not say where it listens within 30 s"
+    server_pids+=("$served_pid")
 }
 
 cleanup() {
@@ -226,7 +211,7 @@ run_backend() {
     # the per-session and long-poll limits are raised to let them through.
     HARMONT_MAX_LONG_POLLS=$((BENCH_LONGPOLLS > 10000 ? BENCH_LONGPOLLS : 10000)) \
         HARMONT_SESSION_START_LIMIT=$((BENCH_LONGPOLLS + 100)) \
-        serve_on_port_0 "$backend" "$url" "$work/server.log"
+        bench_serve "$backend" "$url" "$work/server.log"
     server_pid=$served_pid
     port=${served_addr##*:}
     local base="http://$served_addr"

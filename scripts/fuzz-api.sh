@@ -56,8 +56,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(free_port)
-base=http://127.0.0.1:$port
 export DATABASE_URL=sqlite://$work/data/harmont.db
 email=fuzz@example.com
 "$bin" migrate 2>/dev/null
@@ -71,17 +69,13 @@ export HARMONT_FUZZ_CLIENT_ID HARMONT_FUZZ_CLIENT_SECRET
 
 # The hooks send each call through a made-up X-Forwarded-For (see hooks.py).
 # Emailed links are on, so their endpoint is fuzzed past its 404; the SMTP
-# port has nobody behind it, so a send fails (and is logged) without a mail.
-HARMONT_SMTP_URL=smtp://127.0.0.1:$(free_port) HARMONT_MAIL_FROM=fuzz@example.com \
-HARMONT_LISTEN=127.0.0.1:$port HARMONT_PUBLIC_URL=$base HARMONT_TRUSTED_PROXIES=127.0.0.0/8 HARMONT_LOG=info \
-    "$bin" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$base/api/v0/ping" \
-        >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.1
-done
+# port (1, tcpmux, which nothing serves) has nobody behind it, so a send
+# fails (and is logged) without a mail.
+serve_on_port_0 "$work/server.log" env HARMONT_SMTP_URL=smtp://127.0.0.1:1 HARMONT_MAIL_FROM=fuzz@example.com \
+    HARMONT_TRUSTED_PROXIES=127.0.0.0/8 HARMONT_LOG=info "$bin" serve ||
+    die "fuzz-api: the server did not start"
+server_pid=$served_pid
+base=http://$served_addr
 
 echo "fuzz-api: $examples cases per operation and phase${FUZZ_MAX_TIME:+, repeated for ${FUZZ_MAX_TIME}s}, seed $seed" >&2
 status=0

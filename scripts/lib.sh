@@ -50,6 +50,32 @@ free_port() {
     fi
 }
 
+# Runs COMMAND... (a `harmont-auth serve`, with whatever environment the
+# caller puts before it) with `--listen 127.0.0.1:0` added and its output in
+# LOG, and waits up to 30 s for the line that says where it listens (text or
+# JSON log format). Sets served_pid and served_addr (127.0.0.1:PORT); fails
+# with the log when the server exits or says nothing. The same way the Rust
+# tests (harmont-testkit) and the browser tests (harness.js) start it: the
+# port is the one the server bound, never one picked beforehand.
+serve_on_port_0() {
+    local log=$1 line
+    shift
+    "$@" --listen 127.0.0.1:0 >"$log" 2>&1 &
+    served_pid=$!
+    served_addr=
+    for _ in $(seq 1 300); do
+        line=$(grep -m1 "harmont-auth listening" "$log" || true)
+        if [ -n "$line" ]; then
+            served_addr=$(sed -nE 's/.*"addr":"([^"]+)".*/\1/p; t; s/.* addr=([^ ]+).*/\1/p' <<<"$line")
+            [ -n "$served_addr" ] && return 0
+        fi
+        kill -0 "$served_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    return 1
+}
+
 # The bin directory of the newest PostgreSQL server installed (Debian keeps
 # them under /usr/lib/postgresql/VERSION/bin), or of the initdb on the PATH;
 # nothing when there is none.

@@ -64,23 +64,16 @@ for setting in '^DynamicUser=yes' '^StateDirectory=harmont-auth' '^NoNewPrivileg
 done
 
 say "verify-unit: the binary starts with the unit's environment"
-port=$(free_port)
-# The unit's Environment= lines, with the database and the address moved here.
+# The unit's Environment= lines, with the database here and the address the
+# server binds (port 0; serve_on_port_0 reads it from the JSON log line).
 env_args=()
 while IFS= read -r line; do
     env_args+=("${line#Environment=}")
 done < <(grep '^Environment=' "$unit")
-env -i PATH="$PATH" "${env_args[@]}" DATABASE_URL="sqlite://$work/data/harmont.db" HARMONT_LISTEN="127.0.0.1:$port" \
-    "$bin" serve >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-    if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$server" 2>/dev/null || { cat "$work/serve.log" >&2; die "verify-unit: serve exited"; }
-    sleep 0.1
-done
-python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" \
+serve_on_port_0 "$work/serve.log" env -i PATH="$PATH" "${env_args[@]}" DATABASE_URL="sqlite://$work/data/harmont.db" \
+    "$bin" serve || die "verify-unit: serve did not start with the unit's environment"
+server=$served_pid
+python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=5)" "http://$served_addr/healthz" \
     || { cat "$work/serve.log" >&2; die "verify-unit: no /healthz"; }
 grep -q '"message":"harmont-auth listening"' "$work/serve.log" || die "verify-unit: HARMONT_LOG_FORMAT=json was not honoured"
 kill "$server"
