@@ -17,24 +17,17 @@ mod error;
 use std::time::Duration;
 
 use harmont_wire::api::{
-    ApiTokenCreateRequest, ApiTokenListResponse, CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest,
-    CliTokenResponse, CliTransferRequest, RevokedSessions, SessionList,
+    ApiTokenCreateRequest, ApiTokenListResponse, CliClaimRequest, CliCodeRequest, CliCodeResponse,
+    CliDeviceCodeRequest, CliDeviceRequest, CliRedeemRequest, CliTokenResponse, CliTransferRequest, RevokedSessions,
+    SessionList,
 };
 use harmont_wire::{ErrorBody, ErrorCode};
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
-/// What `device` answers: the code the person types, and where.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct DeviceApproval {
-    pub user_code: String,
-    pub verification_uri: String,
-    pub expires_in: u64,
-}
-
 pub use error::{ApiError, ProtocolMismatch};
-pub use harmont_wire::api::{ApiToken, ApiTokenCreateResponse, CurrentUserResponse, SessionInfo};
+pub use harmont_wire::api::{ApiToken, ApiTokenCreateResponse, CliDeviceResponse, CurrentUserResponse, SessionInfo};
 pub use harmont_wire::token::BearerToken;
 pub use uuid::Uuid;
 
@@ -162,8 +155,12 @@ impl Client {
 
     /// `POST /api/v0/auth/cli/device`: registers this terminal's login for the
     /// short approval; returns the code to type and the page to type it on.
-    pub async fn device(&self, nonce: &str, code_challenge: &str, host: &str) -> Result<DeviceApproval, ApiError> {
-        let body = serde_json::json!({"nonce": nonce, "code_challenge": code_challenge, "host": host});
+    pub async fn device(&self, nonce: &str, code_challenge: &str, host: &str) -> Result<CliDeviceResponse, ApiError> {
+        let body = CliDeviceRequest {
+            nonce: nonce.to_owned(),
+            code_challenge: code_challenge.to_owned(),
+            host: Some(host.to_owned()),
+        };
         let response = self.send(self.request(Method::POST, "/api/v0/auth/cli/device").json(&body)).await?;
         self.json(response).await
     }
@@ -171,7 +168,7 @@ impl Client {
     /// `POST /api/v0/auth/cli/device/approve` (Bearer): approves the login
     /// waiting under a typed code. The web page's half of the short approval.
     pub async fn device_approve(&self, user_code: &str) -> Result<(), ApiError> {
-        let body = serde_json::json!({"user_code": user_code});
+        let body = CliDeviceCodeRequest { user_code: user_code.to_owned() };
         self.send(self.request(Method::POST, "/api/v0/auth/cli/device/approve").json(&body)).await.map(drop)
     }
 

@@ -90,6 +90,104 @@ pub struct CliTokenResponse {
     pub token: BearerToken,
 }
 
+/// The nonce of the login the page is about to approve.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CliInspectRequest {
+    /// The nonce from the page's URL, as the terminal made it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 22, max_length = 256, pattern = "^[A-Za-z0-9_-]+$"))]
+    pub nonce: String,
+}
+
+/// Where the terminal waiting for a login connects from, as the server sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CliInspectResponse {
+    /// The address the claims for this nonce came from; when they came from
+    /// several, one that is not `your_address`. `null` when this server has
+    /// seen no claim for it (yet).
+    pub claimed_from: Option<String>,
+    /// The address of the caller (the browser), as the server sees it.
+    pub your_address: String,
+    /// Where the login stands, as far as this server knows.
+    pub state: LoginState,
+}
+
+/// Where a CLI login stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LoginState {
+    /// This server has seen no claim for it (yet): it may be on another
+    /// replica, or nobody is waiting.
+    Unseen,
+    /// A terminal is asking for it.
+    Waiting,
+    /// Approved, and not collected yet.
+    Approved,
+    /// Its terminal collected its session: it cannot be approved again.
+    Collected,
+    /// Its terminal asked, then stopped asking (it gave up, or was stopped).
+    Stopped,
+}
+
+/// A terminal registering its login for the short approval.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CliDeviceRequest {
+    /// The terminal's nonce.
+    #[cfg_attr(feature = "openapi", schema(min_length = 22, max_length = 256, pattern = "^[A-Za-z0-9_-]+$"))]
+    pub nonce: String,
+    /// The S256 PKCE challenge of the terminal's verifier: required, since the
+    /// person approving types only the code.
+    #[cfg_attr(feature = "openapi", schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$"))]
+    pub code_challenge: String,
+    /// The terminal's host name, shown on the page. Informational, so never a
+    /// reason to refuse a login: control characters are dropped and a longer
+    /// name is cut to 255 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// Where to send the person, and the code to type there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CliDeviceResponse {
+    /// The terminal's verification code, `XXXX-XXXX`.
+    pub user_code: String,
+    /// The page where a signed-in user types it.
+    pub verification_uri: String,
+    /// Seconds the code can be typed.
+    pub expires_in: u64,
+}
+
+/// The code a person typed on `/cli-login/device`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CliDeviceCodeRequest {
+    /// As typed: case, spaces and the dash do not matter.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub user_code: String,
+}
+
+/// Which terminal waits under a typed code, for the page to show before Authorize.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CliDeviceInspectResponse {
+    /// The code, as the terminal shows it.
+    pub user_code: String,
+    /// The host name the terminal reported.
+    pub host: Option<String>,
+    /// The address the terminal registered from.
+    pub requested_from: Option<String>,
+    /// The address of the caller (the browser), as the server sees it.
+    pub your_address: String,
+    /// Where the login stands.
+    pub state: LoginState,
+    /// Seconds left to approve it.
+    pub expires_in: u64,
+}
+
 /// The user behind the bearer token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -259,5 +357,83 @@ impl IntrospectionResponse {
     /// `{"active": false}`.
     pub fn inactive() -> Self {
         Self { active: false, sub: None, username: None, token_type: None, iat: None, exp: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The device and inspect responses keep the JSON the approval pages and
+    /// the CLI read: every field, absent values as `null`, states in snake case.
+    #[test]
+    fn device_and_inspect_responses_keep_their_json() {
+        let inspect =
+            CliInspectResponse { claimed_from: None, your_address: "192.0.2.7".into(), state: LoginState::Unseen };
+        assert_eq!(
+            serde_json::to_string(&inspect).unwrap(),
+            r#"{"claimed_from":null,"your_address":"192.0.2.7","state":"unseen"}"#
+        );
+        let device = CliDeviceResponse {
+            user_code: "57BY-26FF".into(),
+            verification_uri: "http://127.0.0.1:8080/cli-login/device".into(),
+            expires_in: 600,
+        };
+        assert_eq!(
+            serde_json::to_string(&device).unwrap(),
+            r#"{"user_code":"57BY-26FF","verification_uri":"http://127.0.0.1:8080/cli-login/device","expires_in":600}"#
+        );
+        let waiting = CliDeviceInspectResponse {
+            user_code: "57BY-26FF".into(),
+            host: Some("build-7".into()),
+            requested_from: None,
+            your_address: "2001:db8::1".into(),
+            state: LoginState::Waiting,
+            expires_in: 42,
+        };
+        assert_eq!(
+            serde_json::to_string(&waiting).unwrap(),
+            r#"{"user_code":"57BY-26FF","host":"build-7","requested_from":null,"your_address":"2001:db8::1","state":"waiting","expires_in":42}"#
+        );
+        let states = [
+            (LoginState::Unseen, "unseen"),
+            (LoginState::Waiting, "waiting"),
+            (LoginState::Approved, "approved"),
+            (LoginState::Collected, "collected"),
+            (LoginState::Stopped, "stopped"),
+        ];
+        for (state, text) in states {
+            assert_eq!(serde_json::to_value(state).unwrap(), serde_json::Value::from(text));
+            assert_eq!(serde_json::from_value::<LoginState>(text.into()).unwrap(), state);
+        }
+    }
+
+    /// The requests read what the pages and the CLI send: a terminal may
+    /// leave its host out, and nothing else.
+    #[test]
+    fn device_and_inspect_requests_read_what_clients_send() {
+        let nonce = "Yb1oB9w3l5m2VqfJx0u8QJH2gkz0r6Wm3y4Tq9sLx7E";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let bare: CliDeviceRequest =
+            serde_json::from_value(serde_json::json!({"nonce": nonce, "code_challenge": challenge})).unwrap();
+        assert_eq!(bare.host, None);
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            format!(r#"{{"nonce":"{nonce}","code_challenge":"{challenge}"}}"#),
+            "no host is sent as no field"
+        );
+        let with_host = CliDeviceRequest { host: Some("build-7".into()), ..bare };
+        assert_eq!(
+            serde_json::to_string(&with_host).unwrap(),
+            format!(r#"{{"nonce":"{nonce}","code_challenge":"{challenge}","host":"build-7"}}"#)
+        );
+        assert!(serde_json::from_value::<CliDeviceRequest>(serde_json::json!({"nonce": nonce})).is_err());
+        let typed: CliDeviceCodeRequest =
+            serde_json::from_value(serde_json::json!({"user_code": "57by 26ff"})).unwrap();
+        assert_eq!(typed.user_code, "57by 26ff");
+        assert!(serde_json::from_value::<CliDeviceCodeRequest>(serde_json::json!({})).is_err());
+        let inspect: CliInspectRequest = serde_json::from_value(serde_json::json!({"nonce": nonce})).unwrap();
+        assert_eq!(inspect.nonce, nonce);
+        assert!(serde_json::from_value::<CliInspectRequest>(serde_json::json!({})).is_err());
     }
 }

@@ -4,12 +4,16 @@
 //! Personal API keys ([`ApiKey`]) have the same shape under the prefix
 //! `hmk_`, and resource-server client secrets ([`ClientSecret`], for token
 //! introspection) under `hmc_`, so a secret scanner (and the server) tells
-//! them apart.
+//! them apart. The secrets of one-time login links ([`LinkSecret`], `hml_`)
+//! are 256 bits in base64url with no checksum: they travel in a URL that is
+//! opened, never typed.
 //!
 //! The prefix makes a leaked token recognisable to secret scanners; the
 //! checksum lets the server refuse a mistyped or made-up token before any
 //! database call. Only the SHA-256 of a token is ever stored.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -18,6 +22,9 @@ use crate::random;
 const PREFIX: &str = "hms_";
 const KEY_PREFIX: &str = "hmk_";
 const CLIENT_SECRET_PREFIX: &str = "hmc_";
+const LINK_PREFIX: &str = "hml_";
+/// A link secret's body: 32 random bytes, base64url without padding.
+const LINK_SECRET_LEN: usize = 43;
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const SECRET_LEN: usize = 43; // 43 * log2(62) = 256.03 bits
 const CHECKSUM_LEN: usize = 6; // 62^6 > 2^32
@@ -167,6 +174,43 @@ impl ClientSecret {
 impl fmt::Debug for ClientSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ClientSecret(hmc_…redacted)")
+    }
+}
+
+/// The secret of a one-time login link: `hml_` + 32 random bytes in
+/// base64url, carried in the link's URL fragment. Only its SHA-256 is
+/// stored, and `Debug` never shows it.
+#[derive(Clone)]
+pub struct LinkSecret(String);
+
+impl LinkSecret {
+    /// Draws a fresh secret from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self(format!("{LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::bytes::<32>())))
+    }
+
+    /// Checks the shape only (prefix, length, base64url alphabet); no I/O.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let body = raw.strip_prefix(LINK_PREFIX)?;
+        let ok =
+            body.len() == LINK_SECRET_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    /// The raw secret, for the link that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The SHA-256 of the whole secret: what storage keeps and looks up by.
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for LinkSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkSecret(hml_…redacted)")
     }
 }
 
@@ -320,6 +364,25 @@ mod tests {
         assert!(secret.matches(&secret.hash()));
         assert!(!secret.matches(&ClientSecret::generate().hash()));
         assert!(!format!("{secret:?}").contains(&secret.expose()[4..12]));
+    }
+
+    #[test]
+    fn link_secrets_parse_and_stay_hidden() {
+        let secret = LinkSecret::generate();
+        assert_eq!(secret.expose().len(), LINK_PREFIX.len() + LINK_SECRET_LEN);
+        assert_eq!(LinkSecret::parse(secret.expose()).map(|s| s.expose().to_owned()).as_deref(), Some(secret.expose()));
+        assert_ne!(secret.expose(), LinkSecret::generate().expose());
+        assert_eq!(format!("{secret:?}"), "LinkSecret(hml_…redacted)");
+        for bad in [
+            "",
+            "hml_",
+            "hms_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "hml_AAAA",
+            "hml_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=A",
+            "hml_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
+            assert!(LinkSecret::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use harmont_wire::api::CliTokenResponse;
 use harmont_wire::nonce::{self, Nonce};
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce::{self, CodeVerifier};
-use harmont_wire::token::{ApiKey, BearerToken, SessionToken, TokenFormatError, TOKEN_LEN};
+use harmont_wire::token::{ApiKey, BearerToken, LinkSecret, SessionToken, TokenFormatError, TOKEN_LEN};
 use harmont_wire::verification::verification_code;
 
 fn hex(bytes: &[u8]) -> String {
@@ -141,6 +141,31 @@ fn api_key_checksums_and_hashes_are_pinned() {
     assert_eq!(format!("{generated:?}"), "ApiKey(hmk_…redacted)");
 }
 
+/// A login link's secret (`hml_` + bytes 0 to 31 in base64url) and the
+/// SHA-256 of the whole secret, which the link's row is stored under.
+const LINK: &str = "hml_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+const LINK_SHA256: &str = "67432f0c8f6a2af8fe0a02494d2ef5fc7d449ab53fc936a8adf0fd12a65b2fcb";
+
+#[test]
+fn link_secret_hashes_are_pinned() {
+    let secret = LinkSecret::parse(LINK).unwrap();
+    assert_eq!((secret.expose(), hex(&secret.hash()).as_str()), (LINK, LINK_SHA256));
+}
+
+#[test]
+fn generated_link_secrets_have_the_format() {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..100 {
+        let secret = LinkSecret::generate();
+        let raw = secret.expose();
+        assert_eq!(raw.len(), LINK.len(), "{raw}");
+        assert!(raw.starts_with("hml_"), "{raw}");
+        assert!(raw[4..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{raw}");
+        assert!(LinkSecret::parse(raw).is_some(), "{raw}");
+        assert!(seen.insert(raw.to_owned()), "{raw} drawn twice");
+    }
+}
+
 /// The RFC 7636 appendix B verifier, used as a nonce.
 const NONCE: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const NONCE_SHA256: &str = "13d31e961a1ad8ec2f16b10c4c982e0876a878ad6df144566ee1894acb70f9c3";
@@ -192,6 +217,8 @@ fn secrets_debug_as_redacted_text() {
     assert_eq!(format!("{:?}", PasteCode::generate()), "PasteCode(redacted)");
     assert_eq!(format!("{:?}", CodeVerifier::from_raw(NONCE)), "CodeVerifier(redacted)");
     assert_eq!(format!("{:?}", CodeVerifier::generate()), "CodeVerifier(redacted)");
+    assert_eq!(format!("{:?}", LinkSecret::parse(LINK).unwrap()), "LinkSecret(hml_…redacted)");
+    assert_eq!(format!("{:?}", LinkSecret::generate()), "LinkSecret(hml_…redacted)");
     // Inside other values' `Debug` too.
     assert_eq!(format!("{:?}", Some(&token)), "Some(SessionToken(hms_…redacted))");
     // What a client holds: any token the server gave, never shown either.

@@ -12,19 +12,17 @@
 //! SHA-256 only; a code works until the terminal's login gives up.
 
 use harmont_store::{DeviceRequest, GrantKind, NewGrant, User};
+use harmont_wire::api::{CliDeviceInspectResponse, CliDeviceResponse};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::paste_code::ALPHABET;
 use harmont_wire::verification::verification_code;
 use harmont_wire::ErrorCode;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
-use utoipa::ToSchema;
 
 use super::check_challenge;
-use super::seen::LoginState;
 use super::CliLogin;
 use super::ClientInfo;
 use crate::clock::millis;
@@ -32,59 +30,6 @@ use crate::error::ApiError;
 
 /// How long a short code can be typed: as long as the harmont CLI waits.
 pub const DEVICE_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// A terminal registering its login for the short approval.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CliDeviceRequest {
-    /// The terminal's nonce.
-    #[schema(min_length = 22, max_length = 256, pattern = "^[A-Za-z0-9_-]+$")]
-    pub nonce: String,
-    /// The S256 PKCE challenge of the terminal's verifier: required, since the
-    /// person approving types only the code.
-    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
-    pub code_challenge: String,
-    /// The terminal's host name, shown on the page. Informational, so never a
-    /// reason to refuse a login: control characters are dropped and a longer
-    /// name is cut to 255 characters.
-    #[serde(default)]
-    pub host: Option<String>,
-}
-
-/// Where to send the person, and the code to type there.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CliDeviceResponse {
-    /// The terminal's verification code, `XXXX-XXXX`.
-    pub user_code: String,
-    /// The page where a signed-in user types it.
-    pub verification_uri: String,
-    /// Seconds the code can be typed.
-    pub expires_in: u64,
-}
-
-/// The code a person typed on `/cli-login/device`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CliDeviceCodeRequest {
-    /// As typed: case, spaces and the dash do not matter.
-    #[schema(max_length = 64)]
-    pub user_code: String,
-}
-
-/// Which terminal waits under a typed code, for the page to show before Authorize.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CliDeviceInspectResponse {
-    /// The code, as the terminal shows it.
-    pub user_code: String,
-    /// The host name the terminal reported.
-    pub host: Option<String>,
-    /// The address the terminal registered from.
-    pub requested_from: Option<String>,
-    /// The address of the caller (the browser), as the server sees it.
-    pub your_address: String,
-    /// Where the login stands.
-    pub state: LoginState,
-    /// Seconds left to approve it.
-    pub expires_in: u64,
-}
 
 /// A typed code in the form the terminal shows it, or `None` if it cannot be one.
 fn normalize(typed: &str) -> Option<String> {

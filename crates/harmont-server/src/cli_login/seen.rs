@@ -6,55 +6,16 @@
 //! [`crate::claim_memory::seen`] (in-process, bounded, per replica).
 
 use harmont_store::GrantKind;
+use harmont_wire::api::{CliInspectResponse, LoginState};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::ErrorCode;
-use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::time::Duration;
-use utoipa::ToSchema;
 
 use super::CliLogin;
 use crate::claim_memory::seen::Key;
 use crate::clock::millis;
 use crate::error::ApiError;
-
-/// The nonce of the login the page is about to approve.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CliInspectRequest {
-    /// The nonce from the page's URL, as the terminal made it.
-    #[schema(min_length = 22, max_length = 256, pattern = "^[A-Za-z0-9_-]+$")]
-    pub nonce: String,
-}
-
-/// Where the terminal waiting for a login connects from, as the server sees it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CliInspectResponse {
-    /// The address the claims for this nonce came from; when they came from
-    /// several, one that is not `your_address`. `null` when this server has
-    /// seen no claim for it (yet).
-    pub claimed_from: Option<String>,
-    /// The address of the caller (the browser), as the server sees it.
-    pub your_address: String,
-    /// Where the login stands, as far as this server knows.
-    pub state: LoginState,
-}
-
-/// Where a CLI login stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginState {
-    /// This server has seen no claim for it (yet): it may be on another
-    /// replica, or nobody is waiting.
-    Unseen,
-    /// A terminal is asking for it.
-    Waiting,
-    /// Approved, and not collected yet.
-    Approved,
-    /// Its terminal collected its session: it cannot be approved again.
-    Collected,
-    /// Its terminal asked, then stopped asking (it gave up, or was stopped).
-    Stopped,
-}
 
 /// How long this server remembers a login's claims after the last one: long
 /// enough to tell a person who opens the page late that its terminal is gone.

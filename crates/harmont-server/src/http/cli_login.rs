@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use harmont_wire::api::{
-    CliClaimRequest, CliCodeRequest, CliCodeResponse, CliRedeemRequest, CliTokenResponse, CliTransferRequest,
+    CliClaimRequest, CliCodeRequest, CliCodeResponse, CliDeviceCodeRequest, CliDeviceInspectResponse, CliDeviceRequest,
+    CliDeviceResponse, CliInspectRequest, CliInspectResponse, CliRedeemRequest, CliTokenResponse, CliTransferRequest,
 };
 use harmont_wire::ErrorBody;
 use std::sync::Arc;
@@ -14,8 +15,6 @@ use std::time::Duration;
 
 use super::extract::{Bearer, Client, JsonBody, OptionalJsonBody, SessionBearer};
 use super::{no_store, token_response};
-use crate::cli_login::device::{CliDeviceCodeRequest, CliDeviceInspectResponse, CliDeviceRequest, CliDeviceResponse};
-use crate::cli_login::seen::{CliInspectRequest, CliInspectResponse};
 use crate::error::ApiError;
 use crate::service::Service;
 

@@ -450,6 +450,22 @@ mod tests {
         assert_eq!(format!("{reference:?}"), "FlowReference(redacted)");
         assert!(FlowReference::parse("short").is_none());
     }
+
+    /// What a flow is stored under and sends to the provider, for a known
+    /// reference (bytes 32 to 63 in base64url), computed outside this crate
+    /// (Python's `hashlib`): a change would lose the flows under way.
+    #[test]
+    fn flow_derivations_are_pinned() {
+        let reference = FlowReference::parse("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8").unwrap();
+        let key: String = reference.key_hash().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(key, "6cbde79098fafeb952a03bd89c50c82d85132a304cb79a14baef141f5ed9a16e");
+        assert_eq!(reference.state(), "z6-hCWbvZtzZYJniEt1L1wm1TvHMwdFSFi5t7ugGIA4");
+        assert_eq!(reference.nonce(), "DCnw4lV37L5P54qAgsBV24qLIhGEUiBFah0kEujOHC0");
+        assert_eq!(reference.code_verifier(), "57XISBf5RjaP3JLOOg46L10NA8m-KZNxkAtIMtgIGk0");
+        assert_eq!(reference.code_challenge(), "lGQsJizGQPBcqtnrCmnzBc6Dk5BLJfiEVyKEJQHLBTg");
+        assert_eq!(format!("{reference:?}"), "FlowReference(redacted)");
+        assert_ne!(FlowReference::generate().expose(), FlowReference::generate().expose());
+    }
 }
 
 /// A linked identity, as the settings page shows it.

@@ -6,13 +6,9 @@
 //! for the operator's links, 15 minutes for an emailed one, 60 seconds for
 //! the one a single sign-on ends on.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use harmont_store::{Millis, NewLoginLink};
-use harmont_wire::token::SessionToken;
+use harmont_wire::token::{LinkSecret, SessionToken};
 use harmont_wire::ErrorCode;
-use sha2::{Digest, Sha256};
-use std::fmt;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -26,41 +22,6 @@ use crate::error::ApiError;
 
 /// How long an operator's login link works.
 pub const LINK_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-const PREFIX: &str = "hml_";
-/// 32 random bytes, base64url without padding.
-const SECRET_LEN: usize = 43;
-
-/// The secret of a login link. `Debug` never shows it.
-#[derive(Clone)]
-pub struct LinkSecret(String);
-
-impl LinkSecret {
-    pub fn generate() -> Self {
-        Self(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(harmont_wire::random::bytes::<32>())))
-    }
-
-    /// Checks the shape only; no I/O.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let body = raw.strip_prefix(PREFIX)?;
-        let ok = body.len() == SECRET_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn hash(&self) -> [u8; 32] {
-        Sha256::digest(self.0.as_bytes()).into()
-    }
-}
-
-impl fmt::Debug for LinkSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("LinkSecret(hml_…redacted)")
-    }
-}
-
 /// The login links' rows: issuing one, and spending one on the session it
 /// pays for. Held by [`WebSignIn`] and by single sign-on, which ends on a link.
 #[derive(Debug, Clone)]
@@ -148,27 +109,5 @@ fn sign_in_result<T>(outcome: &Result<T, ApiError>) -> &'static str {
         Err(err) if err.code == ErrorCode::UserDisabled => "user_disabled",
         Err(err) if err.status().is_server_error() => "error",
         Err(_) => "failure",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_parse_and_stay_hidden() {
-        let secret = LinkSecret::generate();
-        assert_eq!(secret.expose().len(), PREFIX.len() + SECRET_LEN);
-        assert_eq!(LinkSecret::parse(secret.expose()).map(|s| s.expose().to_owned()).as_deref(), Some(secret.expose()));
-        assert_eq!(format!("{secret:?}"), "LinkSecret(hml_…redacted)");
-        for bad in [
-            "",
-            "hml_",
-            "hms_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            "hml_AAAA",
-            "hml_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=A",
-        ] {
-            assert!(LinkSecret::parse(bad).is_none(), "{bad}");
-        }
     }
 }

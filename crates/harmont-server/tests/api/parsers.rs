@@ -9,10 +9,10 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use harmont_server::http::extract::client_ip;
-use harmont_server::web::links::LinkSecret;
 use harmont_wire::nonce::Nonce;
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::pkce;
+use harmont_wire::token::LinkSecret;
 use proptest::prelude::*;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
