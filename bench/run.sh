@@ -269,9 +269,9 @@ run_revocation() {
     export HARMONT_AUTH_CACHE_TTL=1h
     say ""
     say "== revocation: two replicas on one Postgres, $BENCH_REVOCATIONS logouts on A, each polled on B"
-    serve_on_port_0 "replica A" "$url" "$work/a.log"
+    bench_serve "replica A" "$url" "$work/a.log"
     local a=$served_addr
-    serve_on_port_0 "replica B" "$url" "$work/b.log"
+    bench_serve "replica B" "$url" "$work/b.log"
     local b=$served_addr
     python3 "$here/revocation.py" --bin "$BENCH_BIN" --database "$url" --a "http://$a" \
         --b "http://$b" --tries "$BENCH_REVOCATIONS" --out "$BENCH_RESULTS/revocation.json" ||
