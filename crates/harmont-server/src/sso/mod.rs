@@ -14,7 +14,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::{CeremonyStore, IdentityStore, NewIdentity, NewSsoFlow, NewUser, Store, StoreError, UserStore};
+use harmont_store::{
+    CeremonyStore, IdentityStore, NewIdentity, NewSsoFlow, NewUser, SsoFlowKey, Store, StoreError, UserStore,
+};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,8 +147,8 @@ impl FlowReference {
         &self.0
     }
 
-    pub fn key_hash(&self) -> [u8; 32] {
-        self.derive_raw("key")
+    pub fn key_hash(&self) -> SsoFlowKey {
+        SsoFlowKey::from_hash(self.derive_raw("key"))
     }
 
     fn derive_raw(&self, label: &str) -> [u8; 32] {

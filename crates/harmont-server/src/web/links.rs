@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::{Millis, NewLoginLink};
+use harmont_store::{LinkKey, Millis, NewLoginLink};
 use harmont_wire::token::SessionToken;
 use harmont_wire::ErrorCode;
 use sha2::{Digest, Sha256};
@@ -80,7 +80,12 @@ impl Links {
     pub async fn issue(&self, user_id: Uuid, ttl: Duration) -> Result<String, ApiError> {
         let secret = LinkSecret::generate();
         let now = self.clock.now();
-        let link = NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(ttl) };
+        let link = NewLoginLink {
+            key_hash: LinkKey::from_hash(secret.hash()),
+            user_id,
+            created_at: now,
+            expires_at: now + millis(ttl),
+        };
         self.links.create_login_link(link).await?;
         crate::audit::Event::success("login_link_created").user(user_id).emit();
         Ok(format!("{}/login#link={}", self.web_base, secret.expose()))
@@ -93,7 +98,7 @@ impl Links {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>, ApiError> {
-        Ok(self.links.consume_login_link(&secret.hash(), now, draft).await?)
+        Ok(self.links.consume_login_link(&LinkKey::from_hash(secret.hash()), now, draft).await?)
     }
 }
 
