@@ -5,10 +5,11 @@
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
-    GrantKind, GrantStore, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony, NewGrant, NewLoginLink,
-    NewPasskey, NewResourceClient, NewUser, Passkey, PasskeyStore, PoolStats, ResourceClient, Result, Session,
-    SessionDraft, SessionStore, Store, StoreError, StoreEvent, Swept, User, UserStore,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKey, CeremonyKind, CeremonyStore, ClientStore,
+    DeviceKey, DeviceRequest, GrantKey, GrantKind, GrantStore, IdentityStore, LinkKey, LinkStore, Millis, NewApiKey,
+    NewCeremony, NewGrant, NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, PasskeyStore, PoolStats,
+    ResourceClient, Result, Session, SessionDraft, SessionStore, SsoFlowKey, Store, StoreError, StoreEvent, Swept,
+    User, UserStore,
 };
 use harmont_store::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 use harmont_wire::token::TokenHash;
@@ -221,14 +222,14 @@ impl GrantStore for TimedStore {
         self.run(self.inner.park_grant(grant)).await
     }
 
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &GrantKey, now: Millis) -> Result<bool> {
         self.run(self.inner.grant_pending(kind, key_hash, now)).await
     }
 
     async fn consume_grant(
         &self,
         kind: GrantKind,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         code_challenge: Option<&str>,
         now: Millis,
         draft: SessionDraft,
@@ -240,11 +241,11 @@ impl GrantStore for TimedStore {
         self.run(self.inner.park_device_request(request)).await
     }
 
-    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+    async fn device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>> {
         self.run(self.inner.device_request(key_hash, now)).await
     }
 
-    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+    async fn take_device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>> {
         self.run(self.inner.take_device_request(key_hash, now)).await
     }
 }
@@ -257,7 +258,7 @@ impl LinkStore for TimedStore {
 
     async fn consume_login_link(
         &self,
-        key_hash: &[u8; 32],
+        key_hash: &LinkKey,
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
@@ -300,7 +301,7 @@ impl CeremonyStore for TimedStore {
         self.run(self.inner.park_ceremony(ceremony)).await
     }
 
-    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &CeremonyKey, now: Millis) -> Result<Option<Ceremony>> {
         self.run(self.inner.take_ceremony(kind, key_hash, now)).await
     }
 
@@ -308,7 +309,7 @@ impl CeremonyStore for TimedStore {
         self.run(self.inner.park_sso_flow(flow)).await
     }
 
-    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
+    async fn take_sso_flow(&self, key_hash: &SsoFlowKey, now: Millis) -> Result<Option<SsoFlow>> {
         self.run(self.inner.take_sso_flow(key_hash, now)).await
     }
 }

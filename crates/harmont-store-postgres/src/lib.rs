@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
-    GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony,
-    NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey, PasskeyStore,
-    PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore, SsoFlow, Store, StoreError, StoreEvent,
-    Swept, User, UserStore,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKey, CeremonyKind, CeremonyStore, ClientStore,
+    DeviceKey, DeviceRequest, GrantKey, GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkKey,
+    LinkStore, Millis, NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient,
+    NewSsoFlow, NewUser, Passkey, PasskeyStore, PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore,
+    SsoFlow, SsoFlowKey, Store, StoreError, StoreEvent, Swept, User, UserStore,
 };
 use harmont_store_sql::{
     map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
@@ -488,7 +488,7 @@ impl GrantStore for PostgresStore {
              SELECT pg_notify('harmont_grants', kind || ':' || encode(key_hash, 'hex')) FROM parked",
         )
         .bind(grant.kind.as_str())
-        .bind(&grant.key_hash[..])
+        .bind(&grant.key_hash.as_bytes()[..])
         .bind(grant.user_id)
         .bind(grant.code_challenge.as_deref())
         .bind(grant.created_at)
@@ -500,13 +500,13 @@ impl GrantStore for PostgresStore {
         Ok(done.len() == 1)
     }
 
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &GrantKey, now: Millis) -> Result<bool> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM cli_grants \
                             WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 AND consumed_at IS NULL)",
         )
         .bind(kind.as_str())
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_one(&self.pool)
         .await
@@ -516,7 +516,7 @@ impl GrantStore for PostgresStore {
     async fn consume_grant(
         &self,
         kind: GrantKind,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         code_challenge: Option<&str>,
         now: Millis,
         draft: SessionDraft,
@@ -534,7 +534,7 @@ impl GrantStore for PostgresStore {
         let blocked =
             format!("EXISTS (SELECT 1 FROM cli_grants WHERE {live} AND NOT {})", owner_enabled("cli_grants.user_id"));
         self.consume_into_session(&consume, &blocked, 4, draft, |q| {
-            q.bind(kind.as_str()).bind(key_hash.to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
+            q.bind(kind.as_str()).bind(key_hash.as_bytes().to_vec()).bind(now).bind(code_challenge.map(str::to_owned))
         })
         .await
     }
@@ -550,8 +550,8 @@ impl GrantStore for PostgresStore {
                  expires_at = excluded.expires_at, used_at = NULL \
              WHERE device_requests.expires_at <= excluded.created_at",
         )
-        .bind(&request.key_hash[..])
-        .bind(&request.nonce_hash[..])
+        .bind(&request.key_hash.as_bytes()[..])
+        .bind(&request.nonce_hash.as_bytes()[..])
         .bind(&request.code_challenge)
         .bind(request.host.as_deref())
         .bind(request.ip.as_deref())
@@ -563,12 +563,12 @@ impl GrantStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+    async fn device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>> {
         let row = sqlx::query_as::<_, DeviceRequestRow>(
             "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
              WHERE key_hash = $1 AND expires_at > $2 AND used_at IS NULL",
         )
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.pool)
         .await
@@ -576,14 +576,14 @@ impl GrantStore for PostgresStore {
         row.map(DeviceRequestRow::into_device_request).transpose()
     }
 
-    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+    async fn take_device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>> {
         let row = sqlx::query_as::<_, DeviceRequestRow>(
             "UPDATE device_requests SET used_at = $1 \
              WHERE key_hash = $2 AND expires_at > $1 AND used_at IS NULL \
              RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
         )
         .bind(now)
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
@@ -595,7 +595,7 @@ impl GrantStore for PostgresStore {
 impl LinkStore for PostgresStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(&link.key_hash[..])
+            .bind(&link.key_hash.as_bytes()[..])
             .bind(link.user_id)
             .bind(link.created_at)
             .bind(link.expires_at)
@@ -607,7 +607,7 @@ impl LinkStore for PostgresStore {
 
     async fn consume_login_link(
         &self,
-        key_hash: &[u8; 32],
+        key_hash: &LinkKey,
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
@@ -615,7 +615,8 @@ impl LinkStore for PostgresStore {
         let enabled = owner_enabled("login_links.user_id");
         let consume = format!("DELETE FROM login_links WHERE {live} AND {enabled} RETURNING user_id");
         let blocked = format!("EXISTS (SELECT 1 FROM login_links WHERE {live} AND NOT {enabled})");
-        self.consume_into_session(&consume, &blocked, 2, draft, |q| q.bind(key_hash.to_vec()).bind(now)).await
+        self.consume_into_session(&consume, &blocked, 2, draft, |q| q.bind(key_hash.as_bytes().to_vec()).bind(now))
+            .await
     }
 }
 
@@ -719,7 +720,7 @@ impl CeremonyStore for PostgresStore {
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(ceremony.kind.as_str())
-        .bind(&ceremony.key_hash[..])
+        .bind(&ceremony.key_hash.as_bytes()[..])
         .bind(ceremony.user_id)
         .bind(&ceremony.state)
         .bind(ceremony.created_at)
@@ -730,13 +731,13 @@ impl CeremonyStore for PostgresStore {
         Ok(())
     }
 
-    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &CeremonyKey, now: Millis) -> Result<Option<Ceremony>> {
         let row = sqlx::query_as::<_, CeremonyRow<Id>>(
             "DELETE FROM webauthn_ceremonies WHERE kind = $1 AND key_hash = $2 AND expires_at > $3 \
              RETURNING user_id, state",
         )
         .bind(kind.as_str())
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.pool)
         .await
@@ -748,7 +749,7 @@ impl CeremonyStore for PostgresStore {
         sqlx::query(
             "INSERT INTO sso_flows (key_hash, provider, next, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(&flow.key_hash[..])
+        .bind(&flow.key_hash.as_bytes()[..])
         .bind(&flow.provider)
         .bind(&flow.next)
         .bind(flow.created_at)
@@ -759,11 +760,11 @@ impl CeremonyStore for PostgresStore {
         Ok(())
     }
 
-    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
+    async fn take_sso_flow(&self, key_hash: &SsoFlowKey, now: Millis) -> Result<Option<SsoFlow>> {
         let row = sqlx::query_as::<_, SsoFlowRow>(
             "DELETE FROM sso_flows WHERE key_hash = $1 AND expires_at > $2 RETURNING provider, next",
         )
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.pool)
         .await
@@ -1097,7 +1098,7 @@ fn event_of(channel: &str, payload: &str) -> Option<StoreEvent> {
 }
 
 /// The key of a transfer grant's notification; `None` for anything else.
-fn transfer_key(payload: &str) -> Option<[u8; 32]> {
+fn transfer_key(payload: &str) -> Option<GrantKey> {
     let hex = payload.strip_prefix("transfer:")?;
     if hex.len() != 64 {
         return None;
@@ -1106,7 +1107,7 @@ fn transfer_key(payload: &str) -> Option<[u8; 32]> {
     for (i, byte) in key.iter_mut().enumerate() {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
-    Some(key)
+    Some(GrantKey::from_hash(key))
 }
 
 #[cfg(test)]
@@ -1138,7 +1139,7 @@ mod tests {
     #[test]
     fn only_transfer_notifications_carry_a_key() {
         let hex: String = (0u8..32).map(|b| format!("{b:02x}")).collect();
-        let expected: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let expected = GrantKey::from_hash(std::array::from_fn(|i| i as u8));
         assert_eq!(super::transfer_key(&format!("transfer:{hex}")), Some(expected));
         assert_eq!(super::transfer_key(&format!("paste:{hex}")), None);
         assert_eq!(super::transfer_key("transfer:zz"), None);

@@ -1,7 +1,7 @@
 //! What migrating a database an older release wrote does to its rows. Needs
 //! `HARMONT_TEST_POSTGRES_URL`, as the contract does.
 
-use harmont_store::{GrantKind, GrantStore, NewGrant, SessionStore, SignInMethod, Store};
+use harmont_store::{GrantKey, GrantKind, GrantStore, NewGrant, SessionStore, SignInMethod, Store};
 use harmont_store_postgres::PostgresStore;
 use harmont_wire::token::TokenHash;
 use sqlx::{Connection, PgConnection};
@@ -74,10 +74,13 @@ async fn rows_from_before_migration_3_are_unknown_sign_ins_and_reserve_until_exp
     let session = store.authenticate(&TokenHash(token), NOW + 1).await.unwrap().expect("still signed in").session;
     assert_eq!((session.method, session.passkey_id), (SignInMethod::Unknown, None));
     assert!(!session.method.is_browser_sign_in());
-    assert!(store.grant_pending(GrantKind::Transfer, &key, NOW + 1).await.unwrap(), "still waiting");
+    assert!(
+        store.grant_pending(GrantKind::Transfer, &GrantKey::from_hash(key), NOW + 1).await.unwrap(),
+        "still waiting"
+    );
     let again = |created_at| NewGrant {
         kind: GrantKind::Transfer,
-        key_hash: key,
+        key_hash: GrantKey::from_hash(key),
         user_id,
         code_challenge: None,
         created_at,

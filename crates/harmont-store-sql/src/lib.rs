@@ -9,8 +9,8 @@
 //! statement of CTEs), `LISTEN`/`NOTIFY`, and which errors mean "unavailable".
 
 use harmont_store::{
-    ApiKeyRecord, DeviceRequest, Identity, Millis, Passkey, ResourceClient, Result, Session, SignInMethod, StoreError,
-    User,
+    ApiKeyRecord, DeviceKey, DeviceRequest, GrantKey, Identity, Millis, Passkey, ResourceClient, Result, Session,
+    SignInMethod, StoreError, User,
 };
 use uuid::Uuid;
 
@@ -285,8 +285,8 @@ pub struct DeviceRequestRow {
 impl DeviceRequestRow {
     pub fn into_device_request(self) -> Result<DeviceRequest> {
         Ok(DeviceRequest {
-            key_hash: hash_from_bytes(self.key_hash, "key_hash")?,
-            nonce_hash: hash_from_bytes(self.nonce_hash, "nonce_hash")?,
+            key_hash: DeviceKey::from_hash(hash_from_bytes(self.key_hash, "key_hash")?),
+            nonce_hash: GrantKey::from_hash(hash_from_bytes(self.nonce_hash, "nonce_hash")?),
             code_challenge: self.code_challenge,
             host: self.host,
             ip: self.ip,

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harmont_store::{
-    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKind, CeremonyStore, ClientStore, DeviceRequest,
-    GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkStore, Millis, NewApiKey, NewCeremony,
-    NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient, NewSsoFlow, NewUser, Passkey, PasskeyStore,
-    PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore, SsoFlow, Store, StoreError, Swept, User,
-    UserStore,
+    ApiKeyRecord, ApiKeyStore, Authenticated, Ceremony, CeremonyKey, CeremonyKind, CeremonyStore, ClientStore,
+    DeviceKey, DeviceRequest, GrantKey, GrantKind, GrantStore, Identity, IdentityRemoval, IdentityStore, LinkKey,
+    LinkStore, Millis, NewApiKey, NewCeremony, NewGrant, NewIdentity, NewLoginLink, NewPasskey, NewResourceClient,
+    NewSsoFlow, NewUser, Passkey, PasskeyStore, PoolStats, ResourceClient, Result, Session, SessionDraft, SessionStore,
+    SsoFlow, SsoFlowKey, Store, StoreError, Swept, User, UserStore,
 };
 use harmont_store_sql::{
     map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
@@ -483,7 +483,7 @@ impl GrantStore for SqliteStore {
              WHERE cli_grants.reserved_until <= excluded.created_at",
         )
         .bind(grant.kind.as_str())
-        .bind(&grant.key_hash[..])
+        .bind(&grant.key_hash.as_bytes()[..])
         .bind(grant.user_id.hyphenated().to_string())
         .bind(grant.code_challenge.as_deref())
         .bind(grant.created_at)
@@ -495,13 +495,13 @@ impl GrantStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool> {
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &GrantKey, now: Millis) -> Result<bool> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM cli_grants \
                             WHERE kind = ? AND key_hash = ? AND expires_at > ? AND consumed_at IS NULL)",
         )
         .bind(kind.as_str())
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_one(&self.reader)
         .await
@@ -511,7 +511,7 @@ impl GrantStore for SqliteStore {
     async fn consume_grant(
         &self,
         kind: GrantKind,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         code_challenge: Option<&str>,
         now: Millis,
         draft: SessionDraft,
@@ -526,7 +526,7 @@ impl GrantStore for SqliteStore {
         )
         .bind(now)
         .bind(kind.as_str())
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .bind(code_challenge);
         self.consume_into_session(consume, draft).await
@@ -543,8 +543,8 @@ impl GrantStore for SqliteStore {
                  expires_at = excluded.expires_at, used_at = NULL \
              WHERE device_requests.expires_at <= excluded.created_at",
         )
-        .bind(&request.key_hash[..])
-        .bind(&request.nonce_hash[..])
+        .bind(&request.key_hash.as_bytes()[..])
+        .bind(&request.nonce_hash.as_bytes()[..])
         .bind(&request.code_challenge)
         .bind(request.host.as_deref())
         .bind(request.ip.as_deref())
@@ -556,12 +556,12 @@ impl GrantStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+    async fn device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>> {
         let row = sqlx::query_as::<_, DeviceRequestRow>(
             "SELECT key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at FROM device_requests \
              WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL",
         )
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.reader)
         .await
@@ -569,14 +569,14 @@ impl GrantStore for SqliteStore {
         row.map(DeviceRequestRow::into_device_request).transpose()
     }
 
-    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>> {
+    async fn take_device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>> {
         let row = sqlx::query_as::<_, DeviceRequestRow>(
             "UPDATE device_requests SET used_at = ? \
              WHERE key_hash = ? AND expires_at > ? AND used_at IS NULL \
              RETURNING key_hash, nonce_hash, code_challenge, host, ip, created_at, expires_at",
         )
         .bind(now)
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.writer)
         .await
@@ -589,7 +589,7 @@ impl GrantStore for SqliteStore {
 impl LinkStore for SqliteStore {
     async fn create_login_link(&self, link: NewLoginLink) -> Result<()> {
         sqlx::query("INSERT INTO login_links (key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(&link.key_hash[..])
+            .bind(&link.key_hash.as_bytes()[..])
             .bind(link.user_id.hyphenated().to_string())
             .bind(link.created_at)
             .bind(link.expires_at)
@@ -601,13 +601,13 @@ impl LinkStore for SqliteStore {
 
     async fn consume_login_link(
         &self,
-        key_hash: &[u8; 32],
+        key_hash: &LinkKey,
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>> {
         let consume =
             sqlx::query_scalar("DELETE FROM login_links WHERE key_hash = ? AND expires_at > ? RETURNING user_id")
-                .bind(&key_hash[..])
+                .bind(&key_hash.as_bytes()[..])
                 .bind(now);
         self.consume_into_session(consume, draft).await
     }
@@ -707,7 +707,7 @@ impl CeremonyStore for SqliteStore {
              VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(ceremony.kind.as_str())
-        .bind(&ceremony.key_hash[..])
+        .bind(&ceremony.key_hash.as_bytes()[..])
         .bind(ceremony.user_id.map(|id| id.hyphenated().to_string()))
         .bind(&ceremony.state)
         .bind(ceremony.created_at)
@@ -718,13 +718,13 @@ impl CeremonyStore for SqliteStore {
         Ok(())
     }
 
-    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>> {
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &CeremonyKey, now: Millis) -> Result<Option<Ceremony>> {
         let row = sqlx::query_as::<_, CeremonyRow<Id>>(
             "DELETE FROM webauthn_ceremonies WHERE kind = ? AND key_hash = ? AND expires_at > ? \
              RETURNING user_id, state",
         )
         .bind(kind.as_str())
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.writer)
         .await
@@ -734,7 +734,7 @@ impl CeremonyStore for SqliteStore {
 
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()> {
         sqlx::query("INSERT INTO sso_flows (key_hash, provider, next, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&flow.key_hash[..])
+            .bind(&flow.key_hash.as_bytes()[..])
             .bind(&flow.provider)
             .bind(&flow.next)
             .bind(flow.created_at)
@@ -745,11 +745,11 @@ impl CeremonyStore for SqliteStore {
         Ok(())
     }
 
-    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>> {
+    async fn take_sso_flow(&self, key_hash: &SsoFlowKey, now: Millis) -> Result<Option<SsoFlow>> {
         let row = sqlx::query_as::<_, SsoFlowRow>(
             "DELETE FROM sso_flows WHERE key_hash = ? AND expires_at > ? RETURNING provider, next",
         )
-        .bind(&key_hash[..])
+        .bind(&key_hash.as_bytes()[..])
         .bind(now)
         .fetch_optional(&self.writer)
         .await

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use harmont_store::{
-    GrantKind, GrantStore, NewGrant, NewUser, SessionDraft, SessionStore, SignInMethod, Store, UserStore,
+    GrantKey, GrantKind, GrantStore, NewGrant, NewUser, SessionDraft, SessionStore, SignInMethod, Store, UserStore,
 };
 use harmont_store_sqlite::SqliteStore;
 use harmont_wire::token::TokenHash;
@@ -117,7 +117,7 @@ async fn stores_sharing_a_file_consume_a_grant_once() {
         let key = random_hash();
         let grant = NewGrant {
             kind: GrantKind::Paste,
-            key_hash: key,
+            key_hash: GrantKey::from_hash(key),
             user_id,
             code_challenge: None,
             created_at: NOW,
@@ -133,7 +133,7 @@ async fn stores_sharing_a_file_consume_a_grant_once() {
             let start = Arc::clone(&start);
             racers.spawn(async move {
                 start.wait().await;
-                store.consume_grant(GrantKind::Paste, &key, None, NOW + 1, draft()).await
+                store.consume_grant(GrantKind::Paste, &GrantKey::from_hash(key), None, NOW + 1, draft()).await
             });
         }
         let mut winners = 0;
@@ -197,10 +197,13 @@ async fn rows_from_before_migration_3_are_unknown_sign_ins_and_reserve_until_exp
     let session = store.authenticate(&TokenHash(token), NOW + 1).await.unwrap().expect("still signed in").session;
     assert_eq!((session.method, session.passkey_id), (SignInMethod::Unknown, None));
     assert!(!session.method.is_browser_sign_in());
-    assert!(store.grant_pending(GrantKind::Transfer, &key, NOW + 1).await.unwrap(), "still waiting");
+    assert!(
+        store.grant_pending(GrantKind::Transfer, &GrantKey::from_hash(key), NOW + 1).await.unwrap(),
+        "still waiting"
+    );
     let again = |created_at| NewGrant {
         kind: GrantKind::Transfer,
-        key_hash: key,
+        key_hash: GrantKey::from_hash(key),
         user_id: Uuid::parse_str(&user_id).unwrap(),
         code_challenge: None,
         created_at,

@@ -17,6 +17,7 @@ use crate::{
     NewGrant, NewLoginLink, NewPasskey, NewResourceClient, NewUser, Passkey, ResourceClient, Session, SessionDraft,
     SignInMethod, Store, StoreError, StoreEvent, Swept, User,
 };
+use crate::{CeremonyKey, DeviceKey, GrantKey, LinkKey, SsoFlowKey};
 use crate::{Identity, IdentityRemoval, NewIdentity, NewSsoFlow, SsoFlow};
 use crate::{SessionStore, UserStore};
 
@@ -139,6 +140,27 @@ fn random_bytes() -> [u8; 32] {
     out
 }
 
+/// A random key of any kind (the keys are hashes: any 32 bytes will do).
+fn random_key<K: RandomKey>() -> K {
+    K::from_random(random_bytes())
+}
+
+trait RandomKey {
+    fn from_random(bytes: [u8; 32]) -> Self;
+}
+
+macro_rules! random_key {
+    ($($key:ty),*) => {
+        $(impl RandomKey for $key {
+            fn from_random(bytes: [u8; 32]) -> Self {
+                <$key>::from_hash(bytes)
+            }
+        })*
+    };
+}
+
+random_key!(GrantKey, DeviceKey, LinkKey, CeremonyKey, SsoFlowKey);
+
 fn random_token_hash() -> TokenHash {
     TokenHash(random_bytes())
 }
@@ -178,7 +200,7 @@ async fn new_session(store: &dyn Store, user: &User, draft: SessionDraft) -> Ses
     store.create_session(user.id, draft).await.expect("creating a session")
 }
 
-fn transfer_grant(user: &User, key_hash: [u8; 32], created_at: Millis) -> NewGrant {
+fn transfer_grant(user: &User, key_hash: GrantKey, created_at: Millis) -> NewGrant {
     NewGrant {
         kind: GrantKind::Transfer,
         key_hash,
@@ -197,7 +219,7 @@ async fn park(store: &dyn Store, grant: NewGrant) {
 async fn consume(
     store: &dyn Store,
     kind: GrantKind,
-    key_hash: &[u8; 32],
+    key_hash: &GrantKey,
     challenge: Option<&str>,
     now: Millis,
 ) -> Option<Session> {
@@ -377,7 +399,7 @@ pub async fn sessions_record_how_they_were_signed_in(store: &dyn Store) {
     assert_eq!(read, want);
 
     // Consuming a grant or a link stores the draft's method as given.
-    let key = random_bytes();
+    let key = random_key();
     park(store, transfer_grant(&user, key, T0)).await;
     let d = SessionDraft { method: SignInMethod::Cli, ..draft_at(now) };
     let session = store.consume_grant(GrantKind::Transfer, &key, None, now, d.clone()).await.unwrap().unwrap();
@@ -471,7 +493,7 @@ pub async fn revoke_other_sessions_keeps_the_given_one(store: &dyn Store) {
 pub async fn park_grant_refuses_a_live_duplicate(store: &dyn Store) {
     let owner = new_user(store).await;
     let intruder = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let original = transfer_grant(&owner, key, T0);
     park(store, original.clone()).await;
 
@@ -494,7 +516,7 @@ pub async fn park_grant_refuses_a_live_duplicate(store: &dyn Store) {
 pub async fn park_grant_replaces_a_grant_whose_reservation_ended(store: &dyn Store) {
     let first = new_user(store).await;
     let second = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let old = transfer_grant(&first, key, T0);
     park(store, old.clone()).await;
 
@@ -514,7 +536,7 @@ pub async fn park_grant_replaces_a_grant_whose_reservation_ended(store: &dyn Sto
 pub async fn park_grant_refuses_an_expired_key_until_its_reservation_ends(store: &dyn Store) {
     let owner = new_user(store).await;
     let intruder = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let original = transfer_grant(&owner, key, T0);
     park(store, original.clone()).await;
     let kind = GrantKind::Transfer;
@@ -533,7 +555,7 @@ pub async fn park_grant_refuses_an_expired_key_until_its_reservation_ends(store:
 
 pub async fn park_grant_refuses_a_consumed_key_until_its_reservation_ends(store: &dyn Store) {
     let owner = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let original = transfer_grant(&owner, key, T0);
     park(store, original.clone()).await;
     let kind = GrantKind::Transfer;
@@ -553,13 +575,13 @@ pub async fn park_grant_refuses_a_consumed_key_until_its_reservation_ends(store:
 pub async fn grants_are_keyed_by_kind_and_hash(store: &dyn Store) {
     let transferring = new_user(store).await;
     let pasting = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     park(store, transfer_grant(&transferring, key, T0)).await;
     let paste = NewGrant { kind: GrantKind::Paste, ..transfer_grant(&pasting, key, T0) };
     park(store, paste).await;
 
     let now = T0 + 1;
-    assert_eq!(consume(store, GrantKind::Transfer, &random_bytes(), None, now).await, None);
+    assert_eq!(consume(store, GrantKind::Transfer, &random_key(), None, now).await, None);
     let paste = consume(store, GrantKind::Paste, &key, None, now).await;
     assert_eq!(paste.expect("the paste grant").user_id, pasting.id);
     let transfer = consume(store, GrantKind::Transfer, &key, None, now).await;
@@ -568,7 +590,7 @@ pub async fn grants_are_keyed_by_kind_and_hash(store: &dyn Store) {
 
 pub async fn grant_pending_sees_only_live_grants(store: &dyn Store) {
     let user = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let kind = GrantKind::Transfer;
     assert!(!store.grant_pending(kind, &key, T0).await.unwrap(), "unknown");
 
@@ -578,7 +600,7 @@ pub async fn grant_pending_sees_only_live_grants(store: &dyn Store) {
     assert!(store.grant_pending(kind, &key, grant.expires_at - 1).await.unwrap());
     assert!(!store.grant_pending(kind, &key, grant.expires_at).await.unwrap(), "expired at now");
     assert!(!store.grant_pending(GrantKind::Paste, &key, T0).await.unwrap(), "other kind");
-    assert!(!store.grant_pending(kind, &random_bytes(), T0).await.unwrap(), "other key");
+    assert!(!store.grant_pending(kind, &random_key(), T0).await.unwrap(), "other key");
 
     // Asking does not consume.
     assert!(consume(store, kind, &key, None, T0 + 1).await.is_some());
@@ -587,7 +609,7 @@ pub async fn grant_pending_sees_only_live_grants(store: &dyn Store) {
 
 pub async fn consume_grant_is_single_use(store: &dyn Store) {
     let user = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     park(store, transfer_grant(&user, key, T0)).await;
     let kind = GrantKind::Transfer;
 
@@ -600,7 +622,7 @@ pub async fn consume_grant_is_single_use(store: &dyn Store) {
 
 pub async fn consume_grant_refuses_grant_expired_at_now(store: &dyn Store) {
     let user = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let grant = transfer_grant(&user, key, T0);
     park(store, grant.clone()).await;
     let kind = GrantKind::Transfer;
@@ -613,7 +635,7 @@ pub async fn consume_grant_refuses_grant_expired_at_now(store: &dyn Store) {
 
 pub async fn consume_grant_respects_kind(store: &dyn Store) {
     let user = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     park(store, transfer_grant(&user, key, T0)).await;
 
     assert_eq!(consume(store, GrantKind::Paste, &key, None, T0 + 1).await, None);
@@ -623,7 +645,7 @@ pub async fn consume_grant_respects_kind(store: &dyn Store) {
 
 pub async fn consume_grant_checks_the_pkce_challenge(store: &dyn Store) {
     let user = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     let bound = NewGrant { code_challenge: Some(challenge.to_owned()), ..transfer_grant(&user, key, T0) };
     park(store, bound).await;
@@ -649,7 +671,7 @@ pub async fn consume_grant_checks_the_pkce_challenge(store: &dyn Store) {
 pub async fn consume_grant_without_challenge_refuses_a_verifier(store: &dyn Store) {
     let user = new_user(store).await;
     for grant_kind in [GrantKind::Transfer, GrantKind::Paste] {
-        let key = random_bytes();
+        let key = random_key();
         park(store, NewGrant { kind: grant_kind, ..transfer_grant(&user, key, T0) }).await;
         for challenge in ["E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", ""] {
             let loser = draft_at(T0 + 1);
@@ -666,7 +688,7 @@ pub async fn consume_grant_without_challenge_refuses_a_verifier(store: &dyn Stor
 pub async fn consumed_grant_session_authenticates_for_grant_user(store: &dyn Store) {
     let owner = new_user(store).await;
     let bystander = new_user(store).await;
-    let key = random_bytes();
+    let key = random_key();
     park(store, transfer_grant(&owner, key, T0)).await;
 
     let now = T0 + 5 * SECOND;
@@ -697,7 +719,7 @@ pub async fn consume_grant_keeps_grant_when_session_insert_fails(store: &dyn Sto
     let user = new_user(store).await;
     let taken = draft();
     new_session(store, &user, taken.clone()).await;
-    let key = random_bytes();
+    let key = random_key();
     park(store, transfer_grant(&user, key, T0)).await;
     let kind = GrantKind::Transfer;
 
@@ -727,7 +749,7 @@ pub async fn roles_are_views_of_one_store(store: Arc<dyn Store>) {
 pub async fn consume_grant_has_exactly_one_winner(store: Arc<dyn Store>) {
     const RACERS: usize = 32;
     let user = new_user(&*store).await;
-    let key = random_bytes();
+    let key = random_key();
     park(&*store, transfer_grant(&user, key, T0)).await;
     let now = T0 + 1;
 
@@ -773,16 +795,16 @@ pub async fn sweep_removes_expired_grants_and_ended_sessions(store: &dyn Store) 
     let mut gone_grants = Vec::new();
     for reserved_until in [now - 1, now] {
         let created_at = reserved_until - 2 * TRANSFER_WINDOW;
-        let grant = transfer_grant(&user, random_bytes(), created_at);
+        let grant = transfer_grant(&user, random_key(), created_at);
         assert_eq!(grant.reserved_until, reserved_until);
         park(store, grant.clone()).await;
         gone_grants.push(grant);
     }
-    let live_grant = transfer_grant(&user, random_bytes(), now);
+    let live_grant = transfer_grant(&user, random_key(), now);
     park(store, live_grant.clone()).await;
-    let expired_reserved = transfer_grant(&user, random_bytes(), now - TRANSFER_WINDOW - 1);
+    let expired_reserved = transfer_grant(&user, random_key(), now - TRANSFER_WINDOW - 1);
     park(store, expired_reserved.clone()).await;
-    let claimed_reserved = transfer_grant(&user, random_bytes(), now - SECOND);
+    let claimed_reserved = transfer_grant(&user, random_key(), now - SECOND);
     park(store, claimed_reserved.clone()).await;
     assert!(consume(store, GrantKind::Transfer, &claimed_reserved.key_hash, None, now - 1).await.is_some());
 
@@ -826,12 +848,12 @@ pub async fn sweep_removes_expired_grants_and_ended_sessions(store: &dyn Store) 
 
 const LINK_WINDOW: Millis = DAY;
 
-fn login_link(user: &User, key_hash: [u8; 32], created_at: Millis) -> NewLoginLink {
+fn login_link(user: &User, key_hash: LinkKey, created_at: Millis) -> NewLoginLink {
     NewLoginLink { key_hash, user_id: user.id, created_at, expires_at: created_at + LINK_WINDOW }
 }
 
-async fn link(store: &dyn Store, user: &User, created_at: Millis) -> [u8; 32] {
-    let key = random_bytes();
+async fn link(store: &dyn Store, user: &User, created_at: Millis) -> LinkKey {
+    let key = random_key();
     store.create_login_link(login_link(user, key, created_at)).await.expect("creating a login link");
     key
 }
@@ -853,7 +875,7 @@ pub async fn login_link_is_single_use_and_signs_in(store: &dyn Store) {
     let again = draft_at(now + 1);
     assert_eq!(store.consume_login_link(&key, now + 1, again.clone()).await.unwrap(), None, "single use");
     assert_eq!(who(store, &again.token_hash, now + 1).await, None, "no session for the second try");
-    let unknown = store.consume_login_link(&random_bytes(), now, draft_at(now)).await.unwrap();
+    let unknown = store.consume_login_link(&random_key(), now, draft_at(now)).await.unwrap();
     assert_eq!(unknown, None);
     assert!(ids(store, &bystander, now).await.is_empty());
 }
@@ -1102,7 +1124,7 @@ pub async fn every_revocation_is_announced(store: &dyn Store) {
 fn ceremony(kind: CeremonyKind, user: Option<&User>, created_at: Millis) -> NewCeremony {
     NewCeremony {
         kind,
-        key_hash: random_bytes(),
+        key_hash: random_key(),
         user_id: user.map(|u| u.id),
         state: format!("{{\"challenge\":\"{}\"}}", Uuid::new_v4()),
         created_at,
@@ -1279,7 +1301,7 @@ pub async fn delete_user_removes_everything_of_theirs(store: &dyn Store) {
     create_key(store, key.clone()).await;
     let passkey = new_passkey(&user, T0);
     store.create_passkey(passkey.clone()).await.unwrap();
-    let grant = random_bytes();
+    let grant = random_key();
     park(store, transfer_grant(&user, grant, T0)).await;
     let login_link = link(store, &user, T0).await;
     let theirs = draft();
@@ -1386,7 +1408,7 @@ pub async fn a_disabled_user_is_refused_everywhere_until_enabled(store: &dyn Sto
     let session = draft();
     new_session(store, &user, session.clone()).await;
     let key = create_key(store, new_api_key(&user, T0, None)).await;
-    let grant_key = random_bytes();
+    let grant_key = random_key();
     park(store, transfer_grant(&user, grant_key, T0)).await;
     let link_key = link(store, &user, T0).await;
     let passkey = new_passkey(&user, T0);
@@ -1411,7 +1433,7 @@ pub async fn a_disabled_user_is_refused_everywhere_until_enabled(store: &dyn Sto
     let claimed = store.consume_grant(GrantKind::Transfer, &grant_key, None, now, draft_at(now)).await;
     assert!(refused(claimed.map(|_| ())));
     assert!(store.grant_pending(GrantKind::Transfer, &grant_key, now).await.unwrap(), "the grant stays");
-    assert_eq!(consume(store, GrantKind::Transfer, &random_bytes(), None, now).await, None, "unknown: no");
+    assert_eq!(consume(store, GrantKind::Transfer, &random_key(), None, now).await, None, "unknown: no");
     let wrong = store.consume_grant(GrantKind::Transfer, &grant_key, Some("x"), now, draft_at(now)).await;
     assert_eq!(wrong.unwrap(), None, "a grant that would not match anyway answers as before");
     assert!(refused(store.consume_login_link(&link_key, now, draft_at(now)).await.map(|_| ())));
@@ -1455,7 +1477,7 @@ pub async fn disabling_and_enabling_are_announced(store: &dyn Store) {
 
 fn sso_flow(created_at: Millis) -> NewSsoFlow {
     NewSsoFlow {
-        key_hash: random_bytes(),
+        key_hash: random_key(),
         provider: "oidc".to_owned(),
         next: "/settings".to_owned(),
         created_at,
@@ -1468,7 +1490,7 @@ pub async fn sso_flow_is_taken_once_while_live(store: &dyn Store) {
     store.park_sso_flow(flow.clone()).await.unwrap();
     let dup = store.park_sso_flow(flow.clone()).await.expect_err("the key is taken");
     assert!(matches!(dup, StoreError::Conflict(_)), "want Conflict, got {dup:?}");
-    assert_eq!(store.take_sso_flow(&random_bytes(), T0).await.unwrap(), None, "unknown");
+    assert_eq!(store.take_sso_flow(&random_key(), T0).await.unwrap(), None, "unknown");
     let want = SsoFlow { provider: "oidc".to_owned(), next: "/settings".to_owned() };
     assert_eq!(store.take_sso_flow(&flow.key_hash, T0 + 1).await.unwrap(), Some(want));
     assert_eq!(store.take_sso_flow(&flow.key_hash, T0 + 1).await.unwrap(), None, "once");
@@ -1594,8 +1616,8 @@ pub async fn the_last_way_to_sign_in_is_kept(store: &dyn Store) {
 
 fn device_request(created_at: Millis) -> DeviceRequest {
     DeviceRequest {
-        key_hash: random_bytes(),
-        nonce_hash: random_bytes(),
+        key_hash: random_key(),
+        nonce_hash: random_key(),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         host: Some("vm".into()),
         ip: Some("203.0.113.7".into()),
@@ -1608,7 +1630,7 @@ pub async fn device_request_is_taken_once_while_live(store: &dyn Store) {
     let request = device_request(T0);
     assert!(store.park_device_request(request.clone()).await.unwrap());
     assert_eq!(store.device_request(&request.key_hash, T0 + 1).await.unwrap(), Some(request.clone()));
-    assert_eq!(store.device_request(&random_bytes(), T0 + 1).await.unwrap(), None, "another key");
+    assert_eq!(store.device_request(&random_key(), T0 + 1).await.unwrap(), None, "another key");
     assert_eq!(store.device_request(&request.key_hash, request.expires_at).await.unwrap(), None, "expired at now");
     assert_eq!(store.take_device_request(&request.key_hash, request.expires_at).await.unwrap(), None);
     assert_eq!(store.take_device_request(&request.key_hash, T0 + 2).await.unwrap(), Some(request.clone()));
@@ -1625,7 +1647,7 @@ pub async fn device_request_is_taken_once_while_live(store: &dyn Store) {
 pub async fn park_device_request_refuses_a_key_until_it_expires(store: &dyn Store) {
     let first = device_request(T0);
     assert!(store.park_device_request(first.clone()).await.unwrap());
-    let other = DeviceRequest { nonce_hash: random_bytes(), created_at: T0 + 1, ..first.clone() };
+    let other = DeviceRequest { nonce_hash: random_key(), created_at: T0 + 1, ..first.clone() };
     assert!(!store.park_device_request(other.clone()).await.unwrap(), "live: refused");
     assert_eq!(store.device_request(&first.key_hash, T0 + 2).await.unwrap(), Some(first.clone()), "untouched");
     store.take_device_request(&first.key_hash, T0 + 2).await.unwrap().unwrap();

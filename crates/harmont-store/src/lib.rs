@@ -21,6 +21,9 @@
 
 #[cfg(feature = "contract")]
 pub mod contract;
+mod keys;
+
+pub use keys::{CeremonyKey, DeviceKey, GrantKey, LinkKey, SsoFlowKey};
 
 use async_trait::async_trait;
 use harmont_wire::token::TokenHash;
@@ -69,7 +72,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreEvent {
     /// A transfer grant was parked under this key.
-    TransferParked([u8; 32]),
+    TransferParked(GrantKey),
     /// This session was revoked.
     SessionRevoked(Uuid),
     /// Some of this user's sessions were revoked (forget them all).
@@ -328,7 +331,7 @@ impl GrantKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewGrant {
     pub kind: GrantKind,
-    pub key_hash: [u8; 32],
+    pub key_hash: GrantKey,
     pub user_id: Uuid,
     /// S256 PKCE challenge, if the grant is bound to a verifier.
     pub code_challenge: Option<String>,
@@ -345,8 +348,8 @@ pub struct NewGrant {
 /// challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRequest {
-    pub key_hash: [u8; 32],
-    pub nonce_hash: [u8; 32],
+    pub key_hash: DeviceKey,
+    pub nonce_hash: GrantKey,
     pub code_challenge: String,
     /// The host name the terminal reported, and the address it asked from.
     pub host: Option<String>,
@@ -359,7 +362,7 @@ pub struct DeviceRequest {
 /// enrollment link of `user add` and the link of `user link` are these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLoginLink {
-    pub key_hash: [u8; 32],
+    pub key_hash: LinkKey,
     pub user_id: Uuid,
     pub created_at: Millis,
     pub expires_at: Millis,
@@ -426,7 +429,7 @@ impl CeremonyKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCeremony {
     pub kind: CeremonyKind,
-    pub key_hash: [u8; 32],
+    pub key_hash: CeremonyKey,
     pub user_id: Option<Uuid>,
     pub state: String,
     pub created_at: Millis,
@@ -457,7 +460,7 @@ pub struct PoolStats {
 /// nothing stored here is secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSsoFlow {
-    pub key_hash: [u8; 32],
+    pub key_hash: SsoFlowKey,
     /// `oidc` or `github`.
     pub provider: String,
     /// Where to go after signing in: a local path.
@@ -625,7 +628,7 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Whether a live grant waits under this key (a cheap read for long polls
     /// to decide whether [`GrantStore::consume_grant`] is worth trying).
-    async fn grant_pending(&self, kind: GrantKind, key_hash: &[u8; 32], now: Millis) -> Result<bool>;
+    async fn grant_pending(&self, kind: GrantKind, key_hash: &GrantKey, now: Millis) -> Result<bool>;
 
     /// In one transaction: marks consumed the live grant of this kind and key
     /// whose challenge equals `code_challenge` (both absent, or both the same
@@ -638,7 +641,7 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug + 'static {
     async fn consume_grant(
         &self,
         kind: GrantKind,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         code_challenge: Option<&str>,
         now: Millis,
         draft: SessionDraft,
@@ -650,11 +653,11 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug + 'static {
     async fn park_device_request(&self, request: DeviceRequest) -> Result<bool>;
 
     /// The live, unused device request under this key.
-    async fn device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>>;
+    async fn device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>>;
 
     /// Marks the live, unused device request under this key used, and
     /// returns it; of concurrent calls exactly one gets it.
-    async fn take_device_request(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<DeviceRequest>>;
+    async fn take_device_request(&self, key_hash: &DeviceKey, now: Millis) -> Result<Option<DeviceRequest>>;
 }
 
 /// One-time sign-in links.
@@ -667,12 +670,8 @@ pub trait LinkStore: Send + Sync + std::fmt::Debug + 'static {
     /// session `draft` for its user. `None`, with nothing changed, when the
     /// link is unknown, expired or used. Of concurrent calls exactly one wins.
     /// A live link of a disabled user is [`StoreError::UserDisabled`], and stays.
-    async fn consume_login_link(
-        &self,
-        key_hash: &[u8; 32],
-        now: Millis,
-        draft: SessionDraft,
-    ) -> Result<Option<Session>>;
+    async fn consume_login_link(&self, key_hash: &LinkKey, now: Millis, draft: SessionDraft)
+        -> Result<Option<Session>>;
 }
 
 /// WebAuthn credentials.
@@ -717,13 +716,13 @@ pub trait CeremonyStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes and returns the ceremony of this kind and key live at `now`,
     /// in one statement: a ceremony finishes at most once.
-    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &[u8; 32], now: Millis) -> Result<Option<Ceremony>>;
+    async fn take_ceremony(&self, kind: CeremonyKind, key_hash: &CeremonyKey, now: Millis) -> Result<Option<Ceremony>>;
 
     /// Stores a started single sign-on flow.
     async fn park_sso_flow(&self, flow: NewSsoFlow) -> Result<()>;
 
     /// Removes and returns the flow if it has not expired: once.
-    async fn take_sso_flow(&self, key_hash: &[u8; 32], now: Millis) -> Result<Option<SsoFlow>>;
+    async fn take_sso_flow(&self, key_hash: &SsoFlowKey, now: Millis) -> Result<Option<SsoFlow>>;
 }
 
 /// Single sign-on identities linked to users.

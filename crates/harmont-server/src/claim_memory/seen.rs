@@ -10,12 +10,12 @@
 //! side). Behind several replicas the page may ask one that saw no claim; it
 //! then warns the same way.
 
-use harmont_store::Millis;
+use harmont_store::{GrantKey, Millis};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-pub type Key = [u8; 32];
+pub type Key = GrantKey;
 
 /// How many nonces are remembered at once.
 pub const MAX_NONCES: usize = 10_000;
@@ -164,6 +164,10 @@ impl SeenClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(n: u8) -> Key {
+        GrantKey::from_hash([n; 32])
+    }
     use std::net::Ipv4Addr;
 
     fn ip(last: u8) -> IpAddr {
@@ -173,45 +177,45 @@ mod tests {
     #[test]
     fn remembers_distinct_addresses_for_a_window_after_the_last_claim() {
         let seen = SeenClaims::default();
-        seen.record([1; 32], ip(7), 0, 60);
-        seen.record([1; 32], ip(7), 50, 110);
-        seen.record([1; 32], ip(8), 55, 115);
-        assert_eq!(seen.addresses(&[1; 32], 100), vec![ip(7), ip(8)]);
-        assert_eq!(seen.addresses(&[2; 32], 100), Vec::<IpAddr>::new());
-        assert_eq!(seen.addresses(&[1; 32], 115), Vec::<IpAddr>::new(), "forgotten a window after the last claim");
-        seen.record([1; 32], ip(9), 200, 260);
-        assert_eq!(seen.addresses(&[1; 32], 201), vec![ip(9)], "an expired entry starts afresh");
+        seen.record(key(1), ip(7), 0, 60);
+        seen.record(key(1), ip(7), 50, 110);
+        seen.record(key(1), ip(8), 55, 115);
+        assert_eq!(seen.addresses(&key(1), 100), vec![ip(7), ip(8)]);
+        assert_eq!(seen.addresses(&key(2), 100), Vec::<IpAddr>::new());
+        assert_eq!(seen.addresses(&key(1), 115), Vec::<IpAddr>::new(), "forgotten a window after the last claim");
+        seen.record(key(1), ip(9), 200, 260);
+        assert_eq!(seen.addresses(&key(1), 201), vec![ip(9)], "an expired entry starts afresh");
     }
 
     #[test]
     fn remembers_when_claims_were_last_seen_and_whether_one_collected() {
         let seen = SeenClaims::default();
-        assert_eq!(seen.activity(&[1; 32], 0), None);
-        seen.record([1; 32], ip(7), 10, 100);
-        seen.record([1; 32], ip(7), 20, 110);
-        let activity = seen.activity(&[1; 32], 30).unwrap();
+        assert_eq!(seen.activity(&key(1), 0), None);
+        seen.record(key(1), ip(7), 10, 100);
+        seen.record(key(1), ip(7), 20, 110);
+        let activity = seen.activity(&key(1), 30).unwrap();
         assert_eq!((activity.last_seen, activity.collected), (20, false));
-        seen.collected(&[1; 32], 25);
-        let activity = seen.activity(&[1; 32], 30).unwrap();
+        seen.collected(&key(1), 25);
+        let activity = seen.activity(&key(1), 30).unwrap();
         assert_eq!((activity.last_seen, activity.collected), (25, true));
-        seen.collected(&[2; 32], 25);
-        assert_eq!(seen.activity(&[2; 32], 30), None, "nothing recorded, nothing collected");
-        seen.record([1; 32], ip(7), 200, 300);
-        assert!(!seen.activity(&[1; 32], 201).unwrap().collected, "an expired entry starts afresh");
+        seen.collected(&key(2), 25);
+        assert_eq!(seen.activity(&key(2), 30), None, "nothing recorded, nothing collected");
+        seen.record(key(1), ip(7), 200, 300);
+        assert!(!seen.activity(&key(1), 201).unwrap().collected, "an expired entry starts afresh");
     }
 
     #[test]
     fn a_held_claim_counts_until_it_ends() {
         let seen = SeenClaims::default();
-        seen.record([1; 32], ip(7), 10, 1000);
+        seen.record(key(1), ip(7), 10, 1000);
         let clock = || 40;
-        let first = seen.hold([1; 32], &clock);
-        let second = seen.hold([1; 32], &clock);
-        assert!(seen.activity(&[1; 32], 20).unwrap().held);
+        let first = seen.hold(key(1), &clock);
+        let second = seen.hold(key(1), &clock);
+        assert!(seen.activity(&key(1), 20).unwrap().held);
         drop(first);
-        assert!(seen.activity(&[1; 32], 20).unwrap().held, "one is still held");
+        assert!(seen.activity(&key(1), 20).unwrap().held, "one is still held");
         drop(second);
-        let activity = seen.activity(&[1; 32], 50).unwrap();
+        let activity = seen.activity(&key(1), 50).unwrap();
         assert!(!activity.held);
         assert_eq!(activity.last_seen, 40, "the end of a held claim counts as seen");
     }
@@ -220,25 +224,25 @@ mod tests {
     fn mapped_ipv4_is_stored_as_ipv4() {
         let seen = SeenClaims::default();
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
-        seen.record([1; 32], mapped, 0, 60);
-        assert_eq!(seen.addresses(&[1; 32], 1), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+        seen.record(key(1), mapped, 0, 60);
+        assert_eq!(seen.addresses(&key(1), 1), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
     }
 
     #[test]
     fn bounded_in_nonces_and_in_addresses_per_nonce() {
         let seen = SeenClaims::with_capacity(3);
         for n in 0..10u8 {
-            seen.record([1; 32], ip(n), 0, 60);
+            seen.record(key(1), ip(n), 0, 60);
         }
-        assert_eq!(seen.addresses(&[1; 32], 1).len(), MAX_ADDRESSES);
+        assert_eq!(seen.addresses(&key(1), 1).len(), MAX_ADDRESSES);
         for n in 2..10u8 {
-            seen.record([n; 32], ip(n), 0, 60);
+            seen.record(key(n), ip(n), 0, 60);
         }
         assert_eq!(seen.len(), 3, "new nonces beyond the capacity go unrecorded");
-        assert_eq!(seen.addresses(&[9; 32], 1), Vec::<IpAddr>::new());
+        assert_eq!(seen.addresses(&key(9), 1), Vec::<IpAddr>::new());
         // Once the window has passed, the expired ones make room.
-        seen.record([9; 32], ip(9), 60, 120);
-        assert_eq!(seen.addresses(&[9; 32], 61), vec![ip(9)]);
+        seen.record(key(9), ip(9), 60, 120);
+        assert_eq!(seen.addresses(&key(9), 61), vec![ip(9)]);
         assert_eq!(seen.len(), 1);
     }
 }

@@ -1,12 +1,13 @@
 //! Claims waiting on a nonce in this process, so a `transfer` can wake them
 //! the moment it parks the grant instead of leaving them to the next re-read.
 
+use harmont_store::GrantKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
-type Key = [u8; 32];
+type Key = GrantKey;
 
 #[derive(Debug, Default)]
 pub struct Waiters {
@@ -63,18 +64,22 @@ impl Drop for Registration<'_> {
 mod tests {
     use super::*;
 
+    fn key(n: u8) -> Key {
+        GrantKey::from_hash([n; 32])
+    }
+
     #[tokio::test]
     async fn a_wake_reaches_an_enabled_waiter_and_the_key_is_forgotten_after() {
         let waiters = Waiters::default();
-        let registration = waiters.register([1; 32]);
+        let registration = waiters.register(key(1));
         {
             let woken = registration.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            waiters.wake(&[1; 32]);
+            waiters.wake(&key(1));
             woken.await;
         }
-        let second = waiters.register([1; 32]);
+        let second = waiters.register(key(1));
         drop(registration);
         assert_eq!(waiters.keys_waited_on(), 1);
         drop(second);

@@ -1,7 +1,7 @@
 //! `claim`: the CLI collects the token for its nonce, once. With a wait
 //! (`Prefer: wait=N`) the request is held until the grant appears.
 
-use harmont_store::GrantKind;
+use harmont_store::{GrantKey, GrantKind};
 use harmont_wire::token::SessionToken;
 use harmont_wire::{nonce, pkce, ErrorCode};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ impl CliLogin {
         client: &ClientInfo,
     ) -> Result<SessionToken, ApiError> {
         self.claim_limiter.check(client.ip, Instant::now()).map_err(ApiError::rate_limited)?;
-        let key_hash = nonce::hash(nonce);
+        let key_hash = GrantKey::from_hash(nonce::hash(nonce));
         self.note_claim(key_hash, client.ip);
         let challenge = code_verifier.map(pkce::challenge_of);
         if wait.is_zero() {
@@ -84,7 +84,7 @@ impl CliLogin {
     /// replica, the wait ends, or the server shuts down.
     async fn claim_when_parked(
         &self,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         challenge: Option<&str>,
         wait: Duration,
         client: &ClientInfo,

@@ -1,6 +1,6 @@
 //! `code`: park a grant for the signed-in user under a fresh paste code.
 
-use harmont_store::{GrantKind, NewGrant, User};
+use harmont_store::{GrantKey, GrantKind, NewGrant, User};
 use harmont_wire::paste_code::PasteCode;
 
 use super::check_challenge;
@@ -20,7 +20,7 @@ impl CliLogin {
                 .grants
                 .park_grant(NewGrant {
                     kind: GrantKind::Paste,
-                    key_hash: code.keyed_hash(self.secret.expose()),
+                    key_hash: GrantKey::from_hash(code.keyed_hash(self.secret.expose())),
                     user_id: user.id,
                     code_challenge: code_challenge.clone(),
                     created_at: now,

@@ -11,7 +11,7 @@
 //! an HMAC of the code (keyed with the server secret) and the nonce's
 //! SHA-256 only; a code works until the terminal's login gives up.
 
-use harmont_store::{DeviceRequest, GrantKind, NewGrant, User};
+use harmont_store::{DeviceKey, DeviceRequest, GrantKey, GrantKind, NewGrant, User};
 use harmont_wire::api::{CliDeviceInspectResponse, CliDeviceResponse};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::paste_code::ALPHABET;
@@ -47,11 +47,11 @@ fn normalize(typed: &str) -> Option<String> {
 }
 
 impl CliLogin {
-    fn device_key(&self, user_code: &str) -> [u8; 32] {
+    fn device_key(&self, user_code: &str) -> DeviceKey {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose()).expect("HMAC takes keys of any length");
         mac.update(b"harmont-device:");
         mac.update(user_code.as_bytes());
-        mac.finalize().into_bytes().into()
+        DeviceKey::from_hash(mac.finalize().into_bytes().into())
     }
 
     /// Registers a terminal's login under its verification code. A code
@@ -78,7 +78,7 @@ impl CliLogin {
             .grants
             .park_device_request(DeviceRequest {
                 key_hash: self.device_key(&user_code),
-                nonce_hash: parsed.hash(),
+                nonce_hash: GrantKey::from_hash(parsed.hash()),
                 code_challenge: code_challenge.to_owned(),
                 host: host.filter(|h| !h.is_empty()),
                 ip: Some(client.ip.to_canonical().to_string()),

@@ -14,7 +14,7 @@ mod redeem;
 pub mod seen;
 mod transfer;
 
-use harmont_store::{GrantKind, GrantStore, Store};
+use harmont_store::{GrantKey, GrantKind, GrantStore, Store};
 use harmont_wire::token::SessionToken;
 use harmont_wire::{pkce, ErrorCode};
 use std::sync::Arc;
@@ -114,7 +114,7 @@ impl CliLogin {
     }
 
     /// Wakes the claims waiting here on a grant another process parked.
-    pub(crate) fn parked_elsewhere(&self, key_hash: &[u8; 32]) {
+    pub(crate) fn parked_elsewhere(&self, key_hash: &GrantKey) {
         self.waiters.wake(key_hash);
     }
 
@@ -128,7 +128,7 @@ impl CliLogin {
     async fn consume(
         &self,
         kind: GrantKind,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         code_challenge: Option<&str>,
         client: &ClientInfo,
     ) -> Result<Option<SessionToken>, ApiError> {
@@ -151,7 +151,7 @@ impl CliLogin {
     async fn consume_counted(
         &self,
         kind: GrantKind,
-        key_hash: &[u8; 32],
+        key_hash: &GrantKey,
         code_challenge: Option<&str>,
         client: &ClientInfo,
     ) -> Result<Option<SessionToken>, ApiError> {

@@ -1,6 +1,6 @@
 //! `redeem`: trade a typed paste code for a session token, once.
 
-use harmont_store::GrantKind;
+use harmont_store::{GrantKey, GrantKind};
 use harmont_wire::paste_code::PasteCode;
 use harmont_wire::token::SessionToken;
 use harmont_wire::{pkce, ErrorCode};
@@ -23,7 +23,7 @@ impl CliLogin {
         let challenge = code_verifier.map(pkce::challenge_of);
         let token = match PasteCode::parse_lenient(typed) {
             Some(code) => {
-                let key_hash = code.keyed_hash(self.secret.expose());
+                let key_hash = GrantKey::from_hash(code.keyed_hash(self.secret.expose()));
                 self.consume_counted(GrantKind::Paste, &key_hash, challenge.as_deref(), client).await.inspect_err(
                     |err| {
                         if err.code == ErrorCode::UserDisabled {

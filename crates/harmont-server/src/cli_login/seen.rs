@@ -5,7 +5,7 @@
 //! the page shows a used or abandoned login at once. The memory itself is
 //! [`crate::claim_memory::seen`] (in-process, bounded, per replica).
 
-use harmont_store::GrantKind;
+use harmont_store::{GrantKey, GrantKind};
 use harmont_wire::api::{CliInspectResponse, LoginState};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::ErrorCode;
@@ -45,7 +45,7 @@ impl CliLogin {
             Nonce::parse(nonce).map_err(|err| ApiError::new(ErrorCode::NonceInvalid).with_message(err.to_string()))?;
         let caller = caller.to_canonical();
         let now = self.clock.now();
-        let key_hash = nonce.hash();
+        let key_hash = GrantKey::from_hash(nonce.hash());
         let seen = self.seen_claims.addresses(&key_hash, now);
         let claimed_from = seen.iter().find(|ip| **ip != caller).or(seen.first()).map(ToString::to_string);
         let state = self.login_state(&key_hash).await?;

@@ -1,6 +1,6 @@
 //! `transfer`: park a grant for the signed-in user under the CLI's nonce.
 
-use harmont_store::{GrantKind, NewGrant, User};
+use harmont_store::{GrantKey, GrantKind, NewGrant, User};
 use harmont_wire::nonce::Nonce;
 use harmont_wire::ErrorCode;
 
@@ -19,7 +19,7 @@ impl CliLogin {
             Nonce::parse(nonce).map_err(|err| ApiError::new(ErrorCode::NonceInvalid).with_message(err.to_string()))?;
         check_challenge(code_challenge.as_deref())?;
         let now = self.clock.now();
-        let key_hash = nonce.hash();
+        let key_hash = GrantKey::from_hash(nonce.hash());
         let window = millis(self.windows.transfer_ttl);
         let parked = self
             .grants

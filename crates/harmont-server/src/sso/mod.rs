@@ -14,7 +14,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::{CeremonyStore, IdentityStore, NewIdentity, NewSsoFlow, NewUser, Store, StoreError, UserStore};
+use harmont_store::{
+    CeremonyStore, IdentityStore, NewIdentity, NewSsoFlow, NewUser, SsoFlowKey, Store, StoreError, UserStore,
+};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,8 +147,8 @@ impl FlowReference {
         &self.0
     }
 
-    pub fn key_hash(&self) -> [u8; 32] {
-        self.derive_raw("key")
+    pub fn key_hash(&self) -> SsoFlowKey {
+        SsoFlowKey::from_hash(self.derive_raw("key"))
     }
 
     fn derive_raw(&self, label: &str) -> [u8; 32] {
@@ -457,7 +459,7 @@ mod tests {
     #[test]
     fn flow_derivations_are_pinned() {
         let reference = FlowReference::parse("ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8").unwrap();
-        let key: String = reference.key_hash().iter().map(|b| format!("{b:02x}")).collect();
+        let key: String = reference.key_hash().as_bytes().iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(key, "6cbde79098fafeb952a03bd89c50c82d85132a304cb79a14baef141f5ed9a16e");
         assert_eq!(reference.state(), "z6-hCWbvZtzZYJniEt1L1wm1TvHMwdFSFi5t7ugGIA4");
         assert_eq!(reference.nonce(), "DCnw4lV37L5P54qAgsBV24qLIhGEUiBFah0kEujOHC0");

@@ -6,14 +6,12 @@
 //! for the operator's links, 15 minutes for an emailed one, 60 seconds for
 //! the one a single sign-on ends on.
 
-use harmont_store::{Millis, NewLoginLink};
+use harmont_store::{LinkKey, LinkStore, Millis, NewLoginLink, Session, SessionDraft, Store};
 use harmont_wire::token::{LinkSecret, SessionToken};
 use harmont_wire::ErrorCode;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-
-use harmont_store::{LinkStore, Session, SessionDraft, Store};
-use std::sync::Arc;
 
 use super::WebSignIn;
 use crate::access::{ClientInfo, SignIn};
@@ -41,7 +39,12 @@ impl Links {
     pub async fn issue(&self, user_id: Uuid, ttl: Duration) -> Result<String, ApiError> {
         let secret = LinkSecret::generate();
         let now = self.clock.now();
-        let link = NewLoginLink { key_hash: secret.hash(), user_id, created_at: now, expires_at: now + millis(ttl) };
+        let link = NewLoginLink {
+            key_hash: LinkKey::from_hash(secret.hash()),
+            user_id,
+            created_at: now,
+            expires_at: now + millis(ttl),
+        };
         self.links.create_login_link(link).await?;
         crate::audit::Event::success("login_link_created").user(user_id).emit();
         Ok(format!("{}/login#link={}", self.web_base, secret.expose()))
@@ -54,7 +57,7 @@ impl Links {
         now: Millis,
         draft: SessionDraft,
     ) -> Result<Option<Session>, ApiError> {
-        Ok(self.links.consume_login_link(&secret.hash(), now, draft).await?)
+        Ok(self.links.consume_login_link(&LinkKey::from_hash(secret.hash()), now, draft).await?)
     }
 }
 

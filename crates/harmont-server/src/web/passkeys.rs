@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use harmont_store::{Authenticated, CeremonyKind, NewCeremony, NewPasskey, StoreError};
+use harmont_store::{Authenticated, CeremonyKey, CeremonyKind, NewCeremony, NewPasskey, StoreError};
 use harmont_wire::token::SessionToken;
 use harmont_wire::ErrorCode;
 use serde_json::Value;
@@ -53,14 +53,14 @@ fn invalid(cause: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::PasskeyInvalid)
 }
 
-fn ceremony_id() -> (String, [u8; 32]) {
+fn ceremony_id() -> (String, CeremonyKey) {
     let id = URL_SAFE_NO_PAD.encode(harmont_wire::random::bytes::<32>());
-    let hash = Sha256::digest(id.as_bytes()).into();
-    (id, hash)
+    let key = ceremony_key(&id);
+    (id, key)
 }
 
-fn ceremony_hash(id: &str) -> [u8; 32] {
-    Sha256::digest(id.as_bytes()).into()
+fn ceremony_key(id: &str) -> CeremonyKey {
+    CeremonyKey::from_hash(Sha256::digest(id.as_bytes()).into())
 }
 
 /// The name to store: trimmed, "Passkey" when empty; `422 validation_failed`
@@ -129,7 +129,7 @@ impl WebSignIn {
         let now = self.clock.now();
         require_recent_sign_in(auth, now)?;
         let name = passkey_name(name.as_deref())?;
-        let taken = self.ceremonies.take_ceremony(CeremonyKind::Register, &ceremony_hash(ceremony), now).await?;
+        let taken = self.ceremonies.take_ceremony(CeremonyKind::Register, &ceremony_key(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired registration"))?;
         if taken.user_id != Some(auth.user.id) {
             return Err(invalid("registration started by another user"));
@@ -192,7 +192,7 @@ impl WebSignIn {
         client: &ClientInfo,
     ) -> Result<(SessionToken, harmont_store::Session), ApiError> {
         let now = self.clock.now();
-        let taken = self.ceremonies.take_ceremony(CeremonyKind::Authenticate, &ceremony_hash(ceremony), now).await?;
+        let taken = self.ceremonies.take_ceremony(CeremonyKind::Authenticate, &ceremony_key(ceremony), now).await?;
         let taken = taken.ok_or_else(|| invalid("unknown or expired sign-in"))?;
         let state: DiscoverableAuthentication = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
         let credential: PublicKeyCredential = serde_json::from_value(credential).map_err(invalid)?;
