@@ -295,10 +295,12 @@ async fn postgres_the_binary_logs_the_outage_once_and_recovers() {
         user().await.is_ok_and(|response| response.status() == StatusCode::OK)
     })
     .await;
-    within(Duration::from_secs(10), "the log says the listener is back", async || {
-        server.log().contains("notification connection is back")
-    })
-    .await;
+    // The log is read from the server's output as it comes: wait for the
+    // last lines before counting them.
+    for line in ["the store answers again", "notification connection is back"] {
+        within(Duration::from_secs(10), &format!("the log to say {line:?}"), async || server.log().contains(line))
+            .await;
+    }
     let log = server.log();
     for (line, what) in [
         ("the store is unavailable", "lost"),
