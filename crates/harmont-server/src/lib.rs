@@ -1,19 +1,22 @@
-//! harmont-auth: Harmont's Auth API. Where things live:
-//! - `cli_login/`: the login handoff, one file per operation (transfer, claim, code, redeem);
-//! - `service.rs`: the root that builds the parts below once and hands each only what it uses;
-//! - `sessions.rs`: session tokens, the bearer check, logout and session management;
-//! - `users.rs`: users, and the account endpoints (name, deletion), disabling;
-//! - `api_keys.rs`: personal API keys;
-//! - `introspection.rs`: token introspection (RFC 7662) for resource servers, and their clients;
-//! - `access.rs`: who is asking and what they may do (a leaf the three above share);
+//! harmont-auth: Harmont's Auth API. `service.rs` holds the root, [`Service`],
+//! which builds each part once and hands it only what it may touch (its roles
+//! of the store, its limits, its windows); the fields of a part say what it
+//! may reach. Where things live:
+//! - `cli_login/`: [`cli_login::CliLogin`], the login handoff, one file per operation (transfer, claim, code, redeem, device);
+//! - `sessions.rs`: [`sessions::Sessions`], session tokens, the bearer check and its cache, logout, session management;
+//! - `users.rs`: [`users::Users`], users and the account endpoints (name, deletion), disabling;
+//! - `api_keys.rs`: [`api_keys::ApiKeys`], personal API keys;
+//! - `introspection.rs`: [`introspection::Introspection`], RFC 7662 for resource servers, and their clients;
+//! - `web/`: [`web::WebSignIn`], login links (emailed ones too) and passkeys; the pages' shells and assets;
+//! - `sso/`: [`sso::SingleSignOn`], the flow from start to callback, and which user an identity signs in as;
+//! - `providers/`: clients of the single sign-on providers (OpenID Connect, GitHub), and `HARMONT_SIGNUP`;
+//! - `access.rs`: who is asking, what a new session records of it, and what they may do (a leaf all parts share);
+//! - `auth_cache.rs`: the bearer cache; parts that revoke hold only its `Revocations` handle;
 //! - `claim_memory/`: in-process state of waiting CLIs (long-poll waiters, where claims came from);
-//! - `web/`: the web pages (passkey sign-in, CLI approval, paste code, settings), login links and passkeys;
 //! - `http/`: routes, every handler, extractors, the error envelope middleware, the OpenAPI document;
 //! - `mail.rs`: outgoing mail over SMTP (emailed sign-in links);
-//! - `providers/`: clients of the single sign-on providers (OpenID Connect, GitHub), and `HARMONT_SIGNUP`;
-//! - `sso/`: single sign-on: the flow from start to callback, and which user an identity signs in as;
 //! - `config.rs` and `main.rs`: the `harmont-auth` command line;
-//! - storage is the `harmont-store` trait, with the SQLite and Postgres crates beside this one.
+//! - storage is the `harmont-store` traits (one per role), with the SQLite and Postgres crates beside this one.
 
 pub mod access;
 pub mod api_keys;
