@@ -19,10 +19,10 @@ use harmont_store::{
     SsoFlow, SsoFlowKey, Store, StoreError, StoreEvent, Swept, User, UserStore,
 };
 use harmont_store_sql::{
-    map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
-    ResourceClientRow, SessionRow, SsoFlowRow, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS, JOINED_USER_COLUMNS,
-    PASSKEY_COLUMNS, RESOURCE_CLIENT_COLUMNS, SESSION_COLUMNS, SESSION_INSERT_COLUMNS, USER_COLUMNS,
-    USER_INSERT_COLUMNS,
+    hash_from_bytes, map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow,
+    PasskeyRow, ResourceClientRow, SessionRow, SsoFlowRow, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS,
+    JOINED_USER_COLUMNS, PASSKEY_COLUMNS, RESOURCE_CLIENT_COLUMNS, SESSION_COLUMNS, SESSION_INSERT_COLUMNS,
+    USER_COLUMNS, USER_INSERT_COLUMNS,
 };
 use harmont_wire::token::TokenHash;
 use sqlx::migrate::Migrator;
@@ -902,12 +902,7 @@ impl ClientStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        hash.map(|hash| {
-            <[u8; 32]>::try_from(hash.as_slice())
-                .map(TokenHash)
-                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
-        })
-        .transpose()
+        hash.map(|hash| hash_from_bytes(hash, "a stored client secret hash").map(TokenHash)).transpose()
     }
 
     async fn remove_resource_client(&self, name: &str) -> Result<bool> {

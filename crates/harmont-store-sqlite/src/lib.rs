@@ -21,8 +21,8 @@ use harmont_store::{
     SsoFlow, SsoFlowKey, Store, StoreError, Swept, User, UserStore,
 };
 use harmont_store_sql::{
-    map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow, PasskeyRow,
-    ResourceClientRow, SessionRow, SsoFlowRow, StoredId, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS,
+    hash_from_bytes, map_error, qualified, ApiKeyRow, CeremonyRow, DeviceRequestRow, IdentityRow, JoinedUserRow,
+    PasskeyRow, ResourceClientRow, SessionRow, SsoFlowRow, StoredId, UserRow, API_KEY_COLUMNS, IDENTITY_COLUMNS,
     JOINED_USER_COLUMNS, PASSKEY_COLUMNS, RESOURCE_CLIENT_COLUMNS, SESSION_COLUMNS, SESSION_INSERT_COLUMNS,
     USER_COLUMNS, USER_INSERT_COLUMNS,
 };
@@ -883,12 +883,7 @@ impl ClientStore for SqliteStore {
             .fetch_optional(&self.reader)
             .await
             .map_err(backend)?;
-        hash.map(|hash| {
-            <[u8; 32]>::try_from(hash.as_slice())
-                .map(TokenHash)
-                .map_err(|_| StoreError::Backend("a stored client secret hash is not 32 bytes".to_owned()))
-        })
-        .transpose()
+        hash.map(|hash| hash_from_bytes(hash, "a stored client secret hash").map(TokenHash)).transpose()
     }
 
     async fn remove_resource_client(&self, name: &str) -> Result<bool> {
