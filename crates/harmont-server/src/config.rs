@@ -311,9 +311,6 @@ pub struct SignInArgs {
     /// The sign-in button's label.
     #[arg(long, env = "HARMONT_OIDC_NAME", default_value = "Single sign-on")]
     pub oidc_name: String,
-    /// Who gets an account by signing in with a provider: `invite` (nobody:
-    /// the operator adds people), `open` (anyone with a verified email), or
-    /// `domain:example.com[,example.org]` (verified emails of those domains).
     /// A GitHub OAuth app's client id: "Sign in with GitHub". Its callback
     /// URL is `PUBLIC_URL/api/v0/auth/sso/github/callback`.
     #[arg(long, env = "HARMONT_GITHUB_CLIENT_ID", requires = "github_client_secret")]
@@ -324,6 +321,9 @@ pub struct SignInArgs {
     /// GitHub Enterprise Server's URL; github.com by default.
     #[arg(long, env = "HARMONT_GITHUB_URL", default_value = "https://github.com")]
     pub github_url: String,
+    /// Who gets an account by signing in with a provider: `invite` (nobody:
+    /// the operator adds people), `open` (anyone with a verified email), or
+    /// `domain:example.com[,example.org]` (verified emails of those domains).
     #[arg(long, env = "HARMONT_SIGNUP", default_value = "invite", value_parser = crate::providers::SignupPolicy::parse)]
     pub signup: crate::providers::SignupPolicy,
 }
